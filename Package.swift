@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Every plugin exports exactly one symbol (its entry point); everything else in the .so is local,
+// so plugins carrying their own copies of the SDK (or of NIO, Foundation helpers...) never clash.
+let exportsOnlyEntry: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PluginABI/exports.map"])
+]
+
+/// One in-tree plugin: a `.dynamic` product `lib<Name>.so` built from `Plugins/<Name>/Sources`.
+func plugin(_ name: String) -> (Product, Target) {
+    (
+        .library(name: name, type: .dynamic, targets: ["\(name)Plugin"]),
+        .target(
+            name: "\(name)Plugin",
+            dependencies: ["PluginAPI"],
+            path: "Plugins/\(name)/Sources",
+            linkerSettings: exportsOnlyEntry
+        )
+    )
+}
+
+let plugins = ["VOS", "Guanke", "WeCom", "ProjectSync", "Notify"].map(plugin)
+
+let package = Package(
+    name: "synchost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "synchost", targets: ["synchost"]),
+        .library(name: "PluginAPI", targets: ["PluginAPI"]),
+    ] + plugins.map(\.0),
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+    ],
+    targets: [
+        // The contract: a C header. Nothing Swift-typed crosses the plugin boundary.
+        .target(name: "PluginABI"),
+        // The plugin author's Swift SDK on top of the C ABI (no third-party dependencies on purpose).
+        .target(name: "PluginAPI", dependencies: ["PluginABI"]),
+        // The kernel: loader, host services, admin API, CLI.
+        .target(
+            name: "Host",
+            dependencies: [
+                "PluginABI", "PluginAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(name: "synchost", dependencies: ["Host"]),
+        .testTarget(
+            name: "HostTests",
+            dependencies: [
+                "Host", "PluginAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ] + plugins.map(\.1),
+    swiftLanguageModes: [.v6]
+)

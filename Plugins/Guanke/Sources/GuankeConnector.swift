@@ -1,0 +1,51 @@
+import PluginAPI
+
+/// Guanke (Gooki) call-center platform: task-level and grade-level (9/1) stats per date.
+struct GuankeConnector: Connector {
+    static let manifest = PluginManifest(
+        name: "guanke", version: "0.1.0", kind: .connector,
+        description: "Guanke call-center stats: task stats and call-record grade stats per date, dual-track cache.",
+        config: [
+            ConfigKey("base_url", .string, required: true, description: "Platform API base URL"),
+            ConfigKey("username", .string, description: "Login name (with password)"),
+            ConfigKey("password", .string, secret: true, description: "Password (with username)"),
+            ConfigKey("secret", .string, secret: true, description: "API secret (instead of username/password)"),
+            ConfigKey("page_size", .integer, default: 1000, description: "Records per page, at most 1000"),
+            ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of relative dates (today, T-3...)"),
+        ],
+        jobs: [
+            JobSpec(
+                "task_stats", description: "POST /extension/agent/stat per date range (≤ 7-day windows)",
+                params: [ConfigKey("dates", .string, description: "today | T-3..T-1 | T-10..T-1 | yyyy-MM-dd[..yyyy-MM-dd]")],
+                schedules: [
+                    DefaultSchedule("0 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
+                    DefaultSchedule("0 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
+                    DefaultSchedule("0 9-23 * * *", params: ["dates": "today"], note: "today, hourly"),
+                ]),
+            JobSpec(
+                "grade_stats", description: "GET /task/cdr/all2, every page until totalCount",
+                params: [ConfigKey("dates", .string, description: "today | T-3..T-1 | T-10..T-1 | yyyy-MM-dd[..yyyy-MM-dd]")],
+                schedules: [
+                    DefaultSchedule("5 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
+                    DefaultSchedule("5 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
+                    DefaultSchedule("*/10 9-23 * * *", params: ["dates": "today"], note: "today, every 10 minutes"),
+                ]),
+        ],
+        collections: [
+            CollectionSpec("task_stats", keyField: "date", description: "Per-date task totals (tasks, callout, called, success, connected rate)"),
+            CollectionSpec("task_rows", keyField: "date_task", description: "Per-task rows of each date"),
+            CollectionSpec("grade_stats", keyField: "date", description: "Per-date grade_9, grade_1, totals, pages, complete flag"),
+        ],
+        routes: [
+            RouteSpec("GET", "instances/{id}/grade-stats", description: "Grade stats of ?date= (today: live on a miss)"),
+            RouteSpec("POST", "instances/{id}/grade-stats/refresh", description: "Refresh one date's grade stats now"),
+            RouteSpec("GET", "instances/{id}/task-stats", description: "Task stats of ?date="),
+            RouteSpec("POST", "instances/{id}/task-stats/refresh", description: "Refresh one date's task stats now"),
+            RouteSpec("GET", "instances/{id}/stats", description: "Both tracks per day for ?from=&to="),
+        ]
+    )
+
+    func run(job: String, context: JobContext) async throws -> RunResult {
+        throw PluginError(.unavailable, "guanke job \(job): the Guanke sync logic is not built yet")
+    }
+}

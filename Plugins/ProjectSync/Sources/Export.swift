@@ -1,0 +1,7 @@
+import PluginAPI
+
+// The plugin's one exported symbol; everything else in libProjectSync.so stays local.
+@_cdecl("synchost_plugin_entry_v1")
+public func synchostPluginEntry(_ host: UnsafePointer<sh_host_api>?, _ abi: UInt32) -> UnsafePointer<sh_plugin_descriptor>? {
+    PluginExport.connector(ProjectSyncConnector.self, host: host, abi: abi)
+}

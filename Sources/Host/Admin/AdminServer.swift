@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Logging
+import PluginAPI
+
+/// The admin HTTP API. `GET /healthz` is open; everything under `/api/v1` needs the bearer token.
+public struct AdminServer: Sendable {
+    public let kernel: Kernel
+    public let token: String
+
+    public init(kernel: Kernel, token: String) {
+        self.kernel = kernel
+        self.token = token
+    }
+
+    struct Health: Codable {
+        var status: String
+        var version: String
+        var plugins: [String: String]
+        var loaded: Int
+        var failed: Int
+    }
+
+    struct RescanView: Codable {
+        var added: [PluginView]
+        var changed: [String]
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMappingMiddleware())
+        let registry = kernel.registry
+        router.get("healthz") { _, _ -> Response in
+            let entries = registry.entries
+            let loaded = entries.filter(\.isLoaded).count
+            return try .json(Health(
+                status: "ok", version: SynchostVersion.current,
+                plugins: Dictionary(entries.map { (PluginView($0).name, $0.isLoaded ? "loaded" : "failed") }, uniquingKeysWith: { a, _ in a }),
+                loaded: loaded, failed: entries.count - loaded))
+        }
+        let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: token))
+        api.get("plugins") { _, _ -> Response in
+            try .json(registry.entries.map(PluginView.init))
+        }
+        api.get("plugins/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let e = registry.entry(named: name) else { throw HostError.notFound("no plugin named \(name.debugDescription)") }
+            return try .json(PluginView(e))
+        }
+        api.post("plugins/rescan") { _, _ -> Response in
+            let result = try registry.rescan()
+            return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
+        }
+        return router
+    }
+
+    /// Serves until the task is cancelled (or a signal stops the service group).
+    public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "synchost"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: kernel.logger
+        )
+        try await app.runService()
+    }
+}

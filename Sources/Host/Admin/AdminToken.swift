@@ -1,0 +1,34 @@
+import Foundation
+
+/// The admin API's bearer token: from the config / `SYNCHOST_ADMIN_TOKEN`, else generated at first start,
+/// stored in the data directory (mode 0600) and printed once.
+public enum AdminToken {
+    public struct Resolved: Sendable {
+        public var token: String
+        /// True when this start generated it (the caller prints it once).
+        public var generated: Bool
+    }
+
+    public static func resolve(explicit: String?, dataDirectory: URL) throws -> Resolved {
+        if let t = explicit ?? ProcessInfo.processInfo.environment["SYNCHOST_ADMIN_TOKEN"], !t.isEmpty {
+            return Resolved(token: t, generated: false)
+        }
+        let file = dataDirectory.appendingPathComponent("admin-token")
+        if let stored = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !stored.isEmpty {
+            return Resolved(token: stored, generated: false)
+        }
+        var rng = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return Resolved(token: token, generated: true)
+    }
+
+    /// Compares in time independent of where the strings differ.
+    public static func matches(_ given: String, _ expected: String) -> Bool {
+        let a = Array(given.utf8), b = Array(expected.utf8)
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<b.count { diff |= (i < a.count ? a[i] : 0) ^ b[i] }
+        return diff == 0
+    }
+}

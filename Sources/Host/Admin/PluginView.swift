@@ -1,0 +1,39 @@
+import PluginAPI
+
+/// A plugin as the API and `plugins list --json` show it.
+public struct PluginView: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String?
+    public var kind: String?
+    public var abi: String?
+    public var toolchain: String?
+    /// "loaded" or "failed"
+    public var status: String
+    public var reason: String?
+    public var notice: String?
+    public var path: String
+    public var description: String?
+    public var config: [ConfigKey]?
+    public var jobs: [JobSpec]?
+    public var collections: [CollectionSpec]?
+    public var routes: [RouteSpec]?
+
+    public init(_ e: PluginEntry) {
+        name = e.name ?? (e.path as NSString).lastPathComponent
+        version = e.version
+        kind = e.kind?.rawValue
+        abi = e.abiDescription
+        toolchain = e.toolchain
+        status = e.isLoaded ? "loaded" : "failed"
+        reason = e.failureReason
+        notice = e.notice
+        path = e.path
+        description = e.manifest?.description
+        config = e.manifest?.config
+        jobs = e.manifest?.jobs
+        collections = e.manifest?.collections
+        routes = e.manifest?.routes
+    }
+}
+
+import Foundation

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Load the plugins and serve the admin API (SIGHUP rescans the plugin directory).")
+
+    @OptionGroup var host: HostOptions
+
+    @Option(help: "Address to listen on.")
+    var listen: String = "127.0.0.1"
+
+    @Option(help: "Port of the admin API (0 = any free port).")
+    var port: Int = 8080
+
+    @Option(help: "Admin API bearer token (default: $SYNCHOST_ADMIN_TOKEN, else generated and stored in the data directory).")
+    var adminToken: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+    }
+
+    func run() async throws {
+        let kernel = try host.makeKernel()
+        let token = try AdminToken.resolve(explicit: adminToken, dataDirectory: host.dataDirectoryURL)
+        let entries = kernel.registry.entries
+        kernel.logger.info("\(entries.filter(\.isLoaded).count) plugin(s) loaded, \(entries.filter { !$0.isLoaded }.count) failed, from \(kernel.registry.directory.path)")
+        let sighup = SignalRescan(registry: kernel.registry)
+        sighup.install()
+        let server = AdminServer(kernel: kernel, token: token.token)
+        try await server.run(host: listen, port: port) { actualPort in
+            print("synchost \(SynchostVersion.current) admin API listening on http://\(listen):\(actualPort)")
+            if token.generated { print("admin token (shown once, stored in \(host.dataDirectoryURL.appendingPathComponent("admin-token").path)): \(token.token)") }
+            fflush(nil)
+        }
+        kernel.registry.shutdown()
+    }
+}
+
+/// SIGHUP → rescan the plugin directory for new plugins.
+final class SignalRescan: Sendable {
+    let registry: PluginRegistry
+    nonisolated(unsafe) private var source: (any DispatchSourceSignal)?
+
+    init(registry: PluginRegistry) { self.registry = registry }
+
+    func install() {
+        signal(SIGHUP, SIG_IGN)
+        let s = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        s.setEventHandler { [registry] in
+            do {
+                let r = try registry.rescan()
+                registry.logger.notice("SIGHUP: rescan added \(r.added.count) plugin file(s), \(r.changed.count) changed on disk")
+            } catch {
+                registry.logger.error("SIGHUP: rescan failed: \(error)")
+            }
+        }
+        s.resume()
+        source = s
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `synchost`: the host's command line. One file per command in this folder.
+public struct SynchostCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "synchost",
+        abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
+        version: SynchostVersion.current,
+        subcommands: [ServeCommand.self, PluginsCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Options every command that loads plugins shares.
+struct HostOptions: ParsableArguments {
+    @Option(name: .customLong("plugins"), help: "Plugin directory (default: next to the binary, then ./plugins).")
+    var pluginDirectory: String?
+
+    @Option(help: "Data directory (database, generated admin token).")
+    var dataDir: String = "."
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    var pluginDirectoryURL: URL {
+        pluginDirectory.map { URL(fileURLWithPath: $0) } ?? PluginDiscovery.defaultDirectory()
+    }
+
+    var dataDirectoryURL: URL { URL(fileURLWithPath: dataDir) }
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let dir = pluginDirectory {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--plugins \(dir): no such directory")
+            }
+        }
+    }
+
+    /// A kernel with every plugin of the directory loaded (failures recorded, not thrown).
+    func makeKernel() throws -> Kernel {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LogSetup.bootstrap(level: level)
+        let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: Logger(label: "synchost"))
+        try kernel.registry.rescan()
+        return kernel
+    }
+}
+
+enum LogSetup {
+    nonisolated(unsafe) private static var done = false
+    private static let lock = NSLock()
+
+    /// Logs go to stderr, so command output on stdout stays machine-readable.
+    static func bootstrap(level: Logger.Level) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !done else { return }
+        done = true
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+}
+
+extension SynchostCommand {
+    /// The executable's entry: parse, then run the chosen command asynchronously.
+    public static func runAsMain(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Finds plugin files: every `*.so` directly in the plugin directory, in name order.
+enum PluginDiscovery {
+    static func sharedObjects(in directory: URL) throws -> [URL] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw HostError.invalid("plugin directory \(directory.path) cannot be read: \(error.localizedDescription)")
+        }
+        return names.filter { $0.hasSuffix(".so") && !$0.hasPrefix(".") }.sorted()
+            .map { directory.appendingPathComponent($0) }
+    }
+
+    /// The default plugin directory: next to the `synchost` binary when plugins are there (a build tree or
+    /// an install prefix), then `./plugins`.
+    static func defaultDirectory() -> URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for candidate in [exe.appendingPathComponent("plugins"), exe] {
+            if let found = try? sharedObjects(in: candidate), !found.isEmpty { return candidate }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("plugins")
+    }
+
+    /// A cheap content fingerprint (FNV-1a 64 over the bytes, plus the size) to notice a replaced file.
+    static func fingerprint(of url: URL) -> String {
+        guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else { return "unreadable" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        data.withUnsafeBytes { raw in
+            for byte in raw { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        return String(hash, radix: 16) + "-" + String(data.count)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import PluginAPI
+import Synchronization
+
+/// The host's side of one loaded plugin: calls its `invoke` and turns the completion callback into `await`.
+/// The descriptor and the image stay alive for the life of the process (never dlclose'd).
+public final class PluginHandle: @unchecked Sendable {
+    public let name: String
+    public let manifest: PluginManifest
+    let descriptor: UnsafePointer<sh_plugin_descriptor>
+    let services: PluginServiceContext
+
+    init(name: String, manifest: PluginManifest, descriptor: UnsafePointer<sh_plugin_descriptor>, services: PluginServiceContext) {
+        self.name = name
+        self.manifest = manifest
+        self.descriptor = descriptor
+        self.services = services
+    }
+
+    /// Calls one operation of the plugin. The session lets the plugin's service calls act for `context`
+    /// (its instance, its run); it closes when this returns, so a plugin that outlives its call (timed out,
+    /// cancelled) cannot write for it any more. A plugin that never answers is abandoned after `timeout`.
+    public func invoke(_ op: String, request: [UInt8], context: SessionContext, timeout: Duration? = nil) async throws -> [UInt8] {
+        let sessions = services.router.sessions
+        let session = sessions.open(context)
+        defer { sessions.close(session) }
+        let d = descriptor
+        let box = InvokeBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
+                box.install(continuation)
+                if Task.isCancelled {
+                    box.resume(.failure(PluginError(.cancelled, "\(op) cancelled")))
+                    return
+                }
+                if let timeout {
+                    box.setTimer(Task {
+                        try? await Task.sleep(for: timeout)
+                        guard !Task.isCancelled else { return }
+                        self.cancelCall(session)
+                        box.resume(.failure(PluginError(.cancelled, "\(op) timed out after \(timeout)")))
+                    })
+                }
+                let retained = Unmanaged.passRetained(box).toOpaque()
+                request.withUnsafeBufferPointer { buf in
+                    op.withCString { opPtr in
+                        d.pointee.invoke(d.pointee.plugin_ctx, session, opPtr, buf.baseAddress, buf.count, invokeDoneThunk, retained)
+                    }
+                }
+            }
+        } onCancel: {
+            self.cancelCall(session)
+            box.resume(.failure(PluginError(.cancelled, "\(op) cancelled")))
+        }
+    }
+
+    /// JSON in, JSON out.
+    public func invoke<Request: Encodable, Response: Decodable>(
+        _ op: String, _ request: Request, as: Response.Type, context: SessionContext, timeout: Duration? = nil
+    ) async throws -> Response {
+        let bytes = try await invoke(op, request: try WireJSON.encode(request), context: context, timeout: timeout)
+        do {
+            return try WireJSON.decode(Response.self, from: bytes)
+        } catch {
+            throw PluginError(.internal, "plugin \(name) answered \(op) with malformed JSON: \(error)")
+        }
+    }
+
+    private func cancelCall(_ session: UInt64) {
+        descriptor.pointee.cancel?(descriptor.pointee.plugin_ctx, session)
+    }
+
+    /// Asks the plugin to stop its work; called once at host shutdown.
+    func shutdown() {
+        descriptor.pointee.shutdown?(descriptor.pointee.plugin_ctx)
+    }
+}
+
+/// One pending invoke: resumed exactly once, by the plugin's completion, the timeout or cancellation,
+/// whichever comes first. The retained reference handed to the plugin is consumed by its completion.
+final class InvokeBox: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<[UInt8], any Error>?
+        var timer: Task<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func install(_ c: CheckedContinuation<[UInt8], any Error>) { state.withLock { $0.continuation = c } }
+
+    func setTimer(_ t: Task<Void, Never>) { state.withLock { $0.timer = t } }
+
+    func resume(_ result: Result<[UInt8], any Error>) {
+        let taken = state.withLock { s -> (CheckedContinuation<[UInt8], any Error>?, Task<Void, Never>?) in
+            defer { s.continuation = nil; s.timer = nil }
+            return (s.continuation, s.timer)
+        }
+        guard let c = taken.0 else { return }
+        taken.1?.cancel()
+        c.resume(with: result)
+    }
+}
+
+private let invokeDoneThunk: sh_done_fn = { ctx, status, bytes, len in
+    guard let ctx else { return }
+    let box = Unmanaged<InvokeBox>.fromOpaque(ctx).takeRetainedValue()
+    let data = bytes.map { Array(UnsafeBufferPointer(start: $0, count: len)) } ?? []
+    box.resume(status == 0 ? .success(data) : .failure(PluginError(status: status, body: data)))
+}

@@ -1,0 +1,43 @@
+import PluginAPI
+import Synchronization
+
+/// Who a plugin's service call acts for: the plugin, and (inside a call) the instance and run.
+public struct SessionContext: Sendable {
+    public var plugin: String
+    public var instance: InstanceInfo?
+    public var runID: String?
+    public var dryRun: Bool
+    /// Values never to be written to a log or a response (the instance's secret config values).
+    public var secrets: [String]
+
+    public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = []) {
+        self.plugin = plugin
+        self.instance = instance
+        self.runID = runID
+        self.dryRun = dryRun
+        self.secrets = secrets
+    }
+}
+
+/// Sessions of in-flight plugin calls. A session id is handed to the plugin with each invoke and comes back
+/// with each service call; ids are never reused, so a late call for a finished session is refused.
+public final class SessionTable: Sendable {
+    private let state = Mutex<(next: UInt64, open: [UInt64: SessionContext])>((1, [:]))
+
+    public init() {}
+
+    func open(_ context: SessionContext) -> UInt64 {
+        state.withLock { s in
+            let id = s.next
+            s.next += 1
+            s.open[id] = context
+            return id
+        }
+    }
+
+    func close(_ id: UInt64) { _ = state.withLock { $0.open.removeValue(forKey: id) } }
+
+    func context(_ id: UInt64) -> SessionContext? { state.withLock { $0.open[id] } }
+
+    var openCount: Int { state.withLock { $0.open.count } }
+}

@@ -1,0 +1,1 @@
+#include "synchost_plugin.h"

@@ -1,0 +1,122 @@
+import Foundation
+
+/// The host's store, as a plugin sees it: collections of records keyed per instance, cursors and state.
+/// Operations and payloads are documented in docs/writing-a-plugin.md ("store service").
+public struct StoreService: Sendable {
+    let services: HostServices
+
+    public struct UpsertRequest: Sendable, Codable {
+        public var collection: String
+        public var records: [Record]
+        /// Saved in the same transaction as the records: a crash never separates a page from its cursor.
+        public var cursor: CursorUpdate?
+        public var dryRun: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case collection, records, cursor
+            case dryRun = "dry_run"
+        }
+    }
+
+    public struct CursorUpdate: Sendable, Codable {
+        public var stream: String
+        public var value: JSONValue
+        public init(stream: String, value: JSONValue) {
+            self.stream = stream
+            self.value = value
+        }
+    }
+
+    /// Writes a page of records and returns inserted / updated / unchanged counts.
+    @discardableResult
+    public func upsert(_ collection: String, _ records: [Record], cursor: CursorUpdate? = nil, dryRun: Bool = false) async throws -> RunCounts {
+        try await services.call(.store, "upsert", UpsertRequest(collection: collection, records: records, cursor: cursor, dryRun: dryRun), as: RunCounts.self)
+    }
+
+    struct KeyRequest: Codable {
+        var collection: String
+        var key: String
+    }
+
+    public func get(_ collection: String, key: String) async throws -> Record? {
+        try await services.call(.store, "get", KeyRequest(collection: collection, key: key), as: RecordFetchResult.self).record
+    }
+
+    struct NameRequest: Codable { var name: String }
+    struct ValueResponse: Codable { var value: JSONValue? }
+    struct SetRequest: Codable {
+        var name: String
+        var value: JSONValue
+    }
+
+    public func cursor(_ stream: String) async throws -> JSONValue? {
+        try await services.call(.store, "cursor.get", NameRequest(name: stream), as: ValueResponse.self).value
+    }
+
+    public func setCursor(_ stream: String, _ value: JSONValue) async throws {
+        _ = try await services.call(.store, "cursor.set", SetRequest(name: stream, value: value), as: Empty.self)
+    }
+
+    /// Plugin state that outlives a run (e.g. an upstream access token with its expiry).
+    public func state(_ name: String) async throws -> JSONValue? {
+        try await services.call(.store, "state.get", NameRequest(name: name), as: ValueResponse.self).value
+    }
+
+    public func setState(_ name: String, _ value: JSONValue) async throws {
+        _ = try await services.call(.store, "state.set", SetRequest(name: name, value: value), as: Empty.self)
+    }
+}
+
+/// The host's run queue: run one of this instance's jobs now or later (e.g. a staggered backfill).
+public struct SchedulerService: Sendable {
+    let services: HostServices
+
+    public struct EnqueueRequest: Sendable, Codable {
+        public var job: String
+        public var params: [String: JSONValue]
+        public var runAt: Date?
+        public var trigger: String
+
+        enum CodingKeys: String, CodingKey {
+            case job, params, trigger
+            case runAt = "run_at"
+        }
+    }
+
+    public struct Enqueued: Sendable, Codable {
+        public var runID: String
+        enum CodingKeys: String, CodingKey { case runID = "run_id" }
+    }
+
+    @discardableResult
+    public func enqueue(job: String, params: [String: JSONValue] = [:], at runAt: Date? = nil, trigger: String = "initial") async throws -> String {
+        try await services.call(.schedule, "enqueue", EnqueueRequest(job: job, params: params, runAt: runAt, trigger: trigger), as: Enqueued.self).runID
+    }
+}
+
+/// Hands messages to the notifier plugins through the host's outbox (persisted before delivery).
+public struct NotifyService: Sendable {
+    let services: HostServices
+
+    public struct SendRequest: Sendable, Codable {
+        /// Notifier instance ids; empty = every enabled channel the host routes this instance's messages to.
+        public var channels: [String]
+        public var message: OutgoingMessage
+        /// Deduplication key: the host queues one notification per key and channel.
+        public var dedupKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case channels, message
+            case dedupKey = "dedup_key"
+        }
+    }
+
+    public struct Queued: Sendable, Codable {
+        public var ids: [String]
+    }
+
+    @discardableResult
+    public func send(_ message: OutgoingMessage, channels: [String] = [], dedupKey: String? = nil) async throws -> [String] {
+        try await services.call(.notify, "send", SendRequest(channels: channels, message: message, dedupKey: dedupKey), as: Queued.self).ids
+    }
+}

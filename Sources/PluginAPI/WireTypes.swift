@@ -1,0 +1,239 @@
+import Foundation
+
+// The JSON payloads of the host -> plugin operations (descriptor->invoke). The host encodes, the SDK decodes.
+
+/// The operation names of `sh_plugin_descriptor.invoke`.
+public enum PluginOperation {
+    public static let run = "run"
+    public static let instanceCreated = "instance.created"
+    public static let validateConfig = "config.validate"
+    public static let fetchRecord = "record.fetch"
+    public static let route = "route"
+    public static let send = "send"
+}
+
+/// A configured instance of a plugin (a VOS node, a WeCom corp, a notification channel...).
+public struct InstanceInfo: Sendable, Codable, Equatable {
+    public var id: String
+    public var plugin: String
+    public var config: [String: JSONValue]
+
+    public init(id: String, plugin: String, config: [String: JSONValue]) {
+        self.id = id
+        self.plugin = plugin
+        self.config = config
+    }
+}
+
+public struct RunRequest: Sendable, Codable {
+    public var runID: String
+    public var job: String
+    public var instance: InstanceInfo
+    public var params: [String: JSONValue]
+    public var dryRun: Bool
+    /// schedule | manual | initial | retry
+    public var trigger: String
+    public var scheduledFor: Date?
+
+    public init(
+        runID: String, job: String, instance: InstanceInfo, params: [String: JSONValue] = [:],
+        dryRun: Bool = false, trigger: String = "manual", scheduledFor: Date? = nil
+    ) {
+        self.runID = runID
+        self.job = job
+        self.instance = instance
+        self.params = params
+        self.dryRun = dryRun
+        self.trigger = trigger
+        self.scheduledFor = scheduledFor
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case job, instance, params, trigger
+        case runID = "run_id"
+        case dryRun = "dry_run"
+        case scheduledFor = "scheduled_for"
+    }
+}
+
+/// What a job reports when it ends without throwing.
+public struct RunResult: Sendable, Codable, Equatable {
+    /// False when the job knows it saw only part of the data (paging ended early, a page failed...).
+    /// The host never applies full-sync deletions for an incomplete run.
+    public var complete: Bool
+    public var counts: RunCounts
+    public var message: String?
+    /// Job-specific figures for the run record (e.g. per-day totals).
+    public var details: [String: JSONValue]
+
+    public init(
+        complete: Bool = true, counts: RunCounts = RunCounts(), message: String? = nil,
+        details: [String: JSONValue] = [:]
+    ) {
+        self.complete = complete
+        self.counts = counts
+        self.message = message
+        self.details = details
+    }
+}
+
+public struct RunCounts: Sendable, Codable, Equatable {
+    public var fetched: Int
+    public var pages: Int
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var deleted: Int
+
+    public init(fetched: Int = 0, pages: Int = 0, inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, deleted: Int = 0) {
+        self.fetched = fetched
+        self.pages = pages
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.deleted = deleted
+    }
+
+    public static func += (lhs: inout RunCounts, rhs: RunCounts) {
+        lhs.fetched += rhs.fetched
+        lhs.pages += rhs.pages
+        lhs.inserted += rhs.inserted
+        lhs.updated += rhs.updated
+        lhs.unchanged += rhs.unchanged
+        lhs.deleted += rhs.deleted
+    }
+}
+
+public struct InstanceEvent: Sendable, Codable {
+    public var instance: InstanceInfo
+    public init(instance: InstanceInfo) { self.instance = instance }
+}
+
+public struct ConfigValidationRequest: Sendable, Codable {
+    public var config: [String: JSONValue]
+    public init(config: [String: JSONValue]) { self.config = config }
+}
+
+public struct RecordFetchRequest: Sendable, Codable {
+    public var instance: InstanceInfo
+    public var collection: String
+    public var key: String
+    public init(instance: InstanceInfo, collection: String, key: String) {
+        self.instance = instance
+        self.collection = collection
+        self.key = key
+    }
+}
+
+/// A record as the plugin hands it over: a key and its data (any JSON value).
+public struct Record: Sendable, Codable, Equatable {
+    public var key: String
+    public var data: JSONValue
+    public init(key: String, data: JSONValue) {
+        self.key = key
+        self.data = data
+    }
+}
+
+public struct RecordFetchResult: Sendable, Codable {
+    public var record: Record?
+    public init(record: Record?) { self.record = record }
+}
+
+/// An HTTP request to one of the plugin's declared routes (`/api/v1/plugins/{plugin}/{path}`).
+public struct RouteRequest: Sendable, Codable {
+    public var method: String
+    /// The route's declared path template, e.g. "instances/{id}/grade-stats".
+    public var route: String
+    /// The concrete path below `/api/v1/plugins/{plugin}/`.
+    public var path: String
+    public var pathParams: [String: String]
+    public var query: [String: String]
+    public var headers: [String: String]
+    public var body: String?
+    /// The instance named by an `{id}` path parameter, resolved by the host.
+    public var instance: InstanceInfo?
+
+    public init(
+        method: String, route: String, path: String, pathParams: [String: String] = [:],
+        query: [String: String] = [:], headers: [String: String] = [:], body: String? = nil,
+        instance: InstanceInfo? = nil
+    ) {
+        self.method = method
+        self.route = route
+        self.path = path
+        self.pathParams = pathParams
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.instance = instance
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case method, route, path, query, headers, body, instance
+        case pathParams = "path_params"
+    }
+}
+
+public struct RouteResponse: Sendable, Codable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: String
+
+    public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response from an Encodable value.
+    public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> RouteResponse {
+        RouteResponse(status: status, body: String(decoding: try WireJSON.encode(value), as: UTF8.self))
+    }
+}
+
+/// A message for a notifier plugin to deliver.
+public struct OutgoingMessage: Sendable, Codable, Equatable {
+    public var subject: String?
+    public var text: String
+    /// "text" | "markdown"
+    public var format: String
+    public var recipients: [String]
+
+    public init(subject: String? = nil, text: String, format: String = "text", recipients: [String] = []) {
+        self.subject = subject
+        self.text = text
+        self.format = format
+        self.recipients = recipients
+    }
+}
+
+public struct SendRequest: Sendable, Codable {
+    public var instance: InstanceInfo
+    public var message: OutgoingMessage
+    public var notificationID: String
+    public init(instance: InstanceInfo, message: OutgoingMessage, notificationID: String) {
+        self.instance = instance
+        self.message = message
+        self.notificationID = notificationID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case instance, message
+        case notificationID = "notification_id"
+    }
+}
+
+/// The outcome of one delivery attempt.
+public struct DeliveryReceipt: Sendable, Codable, Equatable {
+    /// sent | partial | unknown (e.g. an SMS timeout: it may or may not have gone out; never blindly retried)
+    public var outcome: String
+    public var detail: String?
+    public init(outcome: String = "sent", detail: String? = nil) {
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
+/// An empty JSON object, for operations with nothing to say.
+public struct Empty: Sendable, Codable { public init() {} }
