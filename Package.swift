@@ -28,6 +28,8 @@ let package = Package(
     products: [
         .executable(name: "synchost", targets: ["synchost"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
+        // The kernel as a library, for tools built beside the host (benchmarks).
+        .library(name: "SynchostKernel", targets: ["Host"]),
     ] + plugins.map(\.0),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -8,10 +8,13 @@ public final class Kernel: Sendable {
     public let registry: PluginRegistry
     public let logger: Logger
 
-    public init(pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared) {
+    public init(
+        pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared,
+        store: (any HostService)? = nil, schedule: (any HostService)? = nil, notify: (any HostService)? = nil
+    ) {
         self.logger = logger
         let fetch = FetchService(client: httpClient, logger: logger)
-        router = ServiceRouter(logger: logger, fetch: fetch)
+        router = ServiceRouter(logger: logger, fetch: fetch, store: store, schedule: schedule, notify: notify)
         registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
     }
 }

@@ -12,6 +12,13 @@ public struct StoreService: Sendable {
         public var cursor: CursorUpdate?
         public var dryRun: Bool
 
+        public init(collection: String, records: [Record], cursor: CursorUpdate? = nil, dryRun: Bool = false) {
+            self.collection = collection
+            self.records = records
+            self.cursor = cursor
+            self.dryRun = dryRun
+        }
+
         enum CodingKeys: String, CodingKey {
             case collection, records, cursor
             case dryRun = "dry_run"

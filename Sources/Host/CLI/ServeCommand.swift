@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let kernel = try host.makeKernel()
+        let kernel = try host.makeKernel(defaultLogLevel: .info)
         let token = try AdminToken.resolve(explicit: adminToken, dataDirectory: host.dataDirectoryURL)
         let entries = kernel.registry.entries
         kernel.logger.info("\(entries.filter(\.isLoaded).count) plugin(s) loaded, \(entries.filter { !$0.isLoaded }.count) failed, from \(kernel.registry.directory.path)")

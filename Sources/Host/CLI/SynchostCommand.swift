@@ -22,8 +22,8 @@ struct HostOptions: ParsableArguments {
     @Option(help: "Data directory (database, generated admin token).")
     var dataDir: String = "."
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info for serve, warning otherwise).")
+    var logLevel: String?
 
     var pluginDirectoryURL: URL {
         pluginDirectory.map { URL(fileURLWithPath: $0) } ?? PluginDiscovery.defaultDirectory()
@@ -32,7 +32,7 @@ struct HostOptions: ParsableArguments {
     var dataDirectoryURL: URL { URL(fileURLWithPath: dataDir) }
 
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         if let dir = pluginDirectory {
@@ -44,9 +44,8 @@ struct HostOptions: ParsableArguments {
     }
 
     /// A kernel with every plugin of the directory loaded (failures recorded, not thrown).
-    func makeKernel() throws -> Kernel {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LogSetup.bootstrap(level: level)
+    func makeKernel(defaultLogLevel: Logger.Level = .warning) throws -> Kernel {
+        LogSetup.bootstrap(level: logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLogLevel)
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: Logger(label: "synchost"))
         try kernel.registry.rescan()
         return kernel

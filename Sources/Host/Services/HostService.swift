@@ -16,8 +16,9 @@ struct UnavailableService: HostService {
 }
 
 /// "get": the calling instance's configuration.
-struct ConfigService: HostService {
-    func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+public struct ConfigService: HostService {
+    public init() {}
+    public func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
         guard op == "get" else { throw PluginError(.invalid, "config: unknown operation \(op)") }
         guard let instance = session.instance else {
             throw PluginError(.invalid, "config.get outside an instance call: there is no instance configuration")

@@ -1,0 +1,82 @@
+import BenchWorkload
+import Foundation
+import Host
+import Logging
+import PluginAPI
+
+// Usage: abi-bench PLUGIN_DIR [records] [page_size] — prints one JSON object of figures.
+
+/// The store side of the benchmark: decodes each page like the real store and counts its records.
+struct CountingStore: HostService {
+    func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+        let page = try WireJSON.decode(StoreService.UpsertRequest.self, from: request)
+        return try WireJSON.encode(RunCounts(inserted: page.records.count))
+    }
+}
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+func peakRSSMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return 0 }
+    return Double(line.split(separator: " ")[1]).map { $0 / 1024 } ?? 0
+}
+
+let args = CommandLine.arguments
+let pluginDir = URL(fileURLWithPath: args.count > 1 ? args[1] : "plugins")
+let total = args.count > 2 ? Int(args[2]) ?? 1_000_000 : 1_000_000
+let pageSize = args.count > 3 ? Int(args[3]) ?? 1_000 : 1_000
+let pings = 20_000
+
+let store = CountingStore()
+let kernel = Kernel(pluginDirectory: pluginDir, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }, store: store)
+try kernel.registry.rescan()
+guard let plugin = kernel.registry.plugin(named: "abibench") else {
+    fatalError("abibench plugin not loaded from \(pluginDir.path): \(kernel.registry.entries.map { $0.failureReason ?? "" })")
+}
+let instance = InstanceInfo(id: "b1", plugin: "abibench", config: ["k": "v"])
+let context = SessionContext(plugin: "abibench", instance: instance)
+let clock = ContinuousClock()
+
+// Round trip: host -> plugin (run "ping") -> host (config.get) -> plugin -> host.
+let pingRequest = RunRequest(runID: "p", job: "ping", instance: instance)
+for _ in 0..<500 { _ = try await plugin.invoke(PluginOperation.run, pingRequest, as: RunResult.self, context: context) }
+let abiPing = try await clock.measure {
+    for _ in 0..<pings { _ = try await plugin.invoke(PluginOperation.run, pingRequest, as: RunResult.self, context: context) }
+}
+// The same work in-process: encode the request, decode it, call the config service, encode and decode the result.
+let config = ConfigService()
+let inProcessPing = try await clock.measure {
+    for _ in 0..<pings {
+        let req = try WireJSON.decode(RunRequest.self, from: try WireJSON.encode(pingRequest))
+        _ = try WireJSON.decode([String: JSONValue].self, from: try await config.handle(op: "get", request: [], session: SessionContext(plugin: "abibench", instance: req.instance)))
+        _ = try WireJSON.decode(RunResult.self, from: try WireJSON.encode(RunResult()))
+    }
+}
+
+// Throughput: `total` CDRs in pages, plugin -> host store through the ABI vs the same code in-process.
+let inProcessPush = try await clock.measure {
+    let c = try await Workload.push(total: total, pageSize: pageSize) { collection, records in
+        let bytes = try WireJSON.encode(StoreService.UpsertRequest(collection: collection, records: records))
+        return try WireJSON.decode(RunCounts.self, from: try await store.handle(op: "upsert", request: bytes, session: context))
+    }
+    precondition(c.inserted == total)
+}
+let pushRequest = RunRequest(runID: "t", job: "push", instance: instance, params: ["total": .int(Int64(total)), "page_size": .int(Int64(pageSize))])
+let abiPush = try await clock.measure {
+    let r = try await plugin.invoke(PluginOperation.run, pushRequest, as: RunResult.self, context: context)
+    precondition(r.counts.inserted == total)
+}
+
+let figures: [String: JSONValue] = [
+    "round_trips": .int(Int64(pings)),
+    "abi_round_trip_us": .double(seconds(abiPing) / Double(pings) * 1e6),
+    "in_process_round_trip_us": .double(seconds(inProcessPing) / Double(pings) * 1e6),
+    "records": .int(Int64(total)),
+    "page_size": .int(Int64(pageSize)),
+    "abi_records_per_s": .double(Double(total) / seconds(abiPush)),
+    "in_process_records_per_s": .double(Double(total) / seconds(inProcessPush)),
+    "peak_rss_mib": .double(peakRSSMiB()),
+]
+print(String(decoding: try WireJSON.encode(figures), as: UTF8.self))

@@ -1,0 +1,193 @@
+import Foundation
+import PluginAPI
+import Testing
+
+@testable import Host
+
+@Suite("Plugin loader: the real in-tree .so files and every kind of broken file")
+struct PluginLoaderTests {
+    @Test func loadsEveryInTreePluginWithItsManifest() throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kernel = try makeKernel(dir)
+        let entries = kernel.registry.entries
+        #expect(entries.count == 5)
+        for e in entries { #expect(e.isLoaded, "\(e.path): \(e.failureReason ?? "")") }
+        #expect(Set(entries.compactMap(\.name)) == ["vos", "guanke", "wecom", "projectsync", "notify"])
+        for e in entries {
+            #expect(e.abiDescription == "1.0")
+            #expect(e.toolchain == SwiftToolchain.current)
+        }
+
+        let vos = try #require(kernel.registry.plugin(named: "vos")).manifest
+        #expect(vos.kind == .connector)
+        #expect(vos.job(named: "customers")?.schedules.map(\.cron) == ["*/10 * * * *"])
+        #expect(vos.job(named: "phones")?.schedules.map(\.cron) == ["*/5 * * * *"])
+        #expect(vos.job(named: "cdrs")?.schedules.map(\.cron) == ["30 1 * * *"])
+        #expect(vos.collections.map(\.name) == ["customers", "phones", "cdrs"])
+
+        let guanke = try #require(kernel.registry.plugin(named: "guanke")).manifest
+        #expect(guanke.job(named: "task_stats")?.schedules.map(\.cron) == ["0 7 * * *", "0 1,10,15,21 * * *", "0 9-23 * * *"])
+        #expect(guanke.job(named: "grade_stats")?.schedules.map(\.cron) == ["5 7 * * *", "5 1,10,15,21 * * *", "*/10 9-23 * * *"])
+        #expect(guanke.config.first { $0.key == "password" }?.secret == true)
+
+        let wecom = try #require(kernel.registry.plugin(named: "wecom")).manifest
+        #expect(wecom.jobs.map { $0.schedules.first?.cron } == ["0 * * * *", "0 2 * * *", "0 3 * * 0"])
+        #expect(wecom.config.first { $0.key == "corp_secret" }?.secret == true)
+
+        #expect(kernel.registry.plugin(named: "notify")?.manifest.kind == .notifier)
+        #expect(kernel.registry.plugin(named: "projectsync")?.manifest.routes.contains { $0.isPublic } == true)
+    }
+
+    @Test func everyBrokenFileIsReportedPreciselyAndTheGoodPluginsStillLoad() throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "this is not a shared object\n".write(to: dir.appendingPathComponent("notes.so"), atomically: true, encoding: .utf8)
+        _ = try compileCPlugin(into: dir, fileName: "no_entry.so", defines: ["NO_ENTRY"])
+        _ = try compileCPlugin(into: dir, fileName: "major_plus_one.so", defines: ["PLUGIN_NAME=\"major\"", "ABI_MAJOR_DELTA=1"])
+        _ = try compileCPlugin(into: dir, fileName: "minor_plus_one.so", defines: ["PLUGIN_NAME=\"minor\"", "ABI_MINOR_DELTA=1"])
+        _ = try compileCPlugin(into: dir, fileName: "zz_duplicate_vos.so", defines: ["PLUGIN_NAME=\"vos\""])
+        _ = try compileCPlugin(into: dir, fileName: "broken_manifest.so", defines: ["PLUGIN_NAME=\"broken\"", "BROKEN_MANIFEST"])
+        _ = try compileCPlugin(into: dir, fileName: "unresolved.so", defines: ["PLUGIN_NAME=\"unresolved\"", "UNRESOLVED_SYMBOL"])
+        _ = try compileCPlugin(into: dir, fileName: "wrong_magic.so", defines: ["PLUGIN_NAME=\"magic\"", "WRONG_MAGIC"])
+        _ = try compileCPlugin(into: dir, fileName: "bad_name.so", defines: ["PLUGIN_NAME=\"Bad-Name\""])
+
+        let kernel = try makeKernel(dir)
+        func reason(_ file: String) -> String {
+            kernel.registry.entries.first { $0.path.hasSuffix("/" + file) }?.failureReason ?? "(loaded or missing)"
+        }
+        #expect(reason("notes.so").contains("dlopen failed"))
+        #expect(reason("notes.so").contains("notes.so"))
+        #expect(reason("notes.so").contains("invalid ELF header") || reason("notes.so").contains("file too short"))
+        #expect(reason("no_entry.so").contains("missing entry symbol synchost_plugin_entry_v1"))
+        #expect(reason("major_plus_one.so").contains("ABI major version mismatch: plugin built for ABI 2.0, host provides 1.0"))
+        #expect(reason("minor_plus_one.so").contains("ABI minor version too new: plugin needs ABI 1.1, host provides 1.0"))
+        #expect(reason("zz_duplicate_vos.so").contains("duplicate plugin name \"vos\": already loaded from"))
+        #expect(reason("zz_duplicate_vos.so").contains("libVOS.so"))
+        #expect(reason("broken_manifest.so").contains("invalid manifest: not valid JSON"))
+        #expect(reason("unresolved.so").contains("undefined symbol: synchost_fixture_function_that_does_not_exist"))
+        #expect(reason("wrong_magic.so").contains("wrong magic 0x0000000000001234"))
+        #expect(reason("bad_name.so").contains("invalid plugin name \"Bad-Name\""))
+
+        let loaded = Set(kernel.registry.loaded.map(\.name))
+        #expect(loaded == ["vos", "guanke", "wecom", "projectsync", "notify"])
+        #expect(kernel.registry.entries.count == 14)
+    }
+
+    @Test func aManifestWithBadContentIsRefusedWithEveryProblemNamed() {
+        let m = PluginManifest(
+            name: "x", version: "1", kind: .notifier, description: "",
+            config: [ConfigKey("Bad Key", .string, description: ""), ConfigKey("n", .integer, default: "seven", description: "")],
+            jobs: [JobSpec("sync", description: "", schedules: [DefaultSchedule("* * *")])],
+            collections: [CollectionSpec("a", keyField: "k", description: ""), CollectionSpec("a", keyField: "k", description: "")],
+            routes: [RouteSpec("FETCH", "/abs", description: "")])
+        let problems = ManifestValidation.problems(in: m).joined(separator: "\n")
+        #expect(problems.contains("config key \"Bad Key\" is not an identifier"))
+        #expect(problems.contains("config key n: default is string, declared integer"))
+        #expect(problems.contains("job sync: default schedule \"* * *\" is not a 5-field cron expression"))
+        #expect(problems.contains("a notifier declares no jobs"))
+        #expect(problems.contains("duplicate collection \"a\""))
+        #expect(problems.contains("method FETCH"))
+        #expect(problems.contains("the path must be relative"))
+    }
+
+    @Test func aCPluginRunsAJobThatCallsHostServicesAsynchronously() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        let log = CapturedLog()
+        let kernel = try makeKernel(dir, log: log)
+        let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
+        #expect(plugin.manifest.job(named: "greet")?.schedules.first?.cron == "*/5 * * * *")
+        #expect(plugin.manifest.config.first?.defaultValue == "hello")
+
+        let instance = InstanceInfo(id: "c1", plugin: "tiny_c", config: ["greeting": "bonjour"])
+        let result = try await plugin.invoke(
+            PluginOperation.run, RunRequest(runID: "r1", job: "greet", instance: instance), as: RunResult.self,
+            context: SessionContext(plugin: "tiny_c", instance: instance, runID: "r1"))
+        #expect(result.complete)
+        #expect(result.counts.fetched == 1)
+        #expect(result.message == #"config={"greeting":"bonjour"}"#)
+        #expect(log.all.contains { $0.contains("tiny_c: greet job running") && $0.contains("instance=c1") && $0.contains("run=r1") })
+
+        // Bytes cross unchanged, whatever they are.
+        let payload: [UInt8] = Array(0...255) + Array("日本語".utf8)
+        let echoed = try await plugin.invoke("echo", request: payload, context: SessionContext(plugin: "tiny_c"))
+        #expect(echoed == payload)
+
+        // An unknown operation is answered with an error, not a crash.
+        await #expect(throws: PluginError.self) {
+            try await plugin.invoke("nope", request: [], context: SessionContext(plugin: "tiny_c"))
+        }
+        #expect(kernel.router.sessions.openCount == 0)
+    }
+
+    @Test func aPluginThatNeverAnswersIsAbandonedAtItsTimeoutAndOthersKeepWorking() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        let kernel = try makeKernel(dir)
+        let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
+        let started = ContinuousClock.now
+        do {
+            _ = try await plugin.invoke("hang", request: [], context: SessionContext(plugin: "tiny_c"), timeout: .milliseconds(300))
+            Issue.record("a hanging call returned")
+        } catch let e as PluginError {
+            #expect(e.kind == .cancelled)
+            #expect(e.message.contains("timed out"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(try await plugin.invoke("echo", request: [1, 2, 3], context: SessionContext(plugin: "tiny_c")) == [1, 2, 3])
+    }
+
+    @Test func swiftPluginErrorsCrossTheBoundaryWithTheirKind() async throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kernel = try makeKernel(dir)
+        let vos = try #require(kernel.registry.plugin(named: "vos"))
+        let instance = InstanceInfo(id: "n1", plugin: "vos", config: [:])
+        do {
+            _ = try await vos.invoke("no.such.op", request: [], context: SessionContext(plugin: "vos", instance: instance))
+            Issue.record("unknown op succeeded")
+        } catch let e as PluginError {
+            #expect(e.kind == .unavailable)
+            #expect(e.message == "plugin vos does not support operation no.such.op")
+        }
+        do {
+            _ = try await vos.invoke(PluginOperation.run, request: Array("{not json".utf8), context: SessionContext(plugin: "vos"))
+            Issue.record("malformed request succeeded")
+        } catch let e as PluginError {
+            #expect(e.kind == .internal)
+        }
+    }
+
+    @Test func aPluginDroppedIntoTheDirectoryIsPickedUpByRescanWithoutRestart() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: Build.products.appendingPathComponent("libVOS.so"), to: dir.appendingPathComponent("libVOS.so"))
+        let kernel = try makeKernel(dir)
+        #expect(kernel.registry.loaded.map(\.name) == ["vos"])
+
+        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        let result = try kernel.registry.rescan()
+        #expect(result.added.map(\.name) == ["tiny_c"])
+        #expect(Set(kernel.registry.loaded.map(\.name)) == ["vos", "tiny_c"])
+
+        // A second rescan with nothing new adds nothing; a replaced file is noted, not reloaded.
+        #expect(try kernel.registry.rescan().added.isEmpty)
+        _ = try compileCPlugin(into: dir, fileName: "tiny.so", defines: ["PLUGIN_NAME=\"tiny_c\"", "ABI_MINOR_DELTA=0", "EXTRA_BUILD=1"])
+        try Data("padding".utf8).append(toFile: dir.appendingPathComponent("tiny.so"))
+        let changed = try kernel.registry.rescan()
+        #expect(changed.changed.count == 1)
+        #expect(kernel.registry.entry(named: "tiny_c")?.notice?.contains("restart") == true)
+    }
+}
+
+extension Data {
+    func append(toFile url: URL) throws {
+        let h = try FileHandle(forWritingTo: url)
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(self)
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks (never part of `make test`). Each figure is printed beside an anchor measured in the same run,
+# and their ratio; results go to BENCHMARKS.md. Release builds; loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=BENCHMARKS.md
+records=${BENCH_RECORDS:-1000000}
+page=${BENCH_PAGE:-1000}
+
+echo "bench: building the ABI benchmark (release)"
+swift build -c release --package-path Benchmarks/ABI >/dev/null
+bin=$(swift build -c release --package-path Benchmarks/ABI --show-bin-path)
+plugins=$(mktemp -d)
+trap 'rm -rf "$plugins"' EXIT
+cp "$bin/libBenchPlugin.so" "$plugins/"
+
+echo "bench: ABI round trips and $records records in pages of $page"
+abi=$("$bin/abi-bench" "$plugins" "$records" "$page")
+echo "$abi"
+
+python3 - "$abi" "$out" <<'PY'
+import json, platform, subprocess, sys, datetime, os
+abi = json.loads(sys.argv[1]); out = sys.argv[2]
+cpu = next((l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+lines = [
+    "# synchost benchmarks", "",
+    f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores, "
+    f"{int(mem)//1024} MiB RAM; {swift}; release builds. Produced by `make bench` (scripts/bench.sh).", "",
+    "Every figure stands beside an anchor measured in the same run; the ratio is what to compare across machines.", "",
+    "## Plugin ABI (issue: kernel)", "",
+    "| what | through the C ABI | anchor: same code in-process | ratio |", "|---|---|---|---|",
+    f"| host → plugin → host round trip (run a job that makes one host service call), {abi['round_trips']} calls "
+    f"| {abi['abi_round_trip_us']:.2f} µs | {abi['in_process_round_trip_us']:.2f} µs | {abi['abi_round_trip_us']/abi['in_process_round_trip_us']:.2f}× |",
+    f"| {abi['records']:,} CDRs (20 fields) plugin → host store in pages of {abi['page_size']} "
+    f"| {abi['abi_records_per_s']:,.0f} rec/s | {abi['in_process_records_per_s']:,.0f} rec/s | {abi['abi_records_per_s']/abi['in_process_records_per_s']:.2f}× |",
+    "", f"Peak RSS of the benchmark process: {abi['peak_rss_mib']:.0f} MiB.", "",
+]
+open(out, "w").write("\n".join(lines))
+print(f"bench: wrote {out}")
+PY
