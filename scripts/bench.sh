@@ -9,7 +9,10 @@ records=${BENCH_RECORDS:-1000000}
 page=${BENCH_PAGE:-1000}
 
 echo "bench: building the ABI benchmark (release)"
-swift build -c release --package-path Benchmarks/ABI >/dev/null
+log=$(mktemp)
+if ! swift build -c release --package-path Benchmarks/ABI >"$log" 2>&1; then
+  grep -Ev "unhandled|CMakeLists" "$log" >&2; echo "bench: build failed" >&2; exit 1
+fi
 bin=$(swift build -c release --package-path Benchmarks/ABI --show-bin-path)
 plugins=$(mktemp -d)
 trap 'rm -rf "$plugins"' EXIT

@@ -17,7 +17,7 @@ public enum Workload {
     }
 
     /// Pushes `total` records in pages through `upsert`; returns how many the store reported.
-    public static func push(total: Int, pageSize: Int, upsert: (String, [Record]) async throws -> RunCounts) async throws -> RunCounts {
+    public static func push(total: Int, pageSize: Int, upsert: @Sendable (String, [Record]) async throws -> RunCounts) async throws -> RunCounts {
         var counts = RunCounts()
         var next = 0
         while next < total {
