@@ -5,23 +5,30 @@ import Foundation
 public struct StoreService: Sendable {
     let services: HostServices
 
-    public struct UpsertRequest: Sendable, Codable {
+    /// Frame 0 of an "upsert": what the page is; frames 1... alternate record key and record data (JSON bytes).
+    public struct UpsertHeader: Sendable, Codable {
         public var collection: String
-        public var records: [Record]
         /// Saved in the same transaction as the records: a crash never separates a page from its cursor.
         public var cursor: CursorUpdate?
+        /// Count what would change, write nothing.
         public var dryRun: Bool
 
-        public init(collection: String, records: [Record], cursor: CursorUpdate? = nil, dryRun: Bool = false) {
+        public init(collection: String, cursor: CursorUpdate? = nil, dryRun: Bool = false) {
             self.collection = collection
-            self.records = records
             self.cursor = cursor
             self.dryRun = dryRun
         }
 
         enum CodingKeys: String, CodingKey {
-            case collection, records, cursor
+            case collection, cursor
             case dryRun = "dry_run"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            collection = try c.decode(String.self, forKey: .collection)
+            cursor = try c.decodeIfPresent(CursorUpdate.self, forKey: .cursor)
+            dryRun = try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false
         }
     }
 
@@ -34,10 +41,31 @@ public struct StoreService: Sendable {
         }
     }
 
-    /// Writes a page of records and returns inserted / updated / unchanged counts.
+    /// The framed "upsert" payload for a page of records whose data is already JSON bytes.
+    public static func upsertPayload(_ header: UpsertHeader, _ records: [(key: String, json: [UInt8])]) throws -> [UInt8] {
+        var w = FrameWriter(capacity: records.reduce(64) { $0 + $1.json.count + $1.key.utf8.count + 8 })
+        w.append(try WireJSON.encode(header))
+        for r in records {
+            w.append(r.key)
+            w.append(r.json)
+        }
+        return w.bytes
+    }
+
+    /// Writes a page of records and returns inserted / updated / unchanged counts. Record data is serialised
+    /// with sorted keys, so unchanged content is recognised as unchanged.
     @discardableResult
     public func upsert(_ collection: String, _ records: [Record], cursor: CursorUpdate? = nil, dryRun: Bool = false) async throws -> RunCounts {
-        try await services.call(.store, "upsert", UpsertRequest(collection: collection, records: records, cursor: cursor, dryRun: dryRun), as: RunCounts.self)
+        try await upsertRaw(collection, records.map { (key: $0.key, json: $0.data.jsonBytes) }, cursor: cursor, dryRun: dryRun)
+    }
+
+    /// The same for data the plugin already holds as JSON bytes (e.g. a slice of the upstream's response).
+    /// Equal content must be equal bytes for change detection to see it as unchanged.
+    @discardableResult
+    public func upsertRaw(_ collection: String, _ records: [(key: String, json: [UInt8])], cursor: CursorUpdate? = nil, dryRun: Bool = false) async throws -> RunCounts {
+        let payload = try Self.upsertPayload(UpsertHeader(collection: collection, cursor: cursor, dryRun: dryRun), records)
+        let bytes = try await services.connection.call(.store, session: services.session, op: "upsert", request: payload)
+        return try WireJSON.decode(RunCounts.self, from: bytes)
     }
 
     struct KeyRequest: Codable {

@@ -65,15 +65,33 @@ public struct RunResult: Sendable, Codable, Equatable {
     public var message: String?
     /// Job-specific figures for the run record (e.g. per-day totals).
     public var details: [String: JSONValue]
+    /// Collections this run saw in full: when the run is complete, the host marks records of these
+    /// collections (those declared with tombstones) that the run did not see as deleted.
+    public var fullSync: [String]
 
     public init(
         complete: Bool = true, counts: RunCounts = RunCounts(), message: String? = nil,
-        details: [String: JSONValue] = [:]
+        details: [String: JSONValue] = [:], fullSync: [String] = []
     ) {
         self.complete = complete
         self.counts = counts
         self.message = message
         self.details = details
+        self.fullSync = fullSync
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case complete, counts, message, details
+        case fullSync = "full_sync"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        complete = try c.decodeIfPresent(Bool.self, forKey: .complete) ?? true
+        counts = try c.decodeIfPresent(RunCounts.self, forKey: .counts) ?? RunCounts()
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        details = try c.decodeIfPresent([String: JSONValue].self, forKey: .details) ?? [:]
+        fullSync = try c.decodeIfPresent([String].self, forKey: .fullSync) ?? []
     }
 }
 
@@ -93,6 +111,18 @@ public struct RunCounts: Sendable, Codable, Equatable {
         self.unchanged = unchanged
         self.deleted = deleted
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        fetched = try c.decodeIfPresent(Int.self, forKey: .fetched) ?? 0
+        pages = try c.decodeIfPresent(Int.self, forKey: .pages) ?? 0
+        inserted = try c.decodeIfPresent(Int.self, forKey: .inserted) ?? 0
+        updated = try c.decodeIfPresent(Int.self, forKey: .updated) ?? 0
+        unchanged = try c.decodeIfPresent(Int.self, forKey: .unchanged) ?? 0
+        deleted = try c.decodeIfPresent(Int.self, forKey: .deleted) ?? 0
+    }
+
+    enum CodingKeys: String, CodingKey { case fetched, pages, inserted, updated, unchanged, deleted }
 
     public static func += (lhs: inout RunCounts, rhs: RunCounts) {
         lhs.fetched += rhs.fetched

@@ -8,7 +8,7 @@ public struct SynchostCommand: AsyncParsableCommand {
         commandName: "synchost",
         abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
         version: SynchostVersion.current,
-        subcommands: [ServeCommand.self, PluginsCommand.self]
+        subcommands: [ServeCommand.self, PluginsCommand.self, RunOnceCommand.self]
     )
 
     public init() {}
@@ -44,9 +44,14 @@ struct HostOptions: ParsableArguments {
     }
 
     /// A kernel with every plugin of the directory loaded (failures recorded, not thrown).
-    func makeKernel(defaultLogLevel: Logger.Level = .warning) throws -> Kernel {
-        LogSetup.bootstrap(level: logLevel.flatMap(Logger.Level.init(rawValue:)) ?? defaultLogLevel)
-        let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: Logger(label: "synchost"))
+    @discardableResult
+    func bootstrapLogging(default level: Logger.Level) throws -> Logger {
+        LogSetup.bootstrap(level: logLevel.flatMap(Logger.Level.init(rawValue:)) ?? level)
+        return Logger(label: "synchost")
+    }
+
+    func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any Store)? = nil) throws -> Kernel {
+        let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store)
         try kernel.registry.rescan()
         return kernel
     }

@@ -4,8 +4,13 @@
  * the loader must reject: -DPLUGIN_NAME, -DABI_MAJOR_DELTA=1, -DABI_MINOR_DELTA=1, -DBROKEN_MANIFEST,
  * -DWRONG_MAGIC, -DUNRESOLVED_SYMBOL, -DNO_ENTRY.
  *
- * Operations: "run" logs, asks the host for the instance config (an asynchronous service call) and answers
- * with a RunResult whose message carries the config; "echo" answers its request; "hang" never answers.
+ * Operations: "run" of job "greet" logs, asks the host for the instance config (an asynchronous service
+ * call) and answers with a RunResult whose message carries the config. "run" of job "sync" writes records
+ * "a", "b" (and "c" when the request says "with_c":true) and reports a full sync of "greetings", complete
+ * unless the request says "incomplete":true. "run" of job "bulk" writes N records (param "total", pages of
+ * "page" records) resuming from its cursor, one page per store call — the crash test kills it midway.
+ * "record.fetch" answers a record for any key but "missing" (none) and "fail" (upstream error).
+ * "echo" answers its request; "hang" never answers.
  */
 #include "synchost_plugin.h"
 #include <stdio.h>
@@ -27,9 +32,12 @@ static const char manifest[] = "{\"description\": \"broken\", \"jobs\": [ {\"nam
 #else
 static const char manifest[] =
     "{\"description\":\"A plugin written in C against synchost_plugin.h\","
-    "\"config\":[{\"key\":\"greeting\",\"type\":\"string\",\"default\":\"hello\",\"description\":\"what to say\"}],"
-    "\"jobs\":[{\"name\":\"greet\",\"description\":\"log and read config\",\"schedules\":[{\"cron\":\"*/5 * * * *\"}]}],"
-    "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"description\":\"none yet\"}]}";
+    "\"config\":[{\"key\":\"greeting\",\"type\":\"string\",\"default\":\"hello\",\"description\":\"what to say\"},"
+    "{\"key\":\"password\",\"type\":\"string\",\"secret\":true,\"description\":\"a secret\"}],"
+    "\"jobs\":[{\"name\":\"greet\",\"description\":\"log and read config\",\"schedules\":[{\"cron\":\"*/5 * * * *\"}]},"
+    "{\"name\":\"sync\",\"description\":\"full sync of a, b (c)\"},{\"name\":\"bulk\",\"description\":\"many records, resumable\"}],"
+    "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"tombstones\":true,\"description\":\"a, b, c\"},"
+    "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}]}";
 #endif
 
 static const sh_host_api *host;
@@ -68,10 +76,113 @@ static void config_done(void *ctx, int32_t status, const uint8_t *bytes, size_t 
     free(p);
 }
 
+
+/* --- framing helpers for store.upsert --- */
+struct buf { uint8_t *p; size_t len, cap; };
+static void put(struct buf *b, const void *data, size_t n) {
+    if (b->len + n > b->cap) { b->cap = (b->len + n) * 2; b->p = realloc(b->p, b->cap); }
+    memcpy(b->p + b->len, data, n); b->len += n;
+}
+static void frame(struct buf *b, const char *s, size_t n) {
+    uint8_t l[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+    put(b, l, 4); put(b, s, n);
+}
+static void frame_str(struct buf *b, const char *s) { frame(b, s, strlen(s)); }
+
+/* job "sync": one upsert, then the result */
+static int wants(const uint8_t *request, size_t len, const char *needle) {
+    char *copy = malloc(len + 1); memcpy(copy, request, len); copy[len] = 0;
+    int found = strstr(copy, needle) != NULL; free(copy); return found;
+}
+struct sync_call { sh_done_fn done; void *done_ctx; int complete; };
+static void sync_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
+    struct sync_call *c = ctx;
+    if (status != SH_OK) { c->done(c->done_ctx, status, bytes, len); free(c); return; }
+    char out[512];
+    snprintf(out, sizeof out, "{\"complete\":%s,\"full_sync\":[\"greetings\"],\"counts\":%.*s}",
+             c->complete ? "true" : "false", (int)len, (const char *)bytes);
+    reply(c->done, c->done_ctx, SH_OK, out);
+    free(c);
+}
+static void run_sync(uint64_t session, const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
+    struct buf b = {0};
+    frame_str(&b, "{\"collection\":\"greetings\"}");
+    frame_str(&b, "a"); frame_str(&b, "{\"id\":\"a\",\"n\":1}");
+    frame_str(&b, "b"); frame_str(&b, "{\"id\":\"b\",\"n\":2}");
+    if (wants(request, len, "\"with_c\":true")) { frame_str(&b, "c"); frame_str(&b, "{\"id\":\"c\",\"n\":3}"); }
+    struct sync_call *c = malloc(sizeof *c);
+    c->done = done; c->done_ctx = done_ctx; c->complete = !wants(request, len, "\"incomplete\":true");
+    host->store(host->host_ctx, session, "upsert", b.p, b.len, sync_done, c);
+    free(b.p);
+}
+
+/* job "bulk": cursor.get, then one upsert per page carrying the next cursor, until total */
+struct bulk { uint64_t session; sh_done_fn done; void *done_ctx; long next, total, page, written; };
+static long param(const uint8_t *request, size_t len, const char *name, long fallback) {
+    char *copy = malloc(len + 1); memcpy(copy, request, len); copy[len] = 0;
+    char key[64]; snprintf(key, sizeof key, "\"%s\":", name);
+    char *at = strstr(copy, key);
+    long v = at ? strtol(at + strlen(key), NULL, 10) : fallback;
+    free(copy); return v;
+}
+static void bulk_step(struct bulk *k);
+static void bulk_page_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
+    struct bulk *k = ctx;
+    if (status != SH_OK) { k->done(k->done_ctx, status, bytes, len); free(k); return; }
+    bulk_step(k);
+}
+static void bulk_step(struct bulk *k) {
+    if (k->next >= k->total) {
+        char out[256];
+        snprintf(out, sizeof out, "{\"complete\":true,\"counts\":{\"fetched\":%ld},\"message\":\"resumed\"}", k->written);
+        reply(k->done, k->done_ctx, SH_OK, out);
+        free(k); return;
+    }
+    long end = k->next + k->page < k->total ? k->next + k->page : k->total;
+    struct buf b = {0};
+    char header[128], key[32], data[160];
+    snprintf(header, sizeof header, "{\"collection\":\"bulk\",\"cursor\":{\"stream\":\"bulk\",\"value\":%ld}}", end);
+    frame_str(&b, header);
+    for (long i = k->next; i < end; i++) {
+        snprintf(key, sizeof key, "r%08ld", i);
+        snprintf(data, sizeof data, "{\"id\":\"r%08ld\",\"n\":%ld,\"text\":\"record number %ld of the bulk collection\"}", i, i, i);
+        frame_str(&b, key); frame_str(&b, data);
+    }
+    k->written += end - k->next;
+    k->next = end;
+    host->store(host->host_ctx, k->session, "upsert", b.p, b.len, bulk_page_done, k);
+    free(b.p);
+}
+static void bulk_cursor_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
+    struct bulk *k = ctx;
+    if (status != SH_OK) { k->done(k->done_ctx, status, bytes, len); free(k); return; }
+    /* {"value":123} or {} / {"value":null} */
+    char *copy = malloc(len + 1); memcpy(copy, bytes, len); copy[len] = 0;
+    char *at = strstr(copy, "\"value\":");
+    if (at) k->next = strtol(at + 8, NULL, 10);
+    free(copy);
+    bulk_step(k);
+}
+static void run_bulk(uint64_t session, const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
+    struct bulk *k = calloc(1, sizeof *k);
+    k->session = session; k->done = done; k->done_ctx = done_ctx;
+    k->total = param(request, len, "total", 1000);
+    k->page = param(request, len, "page", 100);
+    host->store(host->host_ctx, session, "cursor.get", (const uint8_t *)"{\"name\":\"bulk\"}", 15, bulk_cursor_done, k);
+}
+
 static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uint8_t *request, size_t len,
                    sh_done_fn done, void *done_ctx) {
     (void)plugin_ctx;
-    if (strcmp(op, "run") == 0) {
+    if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"sync\"")) {
+        run_sync(session, request, len, done, done_ctx);
+    } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"bulk\"")) {
+        run_bulk(session, request, len, done, done_ctx);
+    } else if (strcmp(op, "record.fetch") == 0) {
+        if (wants(request, len, "\"key\":\"missing\"")) reply(done, done_ctx, SH_OK, "{\"record\":null}");
+        else if (wants(request, len, "\"key\":\"fail\"")) reply(done, done_ctx, SH_ERR_UPSTREAM, "{\"code\":\"upstream\",\"message\":\"upstream is down\"}");
+        else reply(done, done_ctx, SH_OK, "{\"record\":{\"key\":\"live1\",\"data\":{\"id\":\"live1\",\"fresh\":true}}}");
+    } else if (strcmp(op, "run") == 0) {
         const char msg[] = "tiny_c: greet job running";
         host->log(host->host_ctx, session, SH_LOG_INFO, (const uint8_t *)msg, sizeof msg - 1);
         struct pending *p = malloc(sizeof *p);

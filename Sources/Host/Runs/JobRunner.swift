@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import PluginAPI
+
+/// Runs one job of one instance through its plugin and records the run: running, then succeeded /
+/// incomplete / failed / cancelled, with counts and error. A complete run applies full-sync deletions for the
+/// collections it reports as seen in full (and declared with tombstones); an incomplete run never deletes.
+public struct JobRunner: Sendable {
+    public let registry: PluginRegistry
+    public let store: any Store
+    public let logger: Logger
+
+    public init(registry: PluginRegistry, store: any Store, logger: Logger) {
+        self.registry = registry
+        self.store = store
+        self.logger = logger
+    }
+
+    @discardableResult
+    public func execute(_ queued: RunRecord, instance: InstanceInfo, timeout: Duration = .seconds(3600)) async throws -> RunRecord {
+        var run = queued
+        guard let plugin = registry.plugin(named: instance.plugin) else {
+            run.status = .failed
+            run.error = "plugin \(instance.plugin) is not loaded"
+            run.finishedAt = Date()
+            try await save(run, existing: queued)
+            return run
+        }
+        run.status = .running
+        run.startedAt = Date()
+        try await save(run, existing: queued)
+        let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
+        let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets)
+        let request = RunRequest(runID: run.id, job: run.job, instance: instance, params: run.params, dryRun: run.dryRun,
+                                 trigger: run.trigger, scheduledFor: run.scheduledFor)
+        do {
+            let result = try await plugin.invoke(PluginOperation.run, request, as: RunResult.self, context: context, timeout: timeout)
+            run.counts = result.counts
+            run.complete = result.complete
+            run.message = result.message.map { SecretMasker.redact($0, secrets: secrets) }
+            if result.complete && !run.dryRun {
+                let tombstoned = Set(plugin.manifest.collections.filter(\.tombstones).map(\.name))
+                for collection in result.fullSync where tombstoned.contains(collection) {
+                    run.counts.deleted += try await store.markUnseenDeleted(instance: instance.id, collection: collection, runID: run.id, now: Date())
+                }
+            }
+            run.status = result.complete ? .succeeded : .incomplete
+        } catch let e as PluginError where e.kind == .cancelled {
+            run.status = .cancelled
+            run.error = SecretMasker.redact(e.message, secrets: secrets)
+        } catch {
+            run.status = .failed
+            run.error = SecretMasker.redact(PluginError.wrapping(error).description, secrets: secrets)
+        }
+        run.finishedAt = Date()
+        try await store.updateRun(run)
+        logger.info("run \(run.id) \(instance.id)/\(run.job) \(run.status.rawValue)\(run.error.map { ": \($0)" } ?? "")",
+                    metadata: ["instance": .string(instance.id), "run": .string(run.id)])
+        return run
+    }
+
+    private func save(_ run: RunRecord, existing: RunRecord) async throws {
+        if try await store.run(id: run.id) == nil { try await store.insertRun(run) } else { try await store.updateRun(run) }
+    }
+}

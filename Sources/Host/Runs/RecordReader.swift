@@ -1,0 +1,71 @@
+import Foundation
+import PluginAPI
+
+/// Reads one record under a cache policy, the one place where "cache-first, live when asked" lives.
+public struct RecordReader: Sendable {
+    public enum Policy: String, Sendable, CaseIterable {
+        /// The store only (default).
+        case cache
+        /// Fetch through the plugin, store it, return it.
+        case live
+        /// Live only when the store has nothing.
+        case ifMissing = "if-missing"
+        /// Live, but when the upstream fails serve the store's copy flagged stale.
+        case staleOK = "stale-ok"
+    }
+
+    public struct Result: Sendable {
+        public var record: StoredRecord?
+        /// "cache" or "live"
+        public var source: String
+        public var stale: Bool
+        public var lastSyncedAt: Date?
+        /// Why a stale copy was served.
+        public var upstreamError: String?
+    }
+
+    public let store: any Store
+
+    public init(store: any Store) { self.store = store }
+
+    public func read(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String, policy: Policy) async throws -> Result {
+        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
+            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
+        }
+        func cached() async throws -> Result {
+            Result(record: try await store.record(instance: instance.id, collection: collection, key: key), source: "cache", stale: false,
+                   lastSyncedAt: try await store.lastSyncedAt(instance: instance.id, collection: collection))
+        }
+        switch policy {
+        case .cache:
+            return try await cached()
+        case .ifMissing:
+            let c = try await cached()
+            return c.record != nil ? c : try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+        case .live:
+            return try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+        case .staleOK:
+            do {
+                return try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+            } catch let e as PluginError where [.upstream, .cancelled, .unavailable].contains(e.kind) {
+                var c = try await cached()
+                c.stale = true
+                c.upstreamError = e.message
+                return c
+            }
+        }
+    }
+
+    func live(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String) async throws -> Result {
+        let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
+        let fetched = try await plugin.invoke(
+            PluginOperation.fetchRecord, RecordFetchRequest(instance: instance, collection: collection, key: key),
+            as: RecordFetchResult.self, context: SessionContext(plugin: plugin.name, instance: instance, secrets: secrets), timeout: .seconds(120))
+        guard let record = fetched.record else {
+            throw HostError.notFound("\(plugin.name): the upstream has no \(collection) record \(key.debugDescription)")
+        }
+        let now = Date()
+        _ = try await store.upsert(UpsertPage(collection: collection, records: [(record.key, record.data.jsonBytes)]), instance: instance.id, runID: nil, now: now)
+        return Result(record: try await store.record(instance: instance.id, collection: collection, key: record.key), source: "live", stale: false, lastSyncedAt: now)
+    }
+}

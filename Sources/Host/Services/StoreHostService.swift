@@ -1,0 +1,59 @@
+import Foundation
+import PluginAPI
+
+/// The store as plugins reach it: every operation acts on the calling session's instance, so a plugin can
+/// only ever read and write its own instance's data.
+struct StoreHostService: HostService {
+    let store: any Store
+    let collectionsOf: @Sendable (String) -> Set<String>?
+
+    struct KeyRequest: Codable { var collection: String; var key: String }
+    struct NameRequest: Codable { var name: String }
+    struct SetRequest: Codable { var name: String; var value: JSONValue }
+    struct ValueResponse: Codable { var value: JSONValue? }
+
+    func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+        guard let instance = session.instance?.id else {
+            throw PluginError(.invalid, "store.\(op) outside an instance call: the store is per instance")
+        }
+        func decode<T: Decodable>(_ t: T.Type) throws -> T {
+            do { return try WireJSON.decode(t, from: request) } catch {
+                throw PluginError(.invalid, "store.\(op): malformed request: \(error)")
+            }
+        }
+        switch op {
+        case "upsert":
+            var page = try UpsertPage.parse(request)
+            try check(collection: page.collection, session: session)
+            page.dryRun = page.dryRun || session.dryRun
+            return try WireJSON.encode(try await store.upsert(page, instance: instance, runID: session.runID, now: Date()))
+        case "get":
+            let r = try decode(KeyRequest.self)
+            try check(collection: r.collection, session: session)
+            let found = try await store.record(instance: instance, collection: r.collection, key: r.key)
+            return try WireJSON.encode(RecordFetchResult(record: found.map { Record(key: $0.key, data: $0.json) }))
+        case "cursor.get":
+            return try WireJSON.encode(ValueResponse(value: try await store.cursor(instance: instance, stream: decode(NameRequest.self).name)))
+        case "cursor.set":
+            let r = try decode(SetRequest.self)
+            if !session.dryRun { try await store.setCursor(instance: instance, stream: r.name, value: r.value, now: Date()) }
+            return try WireJSON.encode(Empty())
+        case "state.get":
+            return try WireJSON.encode(ValueResponse(value: try await store.state(instance: instance, name: decode(NameRequest.self).name)))
+        case "state.set":
+            let r = try decode(SetRequest.self)
+            try await store.setState(instance: instance, name: r.name, value: r.value, now: Date())
+            return try WireJSON.encode(Empty())
+        default:
+            throw PluginError(.invalid, "store: unknown operation \(op)")
+        }
+    }
+
+    /// A plugin writes only the collections its manifest declares.
+    func check(collection: String, session: SessionContext) throws {
+        guard let declared = collectionsOf(session.plugin) else { return }
+        guard declared.contains(collection) else {
+            throw PluginError(.invalid, "store: collection \(collection.debugDescription) is not declared in \(session.plugin)'s manifest (declared: \(declared.sorted().joined(separator: ", ")))")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import PluginAPI
+
+/// One run of a job: queued, running, then ended. The scheduler writes them; the API and CLI read them.
+public struct RunRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case queued, running, succeeded, incomplete, failed, cancelled
+        /// The host died while it ran (found at the next start).
+        case interrupted
+
+        public var isFinal: Bool { ![.queued, .running].contains(self) }
+    }
+
+    public var id: String
+    public var instance: String
+    public var job: String
+    /// schedule | manual | initial | retry
+    public var trigger: String
+    public var status: Status
+    public var params: [String: JSONValue]
+    public var dryRun: Bool
+    public var scheduleID: String?
+    public var scheduledFor: Date?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var counts: RunCounts
+    public var complete: Bool?
+    public var message: String?
+    public var error: String?
+    public var attempt: Int
+
+    public init(
+        id: String = UUID().uuidString.lowercased(), instance: String, job: String, trigger: String, status: Status = .queued,
+        params: [String: JSONValue] = [:], dryRun: Bool = false, scheduleID: String? = nil, scheduledFor: Date? = nil,
+        createdAt: Date = Date(), attempt: Int = 1
+    ) {
+        self.id = id
+        self.instance = instance
+        self.job = job
+        self.trigger = trigger
+        self.status = status
+        self.params = params
+        self.dryRun = dryRun
+        self.scheduleID = scheduleID
+        self.scheduledFor = scheduledFor
+        self.createdAt = createdAt
+        self.counts = RunCounts()
+        self.attempt = attempt
+    }
+}
+
+public struct RunQuery: Sendable {
+    public var instance: String?
+    public var job: String?
+    public var status: RunRecord.Status?
+    public var since: Date?
+    public var limit = 50
+    /// Runs created before this run (the previous page's last id).
+    public var before: String?
+    public init() {}
+}

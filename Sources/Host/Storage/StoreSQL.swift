@@ -1,0 +1,197 @@
+import Foundation
+import PluginAPI
+
+/// The SQL both backends share, with their dialect differences in one place.
+enum SQLDialect { case sqlite, postgres }
+
+enum StoreSchema {
+    /// Times are milliseconds since the epoch (INTEGER / BIGINT) in both backends.
+    static func tables(_ d: SQLDialect) -> [String] {
+        let int = d == .sqlite ? "INTEGER" : "BIGINT"
+        let json = d == .sqlite ? "TEXT" : "JSONB"
+        let serial = d == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+        return [
+            """
+            CREATE TABLE records (
+                instance_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+                data \(json) NOT NULL, hash TEXT NOT NULL,
+                first_seen_at \(int) NOT NULL, synced_at \(int) NOT NULL, changed_at \(int) NOT NULL,
+                deleted_at \(int), seen_run TEXT,
+                PRIMARY KEY (instance_id, collection, key))
+            """,
+            "CREATE INDEX records_changed ON records (instance_id, collection, changed_at)",
+            "CREATE INDEX records_synced ON records (instance_id, collection, synced_at)",
+            """
+            CREATE TABLE collection_sync (
+                instance_id TEXT NOT NULL, collection TEXT NOT NULL, last_synced_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, collection))
+            """,
+            """
+            CREATE TABLE cursors (
+                instance_id TEXT NOT NULL, stream TEXT NOT NULL, value TEXT NOT NULL, updated_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, stream))
+            """,
+            """
+            CREATE TABLE plugin_state (
+                instance_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, name))
+            """,
+            """
+            CREATE TABLE change_events (
+                id \(serial), instance_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+                kind TEXT NOT NULL, old_data TEXT, new_data TEXT, run_id TEXT, at \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE runs (
+                id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, job TEXT NOT NULL, trigger TEXT NOT NULL,
+                status TEXT NOT NULL, params TEXT NOT NULL, dry_run \(int) NOT NULL, schedule_id TEXT,
+                scheduled_for \(int), created_at \(int) NOT NULL, started_at \(int), finished_at \(int),
+                counts TEXT NOT NULL, complete \(int), message TEXT, error TEXT, attempt \(int) NOT NULL)
+            """,
+            "CREATE INDEX runs_by_instance ON runs (instance_id, job, created_at)",
+            "CREATE INDEX runs_by_status ON runs (status, created_at)",
+        ]
+    }
+
+    static let sqlite = tables(.sqlite)
+    static let postgres = tables(.postgres)
+}
+
+/// Keyset paging for record lists: WHERE and ORDER BY for the query's filters, key range, order and cursor.
+struct KeysetPlan {
+    enum Argument: Sendable, Equatable {
+        case text(String)
+        case int(Int64)
+    }
+
+    var whereSQL = ""
+    var orderSQL = ""
+    var arguments: [Argument] = []
+    let order: RecordQuery.Order
+
+    init(query q: RecordQuery, dialect d: SQLDialect) throws {
+        order = q.order
+        var placeholder = 2  // $1, $2 are instance and collection
+        func p() -> String {
+            placeholder += 1
+            return d == .sqlite ? "?" : "$\(placeholder)"
+        }
+        if !q.includeDeleted { whereSQL += " AND deleted_at IS NULL" }
+        for f in q.filters {
+            // Field names are validated identifiers; values are bound.
+            let field = d == .sqlite ? "CAST(json_extract(data, '$.\(f.field)') AS TEXT)" : "(data->>'\(f.field)')"
+            whereSQL += " AND \(field) = \(p())"
+            arguments.append(.text(f.value))
+        }
+        if let from = q.keyFrom { whereSQL += " AND key >= \(p())"; arguments.append(.text(from)) }
+        if let to = q.keyTo { whereSQL += " AND key <= \(p())"; arguments.append(.text(to)) }
+        let cmp = q.descending ? "<" : ">"
+        let dir = q.descending ? "DESC" : "ASC"
+        // Keys compare bytewise in both backends (PostgreSQL: COLLATE "C").
+        let key = d == .sqlite ? "key" : "key COLLATE \"C\""
+        if let c = q.cursor {
+            let cursor = try PageCursor.decode(c)
+            if q.order == .key {
+                whereSQL += " AND \(key) \(cmp) \(p())"
+                arguments.append(.text(cursor.k))
+            } else {
+                guard let v = cursor.v else { throw HostError.invalid("cursor does not belong to this ordering") }
+                let col = q.order.rawValue
+                let a = p(), b = p(), k = p()
+                whereSQL += " AND (\(col) \(cmp) \(a) OR (\(col) = \(b) AND \(key) \(cmp) \(k)))"
+                arguments += [.int(v), .int(v), .text(cursor.k)]
+            }
+        }
+        orderSQL = q.order == .key ? "\(key) \(dir)" : "\(q.order.rawValue) \(dir), \(key) \(dir)"
+        limitPlaceholder = p()
+    }
+
+    /// The placeholder of the LIMIT argument (after every other argument).
+    var limitPlaceholder = ""
+
+    /// Trims the look-ahead row and makes the next cursor.
+    func page(_ rows: [StoredRecord], limit: Int) -> RecordPage {
+        guard rows.count > limit else { return RecordPage(records: rows, nextCursor: nil) }
+        let kept = Array(rows.prefix(limit))
+        let last = kept[kept.count - 1]
+        let v: Int64? =
+            switch order {
+            case .key: nil
+            case .syncedAt: last.syncedAt.millis
+            case .changedAt: last.changedAt.millis
+            }
+        return RecordPage(records: kept, nextCursor: PageCursor(v: v, k: last.key).encoded)
+    }
+}
+
+/// A run as a row: the column list, and conversion both ways.
+enum RunRow {
+    static let names = ["id", "instance_id", "job", "trigger", "status", "params", "dry_run", "schedule_id", "scheduled_for",
+                        "created_at", "started_at", "finished_at", "counts", "complete", "message", "error", "attempt"]
+    static let columns = names.joined(separator: ", ")
+    static let columnCount = names.count
+
+    static func placeholders(_ d: SQLDialect) -> String {
+        (1...names.count).map { d == .sqlite ? "?" : "$\($0)" }.joined(separator: ", ")
+    }
+
+    /// `col = ?` for every column but id; the id is the last argument.
+    static func assignments(_ d: SQLDialect) -> String {
+        names.dropFirst().enumerated().map { i, n in "\(n) = \(d == .sqlite ? "?" : "$\(i + 1)")" }.joined(separator: ", ")
+            + (d == .sqlite ? "" : " /* id = $\(names.count) */")
+    }
+
+    static func values(_ r: RunRecord) throws -> [KeysetPlan.Argument?] {
+        func text(_ s: String?) -> KeysetPlan.Argument? { s.map { .text($0) } }
+        func int(_ i: Int64?) -> KeysetPlan.Argument? { i.map { .int($0) } }
+        return [
+            .text(r.id), .text(r.instance), .text(r.job), .text(r.trigger), .text(r.status.rawValue),
+            .text(String(decoding: JSONValue.object(r.params).jsonBytes, as: UTF8.self)), .int(r.dryRun ? 1 : 0),
+            text(r.scheduleID), int(r.scheduledFor?.millis), .int(r.createdAt.millis), int(r.startedAt?.millis),
+            int(r.finishedAt?.millis), .text(String(decoding: try WireJSON.encode(r.counts), as: UTF8.self)),
+            int(r.complete.map { $0 ? 1 : 0 }), text(r.message), text(r.error), .int(Int64(r.attempt)),
+        ]
+    }
+
+    static func decode(_ v: [KeysetPlan.Argument?]) -> RunRecord {
+        func text(_ i: Int) -> String? { if case .text(let s)? = v[i] { return s }; return nil }
+        func int(_ i: Int) -> Int64? { if case .int(let n)? = v[i] { return n }; return nil }
+        var r = RunRecord(
+            id: text(0) ?? "", instance: text(1) ?? "", job: text(2) ?? "", trigger: text(3) ?? "",
+            status: RunRecord.Status(rawValue: text(4) ?? "") ?? .failed,
+            params: text(5).flatMap { try? WireJSON.decode([String: JSONValue].self, from: Array($0.utf8)) } ?? [:],
+            dryRun: int(6) == 1, scheduleID: text(7), scheduledFor: int(8).map(Date.init(millis:)),
+            createdAt: Date(millis: int(9) ?? 0), attempt: Int(int(16) ?? 1))
+        r.startedAt = int(10).map(Date.init(millis:))
+        r.finishedAt = int(11).map(Date.init(millis:))
+        r.counts = text(12).flatMap { try? WireJSON.decode(RunCounts.self, from: Array($0.utf8)) } ?? RunCounts()
+        r.complete = int(13).map { $0 == 1 }
+        r.message = text(14)
+        r.error = text(15)
+        return r
+    }
+}
+
+/// WHERE clause of a run query.
+struct RunFilter {
+    var whereSQL = ""
+    var arguments: [KeysetPlan.Argument] = []
+    var nextPlaceholder = ""
+
+    init(_ q: RunQuery, dialect d: SQLDialect) {
+        var n = 0
+        var clauses: [String] = []
+        func p() -> String { n += 1; return d == .sqlite ? "?" : "$\(n)" }
+        if let i = q.instance { clauses.append("instance_id = \(p())"); arguments.append(.text(i)) }
+        if let j = q.job { clauses.append("job = \(p())"); arguments.append(.text(j)) }
+        if let s = q.status { clauses.append("status = \(p())"); arguments.append(.text(s.rawValue)) }
+        if let since = q.since { clauses.append("created_at >= \(p())"); arguments.append(.int(since.millis)) }
+        if let before = q.before {
+            let a = p(), b = p()
+            clauses.append("(created_at, id) < (SELECT created_at, \(a) FROM runs WHERE id = \(b))")
+            arguments += [.text(before), .text(before)]
+        }
+        whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        nextPlaceholder = p()
+    }
+}

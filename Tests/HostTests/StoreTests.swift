@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import PluginAPI
+import Testing
+
+@testable import Host
+
+/// The backends every store test runs against: SQLite always; PostgreSQL whenever
+/// SYNCHOST_TEST_POSTGRES_URL is set (`make test` and CI start a server and set it).
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    static var available: [Backend] {
+        ProcessInfo.processInfo.environment["SYNCHOST_TEST_POSTGRES_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    var testDescription: String { rawValue }
+
+    func open() async throws -> any Store {
+        switch self {
+        case .sqlite:
+            return try SQLiteStore(path: try temporaryDirectory("store").appendingPathComponent("test.db").path)
+        case .postgres:
+            return try await StoreFactory.open(ProcessInfo.processInfo.environment["SYNCHOST_TEST_POSTGRES_URL"]!, logger: Logger(label: "test"))
+        }
+    }
+}
+
+/// A fresh instance id per test, so tests share a PostgreSQL database without seeing each other.
+func freshInstance() -> String { "i-" + UUID().uuidString.prefix(8).lowercased() }
+
+func page(_ collection: String, _ records: [(String, JSONValue)], cursor: StoreService.CursorUpdate? = nil, dryRun: Bool = false) -> UpsertPage {
+    UpsertPage(collection: collection, records: records.map { ($0.0, $0.1.jsonBytes) }, cursor: cursor, dryRun: dryRun)
+}
+
+@Suite("Store: the same tests for SQLite and PostgreSQL")
+struct StoreTests {
+    @Test(arguments: Backend.available)
+    func upsertCountsInsertsUpdatesAndUnchangedAndEmitsChangeEvents(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        let first = try await store.upsert(page("customers", [("a", ["money": 1, "name": "A"]), ("b", ["money": 2])]), instance: i, runID: "r1", now: t0)
+        #expect(first == RunCounts(fetched: 2, pages: 1, inserted: 2))
+
+        let t1 = t0.addingTimeInterval(60)
+        // Same content with keys in another order is unchanged; "b" changes; "c" is new; "c" repeated keeps the last.
+        let second = try await store.upsert(page("customers", [("a", ["name": "A", "money": 1]), ("b", ["money": 3]), ("c", ["x": 0]), ("c", ["x": 1])]),
+                                            instance: i, runID: "r2", now: t1)
+        #expect(second == RunCounts(fetched: 4, pages: 1, inserted: 1, updated: 1, unchanged: 1))
+
+        let a = try #require(try await store.record(instance: i, collection: "customers", key: "a"))
+        #expect(a.firstSeenAt == t0)
+        #expect(a.syncedAt == t1)
+        #expect(a.changedAt == t0)
+        #expect(a.json == ["money": 1, "name": "A"])
+        let b = try #require(try await store.record(instance: i, collection: "customers", key: "b"))
+        #expect(b.changedAt == t1)
+        #expect(b.json == ["money": 3])
+        #expect(try await store.record(instance: i, collection: "customers", key: "c")?.json == ["x": 1])
+        #expect(try await store.record(instance: i, collection: "customers", key: "zz") == nil)
+        #expect(try await store.lastSyncedAt(instance: i, collection: "customers") == t1)
+
+        let events = try await store.changes(after: 0, limit: 100_000).filter { $0.instance == i }
+        #expect(events.count == 1)
+        #expect(events.first?.kind == .updated)
+        #expect(events.first?.key == "b")
+        #expect(events.first.flatMap { $0.oldData }.map { try? WireJSON.decode(JSONValue.self, from: $0) } == ["money": 2])
+        #expect(events.first.flatMap { $0.newData }.map { try? WireJSON.decode(JSONValue.self, from: $0) } == ["money": 3])
+        #expect(events.first?.runID == "r2")
+    }
+
+    @Test(arguments: Backend.available)
+    func theCursorIsSavedWithItsPageAndADryRunWritesNothing(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        let now = Date()
+        _ = try await store.upsert(page("cdrs", [("1", ["v": 1])], cursor: .init(stream: "cdrs", value: ["day": "2026-11-20", "offset": 1])), instance: i, runID: nil, now: now)
+        #expect(try await store.cursor(instance: i, stream: "cdrs") == ["day": "2026-11-20", "offset": 1])
+
+        let dry = try await store.upsert(page("cdrs", [("1", ["v": 2]), ("2", ["v": 1])], cursor: .init(stream: "cdrs", value: 99), dryRun: true), instance: i, runID: nil, now: now)
+        #expect(dry == RunCounts(fetched: 2, pages: 1, inserted: 1, updated: 1))
+        #expect(try await store.record(instance: i, collection: "cdrs", key: "1")?.json == ["v": 1])
+        #expect(try await store.record(instance: i, collection: "cdrs", key: "2") == nil)
+        #expect(try await store.cursor(instance: i, stream: "cdrs") == ["day": "2026-11-20", "offset": 1])
+
+        try await store.setState(instance: i, name: "token", value: ["t": "x", "exp": 7], now: now)
+        #expect(try await store.state(instance: i, name: "token") == ["t": "x", "exp": 7])
+        #expect(try await store.state(instance: i, name: "nope") == nil)
+    }
+
+    @Test(arguments: Backend.available)
+    func fullSyncMarksOnlyWhatTheRunDidNotSeeAndARecordCanComeBack(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        let now = Date()
+        _ = try await store.upsert(page("contacts", [("a", 1), ("b", 2), ("c", 3)]), instance: i, runID: "full-1", now: now)
+        _ = try await store.upsert(page("contacts", [("a", 1), ("b", 2)]), instance: i, runID: "full-2", now: now)
+        #expect(try await store.markUnseenDeleted(instance: i, collection: "contacts", runID: "full-2", now: now) == 1)
+        #expect(try await store.record(instance: i, collection: "contacts", key: "c")?.deletedAt != nil)
+        #expect(try await store.record(instance: i, collection: "contacts", key: "a")?.deletedAt == nil)
+        let live = try await store.records(instance: i, collection: "contacts", query: RecordQuery())
+        #expect(live.records.map(\.key) == ["a", "b"])
+        var withDeleted = RecordQuery()
+        withDeleted.includeDeleted = true
+        #expect(try await store.records(instance: i, collection: "contacts", query: withDeleted).records.count == 3)
+        #expect(try await store.collections(instance: i) == [CollectionSummary(name: "contacts", records: 2, deleted: 1, lastSyncedAt: Date(millis: now.millis))])
+
+        // It reappears: an update that restores it.
+        let back = try await store.upsert(page("contacts", [("c", 3)]), instance: i, runID: "inc-3", now: now)
+        #expect(back.updated == 1)
+        #expect(try await store.record(instance: i, collection: "contacts", key: "c")?.deletedAt == nil)
+        let kinds = try await store.changes(after: 0, limit: 100_000).filter { $0.instance == i }.map(\.kind)
+        #expect(kinds == [.deleted, .restored])
+    }
+
+    @Test(arguments: Backend.available)
+    func listsFilterByFieldsAndKeyRangesAndPageToTheEndInEveryOrder(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        let base = Date(timeIntervalSince1970: 1_800_000_000)
+        for d in 1...25 {
+            let key = String(format: "2026-11-%02d", d)
+            _ = try await store.upsert(page("grade_stats", [(key, ["date": .string(key), "parity": .string(d % 2 == 0 ? "even" : "odd"), "n": .int(Int64(d))])]),
+                                       instance: i, runID: nil, now: base.addingTimeInterval(Double(30 - d)))
+        }
+        var q = RecordQuery()
+        q.filters = [("parity", "even")]
+        #expect(try await store.records(instance: i, collection: "grade_stats", query: q).records.count == 12)
+        q.filters = [("n", "7")]
+        #expect(try await store.records(instance: i, collection: "grade_stats", query: q).records.map(\.key) == ["2026-11-07"])
+        q = RecordQuery()
+        q.keyFrom = "2026-11-10"
+        q.keyTo = "2026-11-12"
+        #expect(try await store.records(instance: i, collection: "grade_stats", query: q).records.map(\.key) == ["2026-11-10", "2026-11-11", "2026-11-12"])
+
+        for order in RecordQuery.Order.allCases {
+            for descending in [false, true] {
+                var pq = RecordQuery()
+                pq.order = order
+                pq.descending = descending
+                pq.limit = 4
+                var keys: [String] = []
+                var pages = 0
+                repeat {
+                    let p = try await store.records(instance: i, collection: "grade_stats", query: pq)
+                    keys += p.records.map(\.key)
+                    pq.cursor = p.nextCursor
+                    pages += 1
+                } while pq.cursor != nil && pages < 20
+                #expect(keys.count == 25, "\(order) \(descending)")
+                #expect(Set(keys).count == 25)
+                // synced_at runs opposite to the key here, so every order is checked for real.
+                let ascendingKeys = order == .key ? keys.sorted() : keys.sorted().reversed()
+                #expect(keys == (descending ? Array(ascendingKeys.reversed()) : Array(ascendingKeys)), "\(order) \(descending)")
+            }
+        }
+        var bad = RecordQuery()
+        bad.filters = [("x'); DROP TABLE records; --", "1")]
+        await #expect(throws: HostError.self) { try await store.records(instance: i, collection: "grade_stats", query: bad) }
+        bad = RecordQuery()
+        bad.cursor = "not-a-cursor"
+        await #expect(throws: HostError.self) { try await store.records(instance: i, collection: "grade_stats", query: bad) }
+    }
+
+    @Test(arguments: Backend.available)
+    func runsAreRecordedQueriedPagedAndPurged(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        let base = Date(timeIntervalSince1970: 1_750_000_000)
+        var ids: [String] = []
+        for n in 0..<5 {
+            var r = RunRecord(instance: i, job: n % 2 == 0 ? "customers" : "cdrs", trigger: "schedule", params: ["date": "2026-11-20"],
+                              scheduledFor: base, createdAt: base.addingTimeInterval(Double(n)))
+            try await store.insertRun(r)
+            r.status = n == 4 ? .failed : .succeeded
+            r.startedAt = r.createdAt
+            r.finishedAt = r.createdAt.addingTimeInterval(1)
+            r.counts = RunCounts(fetched: n, inserted: n)
+            r.complete = true
+            r.error = n == 4 ? "boom" : nil
+            try await store.updateRun(r)
+            ids.append(r.id)
+        }
+        let got = try #require(try await store.run(id: ids[4]))
+        #expect(got.status == .failed)
+        #expect(got.error == "boom")
+        #expect(got.counts.inserted == 4)
+        #expect(got.params == ["date": "2026-11-20"])
+        #expect(got.scheduledFor == base)
+        #expect(got.complete == true)
+
+        var q = RunQuery()
+        q.instance = i
+        #expect(try await store.runs(q).map(\.id) == ids.reversed())
+        q.job = "customers"
+        #expect(try await store.runs(q).count == 3)
+        q.job = nil
+        q.status = .failed
+        #expect(try await store.runs(q).map(\.id) == [ids[4]])
+        q.status = nil
+        q.limit = 2
+        let firstPage = try await store.runs(q)
+        q.before = firstPage.last?.id
+        #expect(try await store.runs(q).map(\.id) == [ids[2], ids[1]])
+        await #expect(throws: HostError.self) { try await store.updateRun(RunRecord(instance: i, job: "x", trigger: "manual")) }
+
+        #expect(try await store.purgeRuns(finishedBefore: base.addingTimeInterval(3)) >= 2)
+        var all = RunQuery()
+        all.instance = i
+        #expect(try await store.runs(all).count == 3)
+    }
+
+    @Test(arguments: Backend.available)
+    func purgeRemovesOneInstanceOnly(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance(), j = freshInstance()
+        _ = try await store.upsert(page("x", [("1", 1)], cursor: .init(stream: "s", value: 1)), instance: i, runID: nil, now: Date())
+        _ = try await store.upsert(page("x", [("1", 1)]), instance: j, runID: nil, now: Date())
+        try await store.purge(instance: i)
+        #expect(try await store.record(instance: i, collection: "x", key: "1") == nil)
+        #expect(try await store.cursor(instance: i, stream: "s") == nil)
+        #expect(try await store.record(instance: j, collection: "x", key: "1") != nil)
+    }
+
+    @Test func malformedUpsertPayloadsAreRefusedWithTheProblemNamed() throws {
+        var w = FrameWriter()
+        w.append(try WireJSON.encode(StoreService.UpsertHeader(collection: "c")))
+        w.append("k")
+        #expect(throws: PluginError(.invalid, "store.upsert: record 0 has a key but no data")) { try UpsertPage.parse(w.bytes) }
+        w.append("not json")
+        #expect(throws: PluginError(.invalid, "store.upsert: record \"k\" data is not JSON")) { try UpsertPage.parse(w.bytes) }
+        #expect(throws: PluginError.self) { try UpsertPage.parse(Array("{".utf8)) }
+    }
+}
