@@ -21,9 +21,11 @@ demo: build
 
 serve: demo
 
+# The store suite runs against SQLite and against a real PostgreSQL server that scripts/postgres.sh
+# installs and starts (a throwaway cluster on 127.0.0.1:54329).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	url=$$(scripts/postgres.sh) && SYNCHOST_TEST_POSTGRES_URL=$$url $(SWIFT) test --skip-build
 
 bench: setup
 	scripts/bench.sh

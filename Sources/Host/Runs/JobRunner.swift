@@ -30,12 +30,13 @@ public struct JobRunner: Sendable {
         run.startedAt = Date()
         try await save(run, existing: queued)
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
-        let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets)
+        let tally = RunTally()
+        let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets, tally: tally)
         let request = RunRequest(runID: run.id, job: run.job, instance: instance, params: run.params, dryRun: run.dryRun,
                                  trigger: run.trigger, scheduledFor: run.scheduledFor)
         do {
             let result = try await plugin.invoke(PluginOperation.run, request, as: RunResult.self, context: context, timeout: timeout)
-            run.counts = result.counts
+            run.counts = Self.merge(reported: result.counts, stored: tally.total)
             run.complete = result.complete
             run.message = result.message.map { SecretMasker.redact($0, secrets: secrets) }
             if result.complete && !run.dryRun {
@@ -46,9 +47,11 @@ public struct JobRunner: Sendable {
             }
             run.status = result.complete ? .succeeded : .incomplete
         } catch let e as PluginError where e.kind == .cancelled {
+            run.counts = tally.total
             run.status = .cancelled
             run.error = SecretMasker.redact(e.message, secrets: secrets)
         } catch {
+            run.counts = tally.total
             run.status = .failed
             run.error = SecretMasker.redact(PluginError.wrapping(error).description, secrets: secrets)
         }
@@ -57,6 +60,17 @@ public struct JobRunner: Sendable {
         logger.info("run \(run.id) \(instance.id)/\(run.job) \(run.status.rawValue)\(run.error.map { ": \($0)" } ?? "")",
                     metadata: ["instance": .string(instance.id), "run": .string(run.id)])
         return run
+    }
+
+    /// The store's own tally is authoritative for what was written; the plugin's report adds what only it
+    /// knows (records fetched, pages) and stands alone when the job wrote through no store call.
+    static func merge(reported: RunCounts, stored: RunCounts) -> RunCounts {
+        guard stored.pages > 0 else { return reported }
+        var c = stored
+        c.fetched = max(reported.fetched, stored.fetched)
+        c.pages = max(reported.pages, stored.pages)
+        c.deleted = reported.deleted
+        return c
     }
 
     private func save(_ run: RunRecord, existing: RunRecord) async throws {

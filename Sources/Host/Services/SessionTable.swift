@@ -9,14 +9,25 @@ public struct SessionContext: Sendable {
     public var dryRun: Bool
     /// Values never to be written to a log or a response (the instance's secret config values).
     public var secrets: [String]
+    /// What the store did for this call, counted by the host (the run's authoritative counts).
+    public var tally: RunTally?
 
-    public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = []) {
+    public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = [], tally: RunTally? = nil) {
         self.plugin = plugin
         self.instance = instance
         self.runID = runID
         self.dryRun = dryRun
         self.secrets = secrets
+        self.tally = tally
     }
+}
+
+/// Store counts accumulated over one call's upserts.
+public final class RunTally: Sendable {
+    private let counts = Mutex(RunCounts())
+    public init() {}
+    func add(_ c: RunCounts) { counts.withLock { $0 += c } }
+    public var total: RunCounts { counts.withLock { $0 } }
 }
 
 /// Sessions of in-flight plugin calls. A session id is handed to the plugin with each invoke and comes back

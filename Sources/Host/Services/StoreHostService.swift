@@ -26,7 +26,9 @@ struct StoreHostService: HostService {
             var page = try UpsertPage.parse(request)
             try check(collection: page.collection, session: session)
             page.dryRun = page.dryRun || session.dryRun
-            return try WireJSON.encode(try await store.upsert(page, instance: instance, runID: session.runID, now: Date()))
+            let counts = try await store.upsert(page, instance: instance, runID: session.runID, now: Date())
+            session.tally?.add(counts)
+            return try WireJSON.encode(counts)
         case "get":
             let r = try decode(KeyRequest.self)
             try check(collection: r.collection, session: session)

@@ -35,7 +35,10 @@ static const char manifest[] =
     "\"config\":[{\"key\":\"greeting\",\"type\":\"string\",\"default\":\"hello\",\"description\":\"what to say\"},"
     "{\"key\":\"password\",\"type\":\"string\",\"secret\":true,\"description\":\"a secret\"}],"
     "\"jobs\":[{\"name\":\"greet\",\"description\":\"log and read config\",\"schedules\":[{\"cron\":\"*/5 * * * *\"}]},"
-    "{\"name\":\"sync\",\"description\":\"full sync of a, b (c)\"},{\"name\":\"bulk\",\"description\":\"many records, resumable\"}],"
+    "{\"name\":\"sync\",\"description\":\"full sync of a, b (c)\",\"params\":["
+    "{\"key\":\"with_c\",\"type\":\"boolean\"},{\"key\":\"incomplete\",\"type\":\"boolean\"}]},"
+    "{\"name\":\"bulk\",\"description\":\"many records, resumable\",\"params\":["
+    "{\"key\":\"total\",\"type\":\"integer\",\"default\":1000},{\"key\":\"page\",\"type\":\"integer\",\"default\":100}]}],"
     "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"tombstones\":true,\"description\":\"a, b, c\"},"
     "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}]}";
 #endif
