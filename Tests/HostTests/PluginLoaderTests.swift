@@ -84,7 +84,7 @@ struct PluginLoaderTests {
         let problems = ManifestValidation.problems(in: m).joined(separator: "\n")
         #expect(problems.contains("config key \"Bad Key\" is not an identifier"))
         #expect(problems.contains("config key n: default is string, declared integer"))
-        #expect(problems.contains("job sync: default schedule \"* * *\" is not a 5-field cron expression"))
+        #expect(problems.contains("job sync: default schedule \"* * *\": expected 5 fields"))
         #expect(problems.contains("a notifier declares no jobs"))
         #expect(problems.contains("duplicate collection \"a\""))
         #expect(problems.contains("method FETCH"))

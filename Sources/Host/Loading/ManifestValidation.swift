@@ -27,9 +27,8 @@ enum ManifestValidation {
             if job.name.wholeMatch(of: identifier) == nil { problems.append("job \(job.name.debugDescription) is not an identifier") }
             checkKeys(job.params, "parameter of job \(job.name)")
             for s in job.schedules {
-                let fields = s.cron.split(separator: " ", omittingEmptySubsequences: true)
-                if !(fields.count == 5 || (fields.count == 1 && s.cron.hasPrefix("@"))) {
-                    problems.append("job \(job.name): default schedule \(s.cron.debugDescription) is not a 5-field cron expression or @macro")
+                do { _ = try CronExpression(s.cron) } catch {
+                    problems.append("job \(job.name): default schedule \(s.cron.debugDescription): \(error.message)")
                 }
             }
         }

@@ -6,22 +6,16 @@ import PluginAPI
 
 // Usage: abi-bench PLUGIN_DIR [records] [page_size] — prints one JSON object of figures.
 
-/// The store side of the benchmark: decodes each page like the real store and counts its records.
+/// The store side of the benchmark: parses each page like the real store and counts its records.
 struct CountingStore: HostService {
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        let page = try WireJSON.decode(StoreService.UpsertRequest.self, from: request)
+        let page = try UpsertPage.parse(request)
         return try WireJSON.encode(RunCounts(inserted: page.records.count))
     }
 }
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-func peakRSSMiB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-    else { return 0 }
-    return Double(line.split(separator: " ")[1]).map { $0 / 1024 } ?? 0
-}
 
 let args = CommandLine.arguments
 let pluginDir = URL(fileURLWithPath: args.count > 1 ? args[1] : "plugins")
@@ -30,7 +24,7 @@ let pageSize = args.count > 3 ? Int(args[3]) ?? 1_000 : 1_000
 let pings = 20_000
 
 let store = CountingStore()
-let kernel = Kernel(pluginDirectory: pluginDir, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }, store: store)
+let kernel = Kernel(pluginDirectory: pluginDir, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }, storeService: store)
 try kernel.registry.rescan()
 guard let plugin = kernel.registry.plugin(named: "abibench") else {
     fatalError("abibench plugin not loaded from \(pluginDir.path): \(kernel.registry.entries.map { $0.failureReason ?? "" })")
@@ -58,7 +52,7 @@ let inProcessPing = try await clock.measure {
 // Throughput: `total` CDRs in pages, plugin -> host store through the ABI vs the same code in-process.
 let inProcessPush = try await clock.measure {
     let c = try await Workload.push(total: total, pageSize: pageSize) { collection, records in
-        let bytes = try WireJSON.encode(StoreService.UpsertRequest(collection: collection, records: records))
+        let bytes = try StoreService.upsertPayload(.init(collection: collection), records.map { ($0.key, $0.data.jsonBytes) })
         return try WireJSON.decode(RunCounts.self, from: try await store.handle(op: "upsert", request: bytes, session: context))
     }
     precondition(c.inserted == total)
@@ -77,6 +71,6 @@ let figures: [String: JSONValue] = [
     "page_size": .int(Int64(pageSize)),
     "abi_records_per_s": .double(Double(total) / seconds(abiPush)),
     "in_process_records_per_s": .double(Double(total) / seconds(inProcessPush)),
-    "peak_rss_mib": .double(peakRSSMiB()),
+    "peak_rss_mib": .double(Workload.peakRSSMiB()),
 ]
 print(String(decoding: try WireJSON.encode(figures), as: UTF8.self))

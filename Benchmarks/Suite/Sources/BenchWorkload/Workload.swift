@@ -1,3 +1,4 @@
+import Foundation
 import PluginAPI
 
 /// The work both sides of the benchmark do: build pages of realistic CDRs (about 20 fields) and hand each
@@ -14,6 +15,23 @@ public enum Workload {
             "endReason": .int(Int64(i % 16)), "endDirection": .int(Int64(i % 2)), "callLevel": 1, "billingMode": 0,
         ]
         return Record(key: "F\(100_000_000 + i)", data: data)
+    }
+
+    /// A page of CDRs as the store receives them: key and JSON bytes.
+    public static func encodedPage(start: Int, count: Int) -> [(key: String, json: [UInt8])] {
+        (start..<start + count).map { i in let r = cdr(i); return (r.key, r.data.jsonBytes) }
+    }
+
+    public static func peakRSSMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Double(line.split(separator: " ")[1]).map { $0 / 1024 } ?? 0
+    }
+
+    /// Resets the peak-RSS counter, so each measured phase reports its own peak.
+    public static func resetPeakRSS() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
     /// Pushes `total` records in pages through `upsert`; returns how many the store reported.

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// The benchmark suite behind `make bench` (scripts/bench.sh), never run by the tests. Each driver prints one
+// JSON object of figures, each beside an anchor measured in the same run.
+//   abi-bench:   a plugin (.so) loaded through the real kernel vs the same code called in-process
+//   store-bench: raw SQLite prepared inserts vs the store's batched upsert of realistic CDRs
+import PackageDescription
+
+let package = Package(
+    name: "ABIBench",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BenchPlugin", type: .dynamic, targets: ["BenchPlugin"]),
+        .executable(name: "abi-bench", targets: ["ABIBench"]),
+        .executable(name: "store-bench", targets: ["StoreBench"]),
+    ],
+    dependencies: [
+        .package(name: "synchost", path: "../.."),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .target(name: "BenchWorkload", dependencies: [.product(name: "PluginAPI", package: "synchost")]),
+        .target(
+            name: "BenchPlugin", dependencies: ["BenchWorkload"],
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/../../Sources/PluginABI/exports.map"])]
+        ),
+        .executableTarget(
+            name: "ABIBench",
+            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost")]
+        ),
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: [
+                "BenchWorkload", .product(name: "SynchostKernel", package: "synchost"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
