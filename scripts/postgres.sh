@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a PostgreSQL server for the tests runs on 127.0.0.1:${SYNCHOST_PG_PORT:-54329} with a database
-# and role "synchost" (password "synchost"), installing Debian's postgresql if missing. Prints the URL.
+# "synchost_test" (created anew each time) and role "synchost" (password "synchost"), installing Debian's postgresql if missing. Prints the URL.
 # Idempotent: an already running test cluster is reused.
 set -euo pipefail
 port=${SYNCHOST_PG_PORT:-54329}
@@ -31,7 +31,7 @@ psql_admin() {
 if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='synchost'" | grep -q 1; then
   psql_admin -c "CREATE ROLE synchost LOGIN SUPERUSER PASSWORD 'synchost'"
 fi
-if ! psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname='synchost'" | grep -q 1; then
-  psql_admin -c "CREATE DATABASE synchost OWNER synchost"
-fi
-echo "postgres://synchost:synchost@127.0.0.1:$port/synchost"
+# A fresh database per test run: the suite always starts from an empty schema.
+psql_admin -c "DROP DATABASE IF EXISTS synchost_test WITH (FORCE)" >/dev/null
+psql_admin -c "CREATE DATABASE synchost_test OWNER synchost" >/dev/null
+echo "postgres://synchost:synchost@127.0.0.1:$port/synchost_test"

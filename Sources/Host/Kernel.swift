@@ -8,12 +8,19 @@ public final class Kernel: Sendable {
     public let router: ServiceRouter
     public let registry: PluginRegistry
     public let logger: Logger
-    public let store: (any Store)?
+    public let store: (any ScheduleStore)?
+    /// Present with a store: runs jobs and records them.
+    public let runner: JobRunner?
+    /// Present with a store; started by `serve` (or a test), not by construction.
+    public let scheduler: Scheduler?
+    public let instances: InstanceManager?
 
     public init(
         pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared,
-        store: (any Store)? = nil, storeService: (any HostService)? = nil,
-        schedule: (any HostService)? = nil, notify: (any HostService)? = nil
+        store: (any ScheduleStore)? = nil, storeService: (any HostService)? = nil,
+        notify: (any HostService)? = nil, defaultTimeZone: String = "UTC", schedulerLease: Duration = .seconds(60),
+        schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.logger = logger
         self.store = store
@@ -25,9 +32,24 @@ public final class Kernel: Sendable {
                 registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.collections.map(\.name)) }
             }
         }
+        let managerBox = ManagerBox()
+        let schedule: (any HostService)? = store == nil ? nil : ScheduleHostService { managerBox.manager }
         router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notify)
         registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
         registryBox.registry = registry
+        if let store {
+            let runner = JobRunner(registry: registry, store: store, logger: logger)
+            let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
+                                      maxIdle: schedulerMaxIdle, clock: clock)
+            self.runner = runner
+            self.scheduler = scheduler
+            instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger)
+            managerBox.manager = instances
+        } else {
+            runner = nil
+            scheduler = nil
+            instances = nil
+        }
     }
 }
 
@@ -35,6 +57,14 @@ public final class Kernel: Sendable {
 final class RegistryBox: Sendable {
     private let value = Mutex<PluginRegistry?>(nil)
     var registry: PluginRegistry? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+final class ManagerBox: Sendable {
+    private let value = Mutex<InstanceManager?>(nil)
+    var manager: InstanceManager? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
     }

@@ -120,6 +120,7 @@ public struct SchedulerService: Sendable {
 
     public struct Enqueued: Sendable, Codable {
         public var runID: String
+        public init(runID: String) { self.runID = runID }
         enum CodingKeys: String, CodingKey { case runID = "run_id" }
     }
 

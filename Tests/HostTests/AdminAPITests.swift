@@ -76,7 +76,7 @@ struct AdminAPITests {
         #expect(missing.status == 404)
         #expect(missing.json?["error"]?["message"] == "no plugin named \"nope\"")
 
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let rescan = try await request("POST", "\(base)/api/v1/plugins/rescan", token: "s3cret-token")
         #expect(rescan.status == 200)
         #expect(rescan.json?["added"]?.arrayValue?.first?["name"] == "tiny_c")

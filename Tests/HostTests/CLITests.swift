@@ -5,46 +5,46 @@ import Testing
 
 @Suite("CLI")
 struct CLITests {
-    @Test func cronNextPrintsFireTimesAndExitsTwoOnAnInvalidExpression() throws {
-        let ok = try runProcess(Build.synchost.path, ["cron", "next", "0 7 * * *", "--from", "2026-11-23T00:00:00Z", "--count", "2", "--tz", "Asia/Shanghai"])
+    @Test func cronNextPrintsFireTimesAndExitsTwoOnAnInvalidExpression() async throws {
+        let ok = try await runProcess(Build.synchost.path, ["cron", "next", "0 7 * * *", "--from", "2026-11-23T00:00:00Z", "--count", "2", "--tz", "Asia/Shanghai"])
         #expect(ok.status == 0)
         #expect(ok.stdout == "2026-11-24T07:00:00+08:00\n2026-11-25T07:00:00+08:00\n")
-        let bad = try runProcess(Build.synchost.path, ["cron", "next", "0 7 * * 9"])
+        let bad = try await runProcess(Build.synchost.path, ["cron", "next", "0 7 * * 9"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("day-of-week field: 9 is out of range 0-7"))
         #expect(bad.stdout.isEmpty)
-        #expect(try runProcess(Build.synchost.path, ["cron", "next", "@daily", "--tz", "Mars/Olympus"]).status == 2)
+        #expect(try await runProcess(Build.synchost.path, ["cron", "next", "@daily", "--tz", "Mars/Olympus"]).status == 2)
     }
 
-    @Test func pluginsListAndInspectShowTheManifest() throws {
+    @Test func pluginsListAndInspectShowTheManifest() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
         try "x".write(to: dir.appendingPathComponent("broken.so"), atomically: true, encoding: .utf8)
-        let list = try runProcess(Build.synchost.path, ["plugins", "list", "--plugins", dir.path])
+        let list = try await runProcess(Build.synchost.path, ["plugins", "list", "--plugins", dir.path])
         #expect(list.status == 0)
         #expect(list.stdout.contains("NAME"))
         #expect(list.stdout.contains("customers,phones,cdrs"))
         #expect(list.stdout.contains("broken.so") && list.stdout.contains("failed: dlopen failed"))
-        let inspect = try runProcess(Build.synchost.path, ["plugins", "inspect", "guanke", "--plugins", dir.path])
+        let inspect = try await runProcess(Build.synchost.path, ["plugins", "inspect", "guanke", "--plugins", dir.path])
         #expect(inspect.status == 0)
         #expect(inspect.stdout.contains("*/10 9-23 * * *"))
         #expect(inspect.stdout.contains("password"))
-        let missing = try runProcess(Build.synchost.path, ["plugins", "inspect", "nope", "--plugins", dir.path])
+        let missing = try await runProcess(Build.synchost.path, ["plugins", "inspect", "nope", "--plugins", dir.path])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no plugin named \"nope\""))
     }
 
-    @Test func runOnceRefusesUnknownParametersAndConfigKeysByName() throws {
+    @Test func runOnceRefusesUnknownParametersAndConfigKeysByName() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let db = dir.appendingPathComponent("x.db").path
-        let badParam = try runProcess(Build.synchost.path, ["run-once", "tiny_c", "bulk", "--plugins", dir.path, "--database", db, "--param", "pages=3"])
+        let badParam = try await runProcess(Build.synchost.path, ["run-once", "tiny_c", "bulk", "--plugins", dir.path, "--database", db, "--param", "pages=3"])
         #expect(badParam.status != 0)
         #expect(badParam.stderr.contains("unknown key \"pages\""))
-        let badConfig = try runProcess(Build.synchost.path, ["run-once", "tiny_c", "bulk", "--plugins", dir.path, "--database", db, "--config", #"{"greeting": 5}"#])
+        let badConfig = try await runProcess(Build.synchost.path, ["run-once", "tiny_c", "bulk", "--plugins", dir.path, "--database", db, "--config", #"{"greeting": 5}"#])
         #expect(badConfig.stderr.contains("\"greeting\" must be string, got integer"))
-        let ok = try runProcess(Build.synchost.path, ["run-once", "tiny_c", "sync", "--plugins", dir.path, "--database", db, "--param", "with_c=true"])
+        let ok = try await runProcess(Build.synchost.path, ["run-once", "tiny_c", "sync", "--plugins", dir.path, "--database", db, "--param", "with_c=true"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("succeeded: fetched 3, inserted 3"))
     }

@@ -13,7 +13,7 @@ struct CrashTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let plugins = dir.appendingPathComponent("plugins")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try compileCPlugin(into: plugins, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let db = dir.appendingPathComponent("synchost.db").path
         let total = 400_000
         let arguments = ["run-once", "tiny_c", "bulk", "--plugins", plugins.path, "--database", db, "--instance", "crash",
@@ -47,7 +47,7 @@ struct CrashTests {
         #expect(Int(cursorAtKill) == atKill)
 
         // Restart: the next run resumes from the cursor and completes.
-        let rerun = try runProcess(Build.synchost.path, arguments)
+        let rerun = try await runProcess(Build.synchost.path, arguments)
         #expect(rerun.status == 0, "\(rerun.stdout)\n\(rerun.stderr)")
         #expect(rerun.stdout.contains("succeeded: fetched \(total - atKill), inserted \(total - atKill), updated 0, unchanged 0"), "\(rerun.stdout)")
 

@@ -23,7 +23,7 @@ struct CronExpressionTests {
         try CronExpression(expr).nextFires(after: Self.date(from), in: zone, count: count).map { Self.iso($0, zone) }
     }
 
-    @Test func stepsListsRangesAndNames() throws {
+    @Test func stepsListsRangesAndNames() async throws {
         #expect(try fires("*/15 * * * *", from: "2026-11-23T10:07:00Z", count: 3) == ["2026-11-23T10:15:00Z", "2026-11-23T10:30:00Z", "2026-11-23T10:45:00Z"])
         #expect(try fires("1-30/10 9 * * *", from: "2026-11-23T00:00:00Z", count: 4) == ["2026-11-23T09:01:00Z", "2026-11-23T09:11:00Z", "2026-11-23T09:21:00Z", "2026-11-24T09:01:00Z"])
         #expect(try fires("0 1,10,15,21 * * *", from: "2026-11-23T10:00:00Z", count: 3) == ["2026-11-23T15:00:00Z", "2026-11-23T21:00:00Z", "2026-11-24T01:00:00Z"])
@@ -33,14 +33,14 @@ struct CronExpressionTests {
         #expect(try fires("*/10 9-23 * * *", from: "2026-11-23T23:45:00Z", count: 2) == ["2026-11-23T23:50:00Z", "2026-11-24T09:00:00Z"])
     }
 
-    @Test func sundayIsZeroAndSeven() throws {
+    @Test func sundayIsZeroAndSeven() async throws {
         let zero = try fires("0 12 * * 0", from: "2026-11-23T00:00:00Z", count: 2)
         #expect(zero == ["2026-11-29T12:00:00Z", "2026-12-06T12:00:00Z"])
         #expect(try fires("0 12 * * 7", from: "2026-11-23T00:00:00Z", count: 2) == zero)
         #expect(try fires("0 12 * * SUN", from: "2026-11-23T00:00:00Z", count: 2) == zero)
     }
 
-    @Test func dayOfMonthOrDayOfWeekWhenBothAreRestricted() throws {
+    @Test func dayOfMonthOrDayOfWeekWhenBothAreRestricted() async throws {
         // The 1st of the month OR any Monday.
         #expect(try fires("0 0 1 * mon", from: "2026-11-24T00:00:00Z", count: 3) == ["2026-11-30T00:00:00Z", "2026-12-01T00:00:00Z", "2026-12-07T00:00:00Z"])
         // A star-step in day-of-week keeps the AND rule (cronie: the field starts with '*').
@@ -48,7 +48,7 @@ struct CronExpressionTests {
         #expect(try fires("0 0 13 * */7", from: "2026-11-01T00:00:00Z", count: 1) == ["2026-12-13T00:00:00Z"])
     }
 
-    @Test func macros() throws {
+    @Test func macros() async throws {
         #expect(try fires("@hourly", from: "2026-11-23T10:07:00Z", count: 1) == ["2026-11-23T11:00:00Z"])
         #expect(try fires("@daily", from: "2026-11-23T10:07:00Z", count: 1) == ["2026-11-24T00:00:00Z"])
         #expect(try fires("@midnight", from: "2026-11-23T10:07:00Z", count: 1) == ["2026-11-24T00:00:00Z"])
@@ -58,13 +58,13 @@ struct CronExpressionTests {
         #expect(try fires("@annually", from: "2026-11-23T10:07:00Z", count: 1) == ["2027-01-01T00:00:00Z"])
     }
 
-    @Test func leapYearsAndMonthEnds() throws {
+    @Test func leapYearsAndMonthEnds() async throws {
         #expect(try fires("0 0 29 2 *", from: "2026-01-01T00:00:00Z", count: 2) == ["2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"])
         #expect(try fires("0 0 31 * *", from: "2026-11-01T00:00:00Z", count: 3) == ["2026-12-31T00:00:00Z", "2027-01-31T00:00:00Z", "2027-03-31T00:00:00Z"])
         #expect(try fires("59 23 30 * *", from: "2027-02-01T00:00:00Z", count: 1) == ["2027-03-30T23:59:00Z"])
     }
 
-    @Test func timeZonesAndDaylightSavingLikeCronie() throws {
+    @Test func timeZonesAndDaylightSavingLikeCronie() async throws {
         // Asia/Shanghai has no DST: 07:00 local is 23:00 UTC the day before.
         let shanghai = TimeZone(identifier: "Asia/Shanghai")!
         #expect(try fires("0 7 * * *", from: "2026-11-23T00:00:00Z", count: 1, zone: shanghai) == ["2026-11-24T07:00:00+08:00"])

@@ -8,7 +8,7 @@ import Testing
 @Suite("A separately built plugin drops into an existing host", .serialized)
 struct ExternalPluginTests {
     /// Builds Tests/Fixtures/ExternalPlugin in a scratch copy with its own copy of the SDK; returns the .so.
-    static func buildExternalPlugin() throws -> URL {
+    static func buildExternalPlugin() async throws -> URL {
         let work = try temporaryDirectory("external-plugin")
         let fixture = Build.packageRoot.appendingPathComponent("Tests/Fixtures/ExternalPlugin")
         let fm = FileManager.default
@@ -20,7 +20,7 @@ struct ExternalPluginTests {
         }
         var env = ProcessInfo.processInfo.environment
         env = env.filter { !$0.key.hasPrefix("SWIFTPM_") && !$0.key.hasPrefix("XCTest") }
-        let r = try runProcess("/usr/bin/env", ["swift", "build", "--package-path", work.path, "--product", "Greeter"], environment: env)
+        let r = try await runProcess("/usr/bin/env", ["swift", "build", "--package-path", work.path, "--product", "Greeter"], environment: env)
         guard r.status == 0 else { throw HostError.invalid("building the external plugin failed:\n\(r.stdout)\n\(r.stderr)") }
         let so = work.appendingPathComponent(".build/debug/libGreeter.so")
         guard fm.fileExists(atPath: so.path) else { throw HostError.invalid("no libGreeter.so after the build") }
@@ -28,19 +28,19 @@ struct ExternalPluginTests {
     }
 
     @Test func listedByTheBuiltBinaryAndItsJobRunsBesideTheInTreePlugins() async throws {
-        let so = try Self.buildExternalPlugin()
+        let so = try await Self.buildExternalPlugin()
         defer { try? FileManager.default.removeItem(at: so.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()) }
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(at: so, to: dir.appendingPathComponent("libGreeter.so"))
 
         // The exported surface is the entry symbol alone.
-        let nm = try runProcess("/usr/bin/env", ["nm", "-D", "--defined-only", so.path])
+        let nm = try await runProcess("/usr/bin/env", ["nm", "-D", "--defined-only", so.path])
         let globals = nm.stdout.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first.map { $0.uppercased() == $0 } ?? false }
         #expect(globals.map { $0.split(separator: " ").last.map(String.init) } == ["synchost_plugin_entry_v1"])
 
         // The host binary, built before this plugin existed, lists it with the in-tree ones.
-        let list = try runProcess(Build.synchost.path, ["plugins", "list", "--json", "--plugins", dir.path])
+        let list = try await runProcess(Build.synchost.path, ["plugins", "list", "--json", "--plugins", dir.path])
         #expect(list.status == 0, "\(list.stderr)")
         let views = try WireJSON.decode([PluginView].self, from: Array(list.stdout.utf8))
         #expect(Set(views.map(\.name)) == ["greeter", "vos", "guanke", "wecom", "projectsync", "notify"])

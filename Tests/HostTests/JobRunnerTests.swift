@@ -11,7 +11,7 @@ import Testing
 struct JobRunnerTests {
     struct Fixture {
         var kernel: Kernel
-        var store: any Store
+        var store: any ScheduleStore
         var runner: JobRunner
         var instance: InstanceInfo
         var plugin: PluginHandle
@@ -20,7 +20,7 @@ struct JobRunnerTests {
 
     static func fixture(_ backend: Backend) async throws -> Fixture {
         let dir = try temporaryDirectory()
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let store = try await backend.open()
         let log = CapturedLog()
         let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(log), store: store)

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Plugin loader: the real in-tree .so files and every kind of broken file")
 struct PluginLoaderTests {
-    @Test func loadsEveryInTreePluginWithItsManifest() throws {
+    @Test func loadsEveryInTreePluginWithItsManifest() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
         let kernel = try makeKernel(dir)
@@ -39,18 +39,18 @@ struct PluginLoaderTests {
         #expect(kernel.registry.plugin(named: "projectsync")?.manifest.routes.contains { $0.isPublic } == true)
     }
 
-    @Test func everyBrokenFileIsReportedPreciselyAndTheGoodPluginsStillLoad() throws {
+    @Test func everyBrokenFileIsReportedPreciselyAndTheGoodPluginsStillLoad() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
         try "this is not a shared object\n".write(to: dir.appendingPathComponent("notes.so"), atomically: true, encoding: .utf8)
-        _ = try compileCPlugin(into: dir, fileName: "no_entry.so", defines: ["NO_ENTRY"])
-        _ = try compileCPlugin(into: dir, fileName: "major_plus_one.so", defines: ["PLUGIN_NAME=\"major\"", "ABI_MAJOR_DELTA=1"])
-        _ = try compileCPlugin(into: dir, fileName: "minor_plus_one.so", defines: ["PLUGIN_NAME=\"minor\"", "ABI_MINOR_DELTA=1"])
-        _ = try compileCPlugin(into: dir, fileName: "zz_duplicate_vos.so", defines: ["PLUGIN_NAME=\"vos\""])
-        _ = try compileCPlugin(into: dir, fileName: "broken_manifest.so", defines: ["PLUGIN_NAME=\"broken\"", "BROKEN_MANIFEST"])
-        _ = try compileCPlugin(into: dir, fileName: "unresolved.so", defines: ["PLUGIN_NAME=\"unresolved\"", "UNRESOLVED_SYMBOL"])
-        _ = try compileCPlugin(into: dir, fileName: "wrong_magic.so", defines: ["PLUGIN_NAME=\"magic\"", "WRONG_MAGIC"])
-        _ = try compileCPlugin(into: dir, fileName: "bad_name.so", defines: ["PLUGIN_NAME=\"Bad-Name\""])
+        _ = try await compileCPlugin(into: dir, fileName: "no_entry.so", defines: ["NO_ENTRY"])
+        _ = try await compileCPlugin(into: dir, fileName: "major_plus_one.so", defines: ["PLUGIN_NAME=\"major\"", "ABI_MAJOR_DELTA=1"])
+        _ = try await compileCPlugin(into: dir, fileName: "minor_plus_one.so", defines: ["PLUGIN_NAME=\"minor\"", "ABI_MINOR_DELTA=1"])
+        _ = try await compileCPlugin(into: dir, fileName: "zz_duplicate_vos.so", defines: ["PLUGIN_NAME=\"vos\""])
+        _ = try await compileCPlugin(into: dir, fileName: "broken_manifest.so", defines: ["PLUGIN_NAME=\"broken\"", "BROKEN_MANIFEST"])
+        _ = try await compileCPlugin(into: dir, fileName: "unresolved.so", defines: ["PLUGIN_NAME=\"unresolved\"", "UNRESOLVED_SYMBOL"])
+        _ = try await compileCPlugin(into: dir, fileName: "wrong_magic.so", defines: ["PLUGIN_NAME=\"magic\"", "WRONG_MAGIC"])
+        _ = try await compileCPlugin(into: dir, fileName: "bad_name.so", defines: ["PLUGIN_NAME=\"Bad-Name\""])
 
         let kernel = try makeKernel(dir)
         func reason(_ file: String) -> String {
@@ -94,7 +94,7 @@ struct PluginLoaderTests {
     @Test func aCPluginRunsAJobThatCallsHostServicesAsynchronously() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let log = CapturedLog()
         let kernel = try makeKernel(dir, log: log)
         let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
@@ -125,7 +125,7 @@ struct PluginLoaderTests {
     @Test func aPluginThatNeverAnswersIsAbandonedAtItsTimeoutAndOthersKeepWorking() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let kernel = try makeKernel(dir)
         let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
         let started = ContinuousClock.now
@@ -161,21 +161,21 @@ struct PluginLoaderTests {
         }
     }
 
-    @Test func aPluginDroppedIntoTheDirectoryIsPickedUpByRescanWithoutRestart() throws {
+    @Test func aPluginDroppedIntoTheDirectoryIsPickedUpByRescanWithoutRestart() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(at: Build.products.appendingPathComponent("libVOS.so"), to: dir.appendingPathComponent("libVOS.so"))
         let kernel = try makeKernel(dir)
         #expect(kernel.registry.loaded.map(\.name) == ["vos"])
 
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let result = try kernel.registry.rescan()
         #expect(result.added.map(\.name) == ["tiny_c"])
         #expect(Set(kernel.registry.loaded.map(\.name)) == ["vos", "tiny_c"])
 
         // A second rescan with nothing new adds nothing; a replaced file is noted, not reloaded.
         #expect(try kernel.registry.rescan().added.isEmpty)
-        _ = try compileCPlugin(into: dir, fileName: "tiny.so", defines: ["PLUGIN_NAME=\"tiny_c\"", "ABI_MINOR_DELTA=0", "EXTRA_BUILD=1"])
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so", defines: ["PLUGIN_NAME=\"tiny_c\"", "ABI_MINOR_DELTA=0", "EXTRA_BUILD=1"])
         try Data("padding".utf8).append(toFile: dir.appendingPathComponent("tiny.so"))
         let changed = try kernel.registry.rescan()
         #expect(changed.changed.count == 1)

@@ -16,13 +16,27 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    func open() async throws -> any Store {
+    func open() async throws -> any ScheduleStore {
         switch self {
         case .sqlite:
             return try SQLiteStore(path: try temporaryDirectory("store").appendingPathComponent("test.db").path)
         case .postgres:
-            return try await StoreFactory.open(ProcessInfo.processInfo.environment["SYNCHOST_TEST_POSTGRES_URL"]!, logger: Logger(label: "test"))
+            return try await SharedPostgres.shared.store()
         }
+    }
+}
+
+/// One PostgreSQL store (one connection pool) for the whole test process: a pool per test would exhaust the
+/// server's connection limit. Tests stay apart through fresh instance ids.
+actor SharedPostgres {
+    static let shared = SharedPostgres()
+    private var opened: (any ScheduleStore)?
+
+    func store() async throws -> any ScheduleStore {
+        if let opened { return opened }
+        let s = try await StoreFactory.open(ProcessInfo.processInfo.environment["SYNCHOST_TEST_POSTGRES_URL"]!, logger: Logger(label: "test"))
+        opened = s
+        return s
     }
 }
 
@@ -223,7 +237,7 @@ struct StoreTests {
         #expect(try await store.record(instance: j, collection: "x", key: "1") != nil)
     }
 
-    @Test func malformedUpsertPayloadsAreRefusedWithTheProblemNamed() throws {
+    @Test func malformedUpsertPayloadsAreRefusedWithTheProblemNamed() async throws {
         var w = FrameWriter()
         w.append(try WireJSON.encode(StoreService.UpsertHeader(collection: "c")))
         w.append("k")

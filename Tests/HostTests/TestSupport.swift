@@ -46,9 +46,18 @@ struct ProcessResult {
     var stderr: String
 }
 
-/// Runs a program to completion, capturing its output.
+/// Runs a program to completion, capturing its output, on a thread outside Swift's cooperative pool (the
+/// pool has one thread per core; blocking it would starve every other test).
 @discardableResult
-func runProcess(_ executable: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+func runProcess(_ executable: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runProcessBlocking(executable, arguments, cwd: cwd, environment: environment) })
+        }
+    }
+}
+
+func runProcessBlocking(_ executable: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -73,11 +82,11 @@ func runProcess(_ executable: String, _ arguments: [String], cwd: URL? = nil, en
 }
 
 /// Compiles the C fixture plugin with the given -D switches into `directory/fileName`.
-func compileCPlugin(into directory: URL, fileName: String, defines: [String] = []) throws -> URL {
+func compileCPlugin(into directory: URL, fileName: String, defines: [String] = []) async throws -> URL {
     let output = directory.appendingPathComponent(fileName)
     let source = Build.packageRoot.appendingPathComponent("Tests/Fixtures/CPlugin/tiny_plugin.c").path
     let include = Build.packageRoot.appendingPathComponent("Sources/PluginABI/include").path
-    let r = try runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Werror", "-I", include]
+    let r = try await runProcess("/usr/bin/env", ["cc", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall", "-Werror", "-pthread", "-I", include]
         + defines.map { "-D\($0)" } + ["-o", output.path, source])
     guard r.status == 0 else { throw HostError.invalid("cc failed: \(r.stderr)") }
     return output

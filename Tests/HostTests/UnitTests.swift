@@ -28,7 +28,7 @@ struct ConfigSchemaTests {
         ConfigKey("accounts", .stringList, description: ""),
     ]
 
-    @Test func unknownWrongTypeAndMissingKeysAreNamed() throws {
+    @Test func unknownWrongTypeAndMissingKeysAreNamed() async throws {
         #expect(throws: HostError.invalid("config: unknown key \"pagesize\" (known: base_url, page_size, password, accounts)")) {
             try ConfigSchema.validated(["base_url": "x", "pagesize": 3], against: keys)
         }
@@ -48,7 +48,7 @@ struct ConfigSchemaTests {
 
 @Suite("Binary framing")
 struct FramingTests {
-    @Test func framesRoundTripAndTruncationIsAnError() throws {
+    @Test func framesRoundTripAndTruncationIsAnError() async throws {
         var w = FrameWriter()
         w.append(Array("head".utf8))
         w.append([UInt8]())
@@ -67,7 +67,7 @@ struct FramingTests {
 
 @Suite("Admin token")
 struct AdminTokenTests {
-    @Test func generatedOnceThenReused() throws {
+    @Test func generatedOnceThenReused() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let first = try AdminToken.resolve(explicit: nil, dataDirectory: dir)

@@ -51,6 +51,10 @@ public struct AdminServer: Sendable {
             let result = try registry.rescan()
             return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
         }
+        if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
+            ScheduleRoutes(store: store, registry: registry, scheduler: scheduler).add(to: api)
+            InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
+        }
         return router
     }
 

@@ -17,12 +17,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Admin API bearer token (default: $SYNCHOST_ADMIN_TOKEN, else generated and stored in the data directory).")
     var adminToken: String?
 
+    @Option(help: "Database: a SQLite path (default <data-dir>/synchost.db) or a postgres:// URL (default $SYNCHOST_DATABASE).")
+    var database: String?
+
+    @Option(help: "Default IANA time zone of new schedules (default $SYNCHOST_TIMEZONE, else UTC).")
+    var timezone: String?
+
+    @Option(help: "Longest time (seconds) the dispatcher sleeps without looking at the database; other replicas' changes are seen within it.")
+    var schedulerMaxIdle: Int = 30
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
     }
 
     func run() async throws {
-        let kernel = try host.makeKernel(defaultLogLevel: .info)
+        let logger = try host.bootstrapLogging(default: .info)
+        let env = ProcessInfo.processInfo.environment
+        let zone = timezone ?? env["SYNCHOST_TIMEZONE"] ?? "UTC"
+        guard TimeZone(identifier: zone) != nil else { throw ValidationError("--timezone \(zone): unknown IANA time zone") }
+        let location = database ?? env["SYNCHOST_DATABASE"] ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
+        let store = try await StoreFactory.open(location, logger: logger)
+        guard (1...3600).contains(schedulerMaxIdle) else { throw ValidationError("--scheduler-max-idle must be 1-3600") }
+        let kernel = try host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle))
+        logger.info("store: \(store.backend) at \(SecretMasker.redact(location))")
+        try await kernel.scheduler?.start()
         let token = try AdminToken.resolve(explicit: adminToken, dataDirectory: host.dataDirectoryURL)
         let entries = kernel.registry.entries
         kernel.logger.info("\(entries.filter(\.isLoaded).count) plugin(s) loaded, \(entries.filter { !$0.isLoaded }.count) failed, from \(kernel.registry.directory.path)")
@@ -34,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
             if token.generated { print("admin token (shown once, stored in \(host.dataDirectoryURL.appendingPathComponent("admin-token").path)): \(token.token)") }
             fflush(nil)
         }
+        await kernel.scheduler?.stop()
         kernel.registry.shutdown()
     }
 }

@@ -50,8 +50,10 @@ struct HostOptions: ParsableArguments {
         return Logger(label: "synchost")
     }
 
-    func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any Store)? = nil) throws -> Kernel {
-        let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store)
+    func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any ScheduleStore)? = nil, defaultTimeZone: String = "UTC",
+                    schedulerMaxIdle: Duration = .seconds(30)) throws -> Kernel {
+        let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
+                            defaultTimeZone: defaultTimeZone, schedulerMaxIdle: schedulerMaxIdle)
         try kernel.registry.rescan()
         return kernel
     }

@@ -56,7 +56,10 @@ public struct JobRunner: Sendable {
             run.error = SecretMasker.redact(PluginError.wrapping(error).description, secrets: secrets)
         }
         run.finishedAt = Date()
-        try await store.updateRun(run)
+        // The outcome is written even when the run's task was cancelled (host shutdown): never lose it.
+        let final = run
+        let store = self.store
+        try await Task.detached { try await store.updateRun(final) }.value
         logger.info("run \(run.id) \(instance.id)/\(run.job) \(run.status.rawValue)\(run.error.map { ": \($0)" } ?? "")",
                     metadata: ["instance": .string(instance.id), "run": .string(run.id)])
         return run

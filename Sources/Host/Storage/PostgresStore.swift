@@ -74,6 +74,11 @@ public final class PostgresStore: Store {
         let ms = now.millis
         let dryRun = page.dryRun
         return try await client.withTransaction(logger: logger) { conn in
+            // Writers of one collection take turns (as SQLite's single writer does): two runs inserting the same
+            // new key must not both see it absent.
+            if !dryRun {
+                try await conn.query("SELECT pg_advisory_xact_lock(hashtext(\(instance) || '/' || \(page.collection)))::text", logger: self.logger)
+            }
             var existing: [String: (hash: String, deleted: Bool)] = [:]
             let rows = try await conn.query(
                 "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE instance_id = \(instance) AND collection = \(page.collection) AND key = ANY(\(keys))\(unescaped: dryRun ? "" : " FOR UPDATE")",

@@ -5,8 +5,11 @@ import PluginAPI
 public struct RunRecord: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable, CaseIterable {
         case queued, running, succeeded, incomplete, failed, cancelled
-        /// The host died while it ran (found at the next start).
+        /// The host died while it ran (found at the next start, or when its lease expired).
         case interrupted
+        /// Not run: a missed fire under the `skip` misfire policy, or a fire while the job was still running
+        /// under the `forbid` overlap policy. The message says which.
+        case skipped
 
         public var isFinal: Bool { ![.queued, .running].contains(self) }
     }
@@ -29,6 +32,17 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var message: String?
     public var error: String?
     public var attempt: Int
+    /// When a queued run becomes due (now, or later for delayed runs such as staggered backfills).
+    public var runAt: Date?
+    /// The host running it, and until when its claim holds without a heartbeat.
+    public var leaseOwner: String?
+    public var leaseExpiresAt: Date?
+    public var overlap: ScheduleRecord.Overlap
+    public var timeoutSeconds: Int
+    public var maxAttempts: Int
+    public var retryBackoffSeconds: Int
+    /// Set by `replace` overlap or a user: the host running it cancels it at its next heartbeat.
+    public var cancelRequested: Bool
 
     public init(
         id: String = UUID().uuidString.lowercased(), instance: String, job: String, trigger: String, status: Status = .queued,
@@ -47,6 +61,12 @@ public struct RunRecord: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.counts = RunCounts()
         self.attempt = attempt
+        self.runAt = createdAt
+        self.overlap = .forbid
+        self.timeoutSeconds = 3600
+        self.maxAttempts = 1
+        self.retryBackoffSeconds = 30
+        self.cancelRequested = false
     }
 }
 

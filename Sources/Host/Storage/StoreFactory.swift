@@ -4,7 +4,7 @@ import Logging
 /// Opens the store a URL names: a path or `sqlite:PATH` for the embedded default, `postgres://...` for the
 /// scale-out backend.
 public enum StoreFactory {
-    public static func open(_ location: String, logger: Logger) async throws -> any Store {
+    public static func open(_ location: String, logger: Logger) async throws -> any ScheduleStore {
         if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
             return try await PostgresStore.connect(url: location, logger: logger)
         }

@@ -46,10 +46,31 @@ enum StoreSchema {
                 id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, job TEXT NOT NULL, trigger TEXT NOT NULL,
                 status TEXT NOT NULL, params TEXT NOT NULL, dry_run \(int) NOT NULL, schedule_id TEXT,
                 scheduled_for \(int), created_at \(int) NOT NULL, started_at \(int), finished_at \(int),
-                counts TEXT NOT NULL, complete \(int), message TEXT, error TEXT, attempt \(int) NOT NULL)
+                counts TEXT NOT NULL, complete \(int), message TEXT, error TEXT, attempt \(int) NOT NULL,
+                run_at \(int), lease_owner TEXT, lease_expires_at \(int), overlap TEXT NOT NULL, timeout_seconds \(int) NOT NULL,
+                max_attempts \(int) NOT NULL, retry_backoff_seconds \(int) NOT NULL, cancel_requested \(int) NOT NULL)
             """,
             "CREATE INDEX runs_by_instance ON runs (instance_id, job, created_at)",
-            "CREATE INDEX runs_by_status ON runs (status, created_at)",
+            "CREATE INDEX runs_by_status ON runs (status, run_at)",
+            // A scheduled fire becomes at most one run, however many replicas see it due.
+            "CREATE UNIQUE INDEX runs_one_per_fire ON runs (schedule_id, scheduled_for) WHERE trigger = 'schedule'",
+            """
+            CREATE TABLE instances (
+                id TEXT PRIMARY KEY, plugin TEXT NOT NULL, config TEXT NOT NULL, enabled \(int) NOT NULL,
+                created_at \(int) NOT NULL, updated_at \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE schedules (
+                id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, job TEXT NOT NULL, params TEXT NOT NULL, cron TEXT NOT NULL,
+                timezone TEXT NOT NULL, enabled \(int) NOT NULL, misfire TEXT NOT NULL, misfire_cap \(int) NOT NULL,
+                overlap TEXT NOT NULL, jitter_seconds \(int) NOT NULL, max_attempts \(int) NOT NULL,
+                retry_backoff_seconds \(int) NOT NULL, timeout_seconds \(int) NOT NULL, next_fire_at \(int), next_run_at \(int),
+                last_run_at \(int), last_status TEXT, note TEXT, created_at \(int) NOT NULL, updated_at \(int) NOT NULL)
+            """,
+            "CREATE INDEX schedules_due ON schedules (enabled, next_run_at)",
+            "CREATE INDEX schedules_by_instance ON schedules (instance_id, job)",
+            // The host's maintenance schedules exist once, however many replicas start together.
+            "CREATE UNIQUE INDEX schedules_host_jobs ON schedules (job) WHERE instance_id = '_host'",
         ]
     }
 
@@ -127,7 +148,9 @@ struct KeysetPlan {
 /// A run as a row: the column list, and conversion both ways.
 enum RunRow {
     static let names = ["id", "instance_id", "job", "trigger", "status", "params", "dry_run", "schedule_id", "scheduled_for",
-                        "created_at", "started_at", "finished_at", "counts", "complete", "message", "error", "attempt"]
+                        "created_at", "started_at", "finished_at", "counts", "complete", "message", "error", "attempt",
+                        "run_at", "lease_owner", "lease_expires_at", "overlap", "timeout_seconds", "max_attempts",
+                        "retry_backoff_seconds", "cancel_requested"]
     static let columns = names.joined(separator: ", ")
     static let columnCount = names.count
 
@@ -150,6 +173,8 @@ enum RunRow {
             text(r.scheduleID), int(r.scheduledFor?.millis), .int(r.createdAt.millis), int(r.startedAt?.millis),
             int(r.finishedAt?.millis), .text(String(decoding: try WireJSON.encode(r.counts), as: UTF8.self)),
             int(r.complete.map { $0 ? 1 : 0 }), text(r.message), text(r.error), .int(Int64(r.attempt)),
+            int(r.runAt?.millis), text(r.leaseOwner), int(r.leaseExpiresAt?.millis), .text(r.overlap.rawValue),
+            .int(Int64(r.timeoutSeconds)), .int(Int64(r.maxAttempts)), .int(Int64(r.retryBackoffSeconds)), .int(r.cancelRequested ? 1 : 0),
         ]
     }
 
@@ -168,6 +193,14 @@ enum RunRow {
         r.complete = int(13).map { $0 == 1 }
         r.message = text(14)
         r.error = text(15)
+        r.runAt = int(17).map(Date.init(millis:))
+        r.leaseOwner = text(18)
+        r.leaseExpiresAt = int(19).map(Date.init(millis:))
+        r.overlap = ScheduleRecord.Overlap(rawValue: text(20) ?? "") ?? .forbid
+        r.timeoutSeconds = Int(int(21) ?? 3600)
+        r.maxAttempts = Int(int(22) ?? 1)
+        r.retryBackoffSeconds = Int(int(23) ?? 30)
+        r.cancelRequested = int(24) == 1
         return r
     }
 }
@@ -193,5 +226,50 @@ struct RunFilter {
         }
         whereSQL = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         nextPlaceholder = p()
+    }
+}
+
+/// A schedule as a row.
+enum ScheduleRow {
+    static let names = ["id", "instance_id", "job", "params", "cron", "timezone", "enabled", "misfire", "misfire_cap", "overlap",
+                        "jitter_seconds", "max_attempts", "retry_backoff_seconds", "timeout_seconds", "next_fire_at", "next_run_at",
+                        "last_run_at", "last_status", "note", "created_at", "updated_at"]
+    static let columns = names.joined(separator: ", ")
+
+    static func placeholders(_ d: SQLDialect) -> String { (1...names.count).map { d == .sqlite ? "?" : "$\($0)" }.joined(separator: ", ") }
+
+    static func assignments(_ d: SQLDialect) -> String {
+        names.dropFirst().enumerated().map { i, n in "\(n) = \(d == .sqlite ? "?" : "$\(i + 1)")" }.joined(separator: ", ")
+    }
+
+    static func values(_ s: ScheduleRecord) -> [KeysetPlan.Argument?] {
+        func text(_ v: String?) -> KeysetPlan.Argument? { v.map { .text($0) } }
+        func int(_ v: Int64?) -> KeysetPlan.Argument? { v.map { .int($0) } }
+        return [
+            .text(s.id), .text(s.instance), .text(s.job), .text(String(decoding: JSONValue.object(s.params).jsonBytes, as: UTF8.self)),
+            .text(s.cron), .text(s.timezone), .int(s.enabled ? 1 : 0), .text(s.misfire.rawValue), .int(Int64(s.misfireCap)),
+            .text(s.overlap.rawValue), .int(Int64(s.jitterSeconds)), .int(Int64(s.maxAttempts)), .int(Int64(s.retryBackoffSeconds)),
+            .int(Int64(s.timeoutSeconds)), int(s.nextFireAt?.millis), int(s.nextRunAt?.millis), int(s.lastRunAt?.millis),
+            text(s.lastStatus), text(s.note), .int(s.createdAt.millis), .int(s.updatedAt.millis),
+        ]
+    }
+
+    static func decode(_ v: [KeysetPlan.Argument?]) -> ScheduleRecord {
+        func text(_ i: Int) -> String? { if case .text(let s)? = v[i] { return s }; return nil }
+        func int(_ i: Int) -> Int64? { if case .int(let n)? = v[i] { return n }; return nil }
+        var s = ScheduleRecord(
+            id: text(0) ?? "", instance: text(1) ?? "", job: text(2) ?? "",
+            params: text(3).flatMap { try? WireJSON.decode([String: JSONValue].self, from: Array($0.utf8)) } ?? [:],
+            cron: text(4) ?? "", timezone: text(5) ?? "UTC", enabled: int(6) == 1,
+            misfire: ScheduleRecord.Misfire(rawValue: text(7) ?? "") ?? .once, misfireCap: Int(int(8) ?? 10),
+            overlap: ScheduleRecord.Overlap(rawValue: text(9) ?? "") ?? .forbid, jitterSeconds: Int(int(10) ?? 0),
+            maxAttempts: Int(int(11) ?? 1), retryBackoffSeconds: Int(int(12) ?? 30), timeoutSeconds: Int(int(13) ?? 3600),
+            note: text(18), now: Date(millis: int(19) ?? 0))
+        s.nextFireAt = int(14).map(Date.init(millis:))
+        s.nextRunAt = int(15).map(Date.init(millis:))
+        s.lastRunAt = int(16).map(Date.init(millis:))
+        s.lastStatus = text(17)
+        s.updatedAt = Date(millis: int(20) ?? 0)
+        return s
     }
 }

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #ifndef PLUGIN_NAME
 #define PLUGIN_NAME "tiny_c"
@@ -38,7 +40,9 @@ static const char manifest[] =
     "{\"name\":\"sync\",\"description\":\"full sync of a, b (c)\",\"params\":["
     "{\"key\":\"with_c\",\"type\":\"boolean\"},{\"key\":\"incomplete\",\"type\":\"boolean\"}]},"
     "{\"name\":\"bulk\",\"description\":\"many records, resumable\",\"params\":["
-    "{\"key\":\"total\",\"type\":\"integer\",\"default\":1000},{\"key\":\"page\",\"type\":\"integer\",\"default\":100}]}],"
+    "{\"key\":\"total\",\"type\":\"integer\",\"default\":1000},{\"key\":\"page\",\"type\":\"integer\",\"default\":100}]},"
+    "{\"name\":\"slow\",\"description\":\"succeeds after ms\",\"params\":[{\"key\":\"ms\",\"type\":\"integer\",\"default\":1000}]},"
+    "{\"name\":\"fail\",\"description\":\"always fails with an upstream error\"}],"
     "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"tombstones\":true,\"description\":\"a, b, c\"},"
     "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}]}";
 #endif
@@ -174,6 +178,16 @@ static void run_bulk(uint64_t session, const uint8_t *request, size_t len, sh_do
     host->store(host->host_ctx, session, "cursor.get", (const uint8_t *)"{\"name\":\"bulk\"}", 15, bulk_cursor_done, k);
 }
 
+/* job "slow": answers from another thread after "ms" milliseconds */
+struct slow { sh_done_fn done; void *done_ctx; long ms; };
+static void *slow_thread(void *arg) {
+    struct slow *w = arg;
+    usleep((useconds_t)(w->ms * 1000));
+    reply(w->done, w->done_ctx, SH_OK, "{\"complete\":true,\"message\":\"slow done\"}");
+    free(w);
+    return NULL;
+}
+
 static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uint8_t *request, size_t len,
                    sh_done_fn done, void *done_ctx) {
     (void)plugin_ctx;
@@ -181,6 +195,14 @@ static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uin
         run_sync(session, request, len, done, done_ctx);
     } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"bulk\"")) {
         run_bulk(session, request, len, done, done_ctx);
+    } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"slow\"")) {
+        struct slow *w = malloc(sizeof *w);
+        w->done = done; w->done_ctx = done_ctx; w->ms = param(request, len, "ms", 1000);
+        pthread_t t;
+        pthread_create(&t, NULL, slow_thread, w);
+        pthread_detach(t);
+    } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"fail\"")) {
+        reply(done, done_ctx, SH_ERR_UPSTREAM, "{\"code\":\"upstream\",\"message\":\"upstream said no\"}");
     } else if (strcmp(op, "record.fetch") == 0) {
         if (wants(request, len, "\"key\":\"missing\"")) reply(done, done_ctx, SH_OK, "{\"record\":null}");
         else if (wants(request, len, "\"key\":\"fail\"")) reply(done, done_ctx, SH_ERR_UPSTREAM, "{\"code\":\"upstream\",\"message\":\"upstream is down\"}");

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import PluginAPI
+
+/// `/api/v1/instances` and runs: create (config checked, default schedules, on-create hook), read, patch,
+/// delete (`?purge=true` deletes the data too); run a job now; list and read runs; cancel a run.
+struct InstanceRoutes {
+    let store: any ScheduleStore
+    let registry: PluginRegistry
+    let manager: InstanceManager
+
+    struct CreateInput: Decodable {
+        var id: String
+        var plugin: String
+        var config: [String: JSONValue]?
+    }
+
+    struct PatchInput: Decodable {
+        var config: [String: JSONValue]?
+        var enabled: Bool?
+    }
+
+    struct RunInput: Decodable {
+        var params: [String: JSONValue]?
+        var dry_run: Bool?
+    }
+
+    struct Accepted: Encodable {
+        var run_id: String
+        var status: String
+    }
+
+    struct RunList: Encodable {
+        var runs: [RunView]
+        var next_cursor: String?
+    }
+
+    func keys(_ plugin: String) -> [ConfigKey] { registry.plugin(named: plugin)?.manifest.config ?? [] }
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.get("instances") { _, _ -> Response in
+            try .json(try await store.instances().map { InstanceView($0, keys: keys($0.plugin)) })
+        }
+        api.post("instances") { request, _ -> Response in
+            let input = try await RequestBody.json(request, as: CreateInput.self, allowedKeys: ["id", "plugin", "config"])
+            let created = try await manager.create(id: input.id, plugin: input.plugin, config: input.config ?? [:])
+            return try .json(InstanceView(created, keys: keys(created.plugin)), status: .created)
+        }
+        api.get("instances/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let i = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
+            return try .json(InstanceView(i, keys: keys(i.plugin)))
+        }
+        api.patch("instances/:id") { request, context -> Response in
+            let input = try await RequestBody.json(request, as: PatchInput.self, allowedKeys: ["config", "enabled"])
+            let updated = try await manager.update(id: try context.parameters.require("id"), config: input.config, enabled: input.enabled)
+            return try .json(InstanceView(updated, keys: keys(updated.plugin)))
+        }
+        api.delete("instances/:id") { request, context -> Response in
+            let purge = request.uri.queryParameters.get("purge")
+            guard purge == nil || purge == "true" || purge == "false" else { throw HostError.invalid("purge must be true or false") }
+            try await manager.delete(id: try context.parameters.require("id"), purge: purge == "true")
+            return Response(status: .noContent)
+        }
+        api.post("instances/:id/jobs/:job/run") { request, context -> Response in
+            let input = try await RequestBody.json(request, as: RunInput.self, allowedKeys: ["params", "dry_run"])
+            let run = try await manager.enqueue(instance: try context.parameters.require("id"), job: try context.parameters.require("job"),
+                                                params: input.params ?? [:], dryRun: input.dry_run ?? false, trigger: "manual")
+            return try .json(Accepted(run_id: run.id, status: run.status.rawValue), status: .accepted)
+        }
+        api.get("runs") { request, _ -> Response in
+            let p = request.uri.queryParameters
+            var q = RunQuery()
+            q.instance = p.get("instance")
+            q.job = p.get("job")
+            if let s = p.get("status") {
+                guard let status = RunRecord.Status(rawValue: s) else {
+                    throw HostError.invalid("status must be one of \(RunRecord.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                q.status = status
+            }
+            if let since = p.get("since") { q.since = try ISOTime.parse(since, field: "since") }
+            if let limit = p.get("limit") {
+                guard let n = Int(limit), (1...500).contains(n) else { throw HostError.invalid("limit must be 1-500") }
+                q.limit = n
+            }
+            q.before = p.get("cursor")
+            let runs = try await store.runs(q)
+            return try .json(RunList(runs: runs.map(RunView.init), next_cursor: runs.count == q.limit ? runs.last?.id : nil))
+        }
+        api.get("runs/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let r = try await store.run(id: id) else { throw HostError.notFound("no run \(id.debugDescription)") }
+            return try .json(RunView(r))
+        }
+        api.post("runs/:id/cancel") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard try await store.requestCancel(runID: id, now: Date()) else { throw HostError.conflict("run \(id) has already ended") }
+            manager.scheduler?.wake()
+            return try .json(RunView(try await store.run(id: id)!), status: .accepted)
+        }
+    }
+}

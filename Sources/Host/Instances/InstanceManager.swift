@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import PluginAPI
+
+/// Creating, changing and removing plugin instances: config checked against the plugin's schema and by the
+/// plugin itself, the manifest's default schedules created with the instance, the plugin's on-create hook
+/// (e.g. VOS initial sync) run after it exists.
+public struct InstanceManager: Sendable {
+    public let store: any ScheduleStore
+    public let registry: PluginRegistry
+    public let scheduler: Scheduler?
+    public let defaultTimeZone: String
+    let logger: Logger
+
+    public init(store: any ScheduleStore, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger) {
+        self.store = store
+        self.registry = registry
+        self.scheduler = scheduler
+        self.defaultTimeZone = defaultTimeZone
+        self.logger = logger
+    }
+
+    nonisolated(unsafe) static let idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+    func plugin(_ name: String) throws -> PluginHandle {
+        guard let p = registry.plugin(named: name) else {
+            throw HostError.invalid("plugin \(name.debugDescription) is not loaded (loaded: \(registry.loaded.map(\.name).sorted().joined(separator: ", ")))")
+        }
+        return p
+    }
+
+    /// Checks the config against the schema (unknown, wrong type, missing required → named) and asks the plugin.
+    func checkedConfig(_ config: [String: JSONValue], plugin: PluginHandle) async throws -> [String: JSONValue] {
+        let checked = try ConfigSchema.validated(config, against: plugin.manifest.config)
+        let secrets = ConfigSchema.secretValues(checked, keys: plugin.manifest.config)
+        do {
+            _ = try await plugin.invoke(PluginOperation.validateConfig, ConfigValidationRequest(config: checked), as: Empty.self,
+                                        context: SessionContext(plugin: plugin.name, secrets: secrets), timeout: .seconds(30))
+        } catch let e as PluginError {
+            // A plugin without its own checks answers "unavailable": the schema check stands alone then.
+            if e.kind != .unavailable { throw HostError.invalid("config: \(SecretMasker.redact(e.message, secrets: secrets))") }
+        }
+        return checked
+    }
+
+    @discardableResult
+    public func create(id: String, plugin name: String, config: [String: JSONValue], now: Date = Date()) async throws -> InstanceRecord {
+        guard id.wholeMatch(of: Self.idPattern) != nil, id != HostJobs.instance else {
+            throw HostError.invalid("id \(id.debugDescription): use 1-63 characters a-z, 0-9, _ and -, starting with a letter or digit")
+        }
+        let plugin = try plugin(name)
+        let record = InstanceRecord(id: id, plugin: name, config: try await checkedConfig(config, plugin: plugin), createdAt: now, updatedAt: now)
+        let schedules = plugin.manifest.jobs.flatMap { job in
+            job.schedules.map { d -> ScheduleRecord in
+                var s = ScheduleRecord(instance: id, job: job.name, params: d.params, cron: d.cron,
+                                       timezone: record.config["timezone"]?.stringValue.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil } ?? defaultTimeZone,
+                                       note: d.note ?? "default schedule", now: now)
+                s.advance(after: now)
+                return s
+            }
+        }
+        try await store.createInstance(record, schedules: schedules)
+        logger.info("instance \(id) of \(name) created with \(schedules.count) default schedule(s)")
+        if plugin.manifest.kind == .connector {
+            let secrets = ConfigSchema.secretValues(record.config, keys: plugin.manifest.config)
+            do {
+                _ = try await plugin.invoke(PluginOperation.instanceCreated, InstanceEvent(instance: record.info), as: Empty.self,
+                                            context: SessionContext(plugin: name, instance: record.info, secrets: secrets), timeout: .seconds(120))
+            } catch let e as PluginError where e.kind == .unavailable {
+                // The plugin has no on-create hook.
+            } catch {
+                logger.error("instance \(id): on-create hook failed: \(SecretMasker.redact(String(describing: error), secrets: secrets))")
+            }
+        }
+        scheduler?.wake()
+        return record
+    }
+
+    /// Replaces the given config keys (secret keys left out keep their stored values) and/or the enabled flag.
+    @discardableResult
+    public func update(id: String, config changes: [String: JSONValue]?, enabled: Bool?) async throws -> InstanceRecord {
+        guard var record = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
+        let plugin = try plugin(record.plugin)
+        if let changes {
+            var merged = record.config
+            for (k, v) in changes where !(v == .string(SecretMasker.mask) && plugin.manifest.config.first { $0.key == k }?.secret == true) {
+                merged[k] = v
+            }
+            record.config = try await checkedConfig(merged, plugin: plugin)
+        }
+        if let enabled { record.enabled = enabled }
+        record.updatedAt = Date()
+        try await store.updateInstance(record)
+        return record
+    }
+
+    public func delete(id: String, purge: Bool) async throws {
+        try await store.deleteInstance(id: id, purgeData: purge)
+        scheduler?.wake()
+    }
+
+    /// Queues a run of a job now (or at `runAt`).
+    public func enqueue(instance id: String, job: String, params: [String: JSONValue], dryRun: Bool, trigger: String, runAt: Date? = nil) async throws -> RunRecord {
+        guard let record = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
+        let plugin = try plugin(record.plugin)
+        guard let spec = plugin.manifest.job(named: job) else {
+            throw HostError.invalid("\(record.plugin) has no job \(job.debugDescription) (jobs: \(plugin.manifest.jobs.map(\.name).joined(separator: ", ")))")
+        }
+        if dryRun && !spec.supportsDryRun { throw HostError.invalid("job \(job) does not support dry runs") }
+        var run = RunRecord(instance: id, job: job, trigger: trigger, params: try ConfigSchema.validated(params, against: spec.params, what: "params"), dryRun: dryRun)
+        run.runAt = runAt ?? run.createdAt
+        try await store.insertRun(run)
+        scheduler?.wake()
+        return run
+    }
+}

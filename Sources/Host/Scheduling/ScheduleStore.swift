@@ -1,0 +1,76 @@
+import Foundation
+
+/// What the scheduler needs of the store: instances, schedules, and the run queue with claims and leases.
+/// Claims and fires are serialised across host replicas (SQLite: one writer; PostgreSQL: an advisory lock
+/// plus a unique (schedule, scheduled_for) key), so each fire becomes exactly one run.
+public protocol ScheduleStore: Store {
+    /// True when one host owns the database (SQLite): runs still "running" at start were its own.
+    var isExclusive: Bool { get }
+
+    /// Creates the instance and its schedules in one transaction; conflict if the id exists.
+    func createInstance(_ instance: InstanceRecord, schedules: [ScheduleRecord]) async throws
+    func instance(id: String) async throws -> InstanceRecord?
+    func instances() async throws -> [InstanceRecord]
+    func updateInstance(_ instance: InstanceRecord) async throws
+    /// Deletes the instance and its schedules (and queued runs); its data only when asked to.
+    func deleteInstance(id: String, purgeData: Bool) async throws
+
+    func insertSchedule(_ schedule: ScheduleRecord) async throws
+    func schedule(id: String) async throws -> ScheduleRecord?
+    func schedules(instance: String?) async throws -> [ScheduleRecord]
+    func updateSchedule(_ schedule: ScheduleRecord) async throws
+    func deleteSchedule(id: String) async throws
+
+    /// The earliest moment something becomes due: an enabled schedule's next run or a queued run.
+    func earliestDue() async throws -> Date?
+    /// For every enabled schedule due at `now`: queues the runs `plan` decides (a fire already queued by another
+    /// replica is not queued twice) and saves the schedule's next fire. Returns the runs queued.
+    func fireDueSchedules(now: Date, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> [RunRecord]
+    /// Claims queued runs due at `now` for `owner`, applying each run's overlap policy per (instance, job).
+    func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord]
+    /// Extends `owner`'s leases on these runs; returns the ids whose cancellation was requested.
+    func renewLeases(ids: [String], owner: String, until: Date) async throws -> [String]
+    /// Marks running runs whose lease expired — or, with `all`, every running run — interrupted; returns them.
+    func recoverRuns(now: Date, all: Bool) async throws -> [RunRecord]
+    /// Notes a finished run on its schedule (last status and time) without touching anything else of it.
+    func recordScheduleResult(id: String, status: String, at: Date) async throws
+    /// Queued: cancelled at once. Running: its host cancels it at the next heartbeat. Returns false if ended.
+    func requestCancel(runID: String, now: Date) async throws -> Bool
+}
+
+/// The overlap decision for claimable runs, shared by both backends (they run it inside their claim
+/// transaction).
+enum ClaimPolicy {
+    enum Decision: Equatable {
+        case claim
+        /// Claim, and ask these running runs to stop (overlap: replace).
+        case claimReplacing([String])
+        /// Scheduled fire while the job runs (overlap: forbid).
+        case skip(String)
+        /// Manual / initial / retry run while the job runs (overlap: forbid): stays queued.
+        case wait
+    }
+
+    /// `running` maps "instance/job" to the ids running now; it is updated as runs are claimed.
+    static func decide(_ candidates: [RunRecord], running: inout [String: [String]]) -> [(RunRecord, Decision)] {
+        candidates.map { run in
+            let key = "\(run.instance)/\(run.job)"
+            let busy = running[key] ?? []
+            let decision: Decision
+            if busy.isEmpty || run.overlap == .allow {
+                decision = .claim
+            } else if run.overlap == .replace {
+                decision = .claimReplacing(busy)
+                running[key] = []
+            } else if run.trigger == "schedule" {
+                decision = .skip("skipped: run \(busy[0]) of \(run.job) was still running (overlap: forbid)")
+            } else {
+                decision = .wait
+            }
+            if decision == .claim || { if case .claimReplacing = decision { return true }; return false }() {
+                running[key, default: []].append(run.id)
+            }
+            return (run, decision)
+        }
+    }
+}

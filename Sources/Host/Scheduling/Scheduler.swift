@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import PluginAPI
+
+/// The dispatcher. It sleeps until the earliest due moment in the database (not polling every second) and is
+/// woken at once when a schedule or the queue changes; each pass recovers runs of dead hosts, turns due
+/// schedules into runs (misfire policy), claims due runs (overlap policy) and runs them under a lease it
+/// renews while they work. Failed runs are retried with exponential backoff and jitter, as often as allowed.
+public actor Scheduler {
+    public let store: any ScheduleStore
+    let runner: JobRunner
+    let logger: Logger
+    /// This host's name in leases.
+    public nonisolated let owner: String
+    let lease: Duration
+    let maxConcurrentRuns: Int
+    /// Longest sleep without a wake-up (other replicas' changes are seen at least this often).
+    let maxIdle: Duration
+    let hostJobs: HostJobs
+    /// The time source (tests shift it to reach a minute boundary without waiting for it).
+    let clock: @Sendable () -> Date
+
+    private var active: [String: Task<Void, Never>] = [:]
+    private var loopTask: Task<Void, Never>?
+    private var wakeWaiter: CheckedContinuation<Void, Never>?
+    private var pendingWake = false
+
+    public init(store: any ScheduleStore, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
+                lease: Duration = .seconds(60), maxConcurrentRuns: Int = 8, maxIdle: Duration = .seconds(30),
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.clock = clock
+        self.store = store
+        self.runner = runner
+        self.logger = logger
+        self.owner = owner
+        self.lease = lease
+        self.maxConcurrentRuns = maxConcurrentRuns
+        self.maxIdle = maxIdle
+        self.hostJobs = HostJobs(store: store)
+    }
+
+    public static func defaultOwner() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
+    }
+
+    /// Something changed (a schedule edited, a run queued): look again now.
+    public nonisolated func wake() { Task { await self.signal() } }
+
+    private func signal() {
+        if let waiter = wakeWaiter {
+            wakeWaiter = nil
+            waiter.resume()
+        } else {
+            pendingWake = true
+        }
+    }
+
+    public func start() async throws {
+        guard loopTask == nil else { return }
+        try await hostJobs.ensureSchedules(now: clock())
+        if store.isExclusive {
+            // One host owns this database: whatever it had running when it stopped was interrupted.
+            for run in try await store.recoverRuns(now: clock(), all: true) { try await afterRecovery(run) }
+        }
+        loopTask = Task { await self.loop() }
+    }
+
+    public func stop() async {
+        loopTask?.cancel()
+        signal()
+        loopTask = nil
+        for task in active.values { task.cancel() }
+        for task in active.values { await task.value }
+    }
+
+    public var activeRunIDs: [String] { Array(active.keys) }
+
+    private func loop() async {
+        var lastHeartbeat = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await pass()
+                if ContinuousClock.now - lastHeartbeat >= lease / 3 {
+                    try await heartbeat()
+                    lastHeartbeat = ContinuousClock.now
+                }
+            } catch {
+                logger.error("scheduler pass failed: \(error)")
+            }
+            let now = clock()
+            var wait = maxIdle
+            if let due = try? await store.earliestDue() {
+                wait = min(wait, .milliseconds(max(0, Int64(due.timeIntervalSince(now) * 1000))))
+            }
+            if !active.isEmpty { wait = min(wait, lease / 3) }
+            await sleep(wait)
+        }
+    }
+
+    /// Sleeps for `duration` or until woken, whichever is first.
+    private func sleep(_ duration: Duration) async {
+        if pendingWake || duration <= .zero {
+            pendingWake = false
+            return
+        }
+        let timer = Task {
+            try? await Task.sleep(for: duration)
+            if !Task.isCancelled { await self.signal() }
+        }
+        await withCheckedContinuation { wakeWaiter = $0 }
+        timer.cancel()
+        pendingWake = false
+    }
+
+    /// One round: recover, fire, claim, launch.
+    func pass() async throws {
+        let now = clock()
+        if !store.isExclusive {
+            for run in try await store.recoverRuns(now: now, all: false) { try await afterRecovery(run) }
+        }
+        let queued = try await store.fireDueSchedules(now: now) { MisfirePolicy.plan($0, now: now) }
+        for run in queued where run.status == .skipped {
+            logger.notice("schedule \(run.scheduleID ?? "?") \(run.instance)/\(run.job): \(run.message ?? "skipped")")
+        }
+        let free = maxConcurrentRuns - active.count
+        guard free > 0 else { return }
+        let claimed = try await store.claimQueuedRuns(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: free)
+        for run in claimed {
+            active[run.id] = Task { await self.execute(run) }
+        }
+    }
+
+    private func heartbeat() async throws {
+        let ids = Array(active.keys)
+        let cancelled = try await store.renewLeases(ids: ids, owner: owner, until: clock().addingTimeInterval(lease.seconds))
+        for id in cancelled {
+            logger.notice("run \(id): cancellation requested, stopping it")
+            active[id]?.cancel()
+        }
+    }
+
+    private func execute(_ run: RunRecord) async {
+        var finished = run
+        do {
+            if run.instance == HostJobs.instance {
+                finished = try await hostJobs.execute(run)
+            } else if let instance = try await store.instance(id: run.instance) {
+                finished = try await runner.execute(run, instance: instance.info, timeout: .seconds(run.timeoutSeconds))
+            } else {
+                finished.status = .failed
+                finished.error = "instance \(run.instance) no longer exists"
+                finished.finishedAt = Date()
+                try await store.updateRun(finished)
+            }
+            try await afterRun(finished)
+        } catch {
+            logger.error("run \(run.id) could not be recorded: \(error)")
+        }
+        active[run.id] = nil
+        wake()
+    }
+
+    private func afterRun(_ run: RunRecord) async throws {
+        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: run.status.rawValue, at: run.finishedAt ?? Date()) }
+        if run.status == .failed { try await retry(run) }
+    }
+
+    private func afterRecovery(_ run: RunRecord) async throws {
+        logger.warning("run \(run.id) \(run.instance)/\(run.job) was interrupted (host \(run.leaseOwner ?? "?") stopped)")
+        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: RunRecord.Status.interrupted.rawValue, at: Date()) }
+        try await retry(run)
+    }
+
+    /// Queues the next attempt after `backoff · 2^(attempt-1)`, with ±50% jitter, while attempts remain.
+    private func retry(_ run: RunRecord) async throws {
+        guard run.attempt < run.maxAttempts else { return }
+        let base = Double(run.retryBackoffSeconds) * pow(2, Double(run.attempt - 1))
+        let delay = base * Double.random(in: 0.5...1.5)
+        var next = RunRecord(instance: run.instance, job: run.job, trigger: "retry", params: run.params, dryRun: run.dryRun,
+                             scheduleID: run.scheduleID, scheduledFor: run.scheduledFor, attempt: run.attempt + 1)
+        next.runAt = clock().addingTimeInterval(delay)
+        next.overlap = run.overlap
+        next.timeoutSeconds = run.timeoutSeconds
+        next.maxAttempts = run.maxAttempts
+        next.retryBackoffSeconds = run.retryBackoffSeconds
+        next.message = "retry \(next.attempt)/\(run.maxAttempts) of run \(run.id)"
+        try await store.insertRun(next)
+        logger.notice("run \(run.id) \(run.status.rawValue); retry \(next.attempt)/\(run.maxAttempts) in \(Int(delay)) s as run \(next.id)")
+    }
+}
+
+extension Duration {
+    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
