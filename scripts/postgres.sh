@@ -32,6 +32,9 @@ if ! psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname='synchost'" | grep -q
   psql_admin -c "CREATE ROLE synchost LOGIN SUPERUSER PASSWORD 'synchost'"
 fi
 # A fresh database per test run: the suite always starts from an empty schema.
-psql_admin -c "DROP DATABASE IF EXISTS synchost_test WITH (FORCE)" >/dev/null
-psql_admin -c "CREATE DATABASE synchost_test OWNER synchost" >/dev/null
+# synchost_scaleout is for the multi-host test alone (no other test's scheduler may claim its runs).
+for db in synchost_test synchost_scaleout; do
+  psql_admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+  psql_admin -c "CREATE DATABASE $db OWNER synchost" >/dev/null
+done
 echo "postgres://synchost:synchost@127.0.0.1:$port/synchost_test"
