@@ -3,6 +3,7 @@
 // JSON object of figures, each beside an anchor measured in the same run.
 //   abi-bench:   a plugin (.so) loaded through the real kernel vs the same code called in-process
 //   store-bench: raw SQLite prepared inserts vs the store's batched upsert of realistic CDRs
+//   scheduler-bench: next-fire cost vs Foundation's Calendar; 10k schedules: lateness vs a bare timer, idle CPU
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
         .library(name: "BenchPlugin", type: .dynamic, targets: ["BenchPlugin"]),
         .executable(name: "abi-bench", targets: ["ABIBench"]),
         .executable(name: "store-bench", targets: ["StoreBench"]),
+        .executable(name: "scheduler-bench", targets: ["SchedulerBench"]),
     ],
     dependencies: [
         .package(name: "synchost", path: "../.."),
@@ -25,6 +27,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "ABIBench",
+            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost")]
+        ),
+        .executableTarget(
+            name: "SchedulerBench",
             dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost")]
         ),
         .executableTarget(

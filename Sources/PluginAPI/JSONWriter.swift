@@ -63,8 +63,15 @@ extension JSONValue {
 /// store to detect changed records and by plugins to key records that have no natural id.
 public enum ContentHash {
     public static func of<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        of(Array(bytes))
+    }
+
+    /// The hot path (every stored record): a plain loop over contiguous bytes.
+    public static func of(_ bytes: [UInt8]) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        bytes.withUnsafeBufferPointer { buf in
+            for b in buf { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        }
         let s = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
     }

@@ -52,11 +52,11 @@ public final class SQLiteStore: Store {
             let rows = try Row.fetchCursor(stmt, arguments: StatementArguments([instance, page.collection] + chunk))
             while let row = try rows.next() { existing[row[0]] = (row[1], row[2]) }
         }
-        let insert = try db.cachedStatement(sql: """
+        let insert = RawStatement(statement: try db.cachedStatement(sql: """
             INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let bump = try db.cachedStatement(sql: "UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ?")
+            """), db: db)
+        let bump = RawStatement(statement: try db.cachedStatement(sql: "UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ?"), db: db)
         let oldData = try db.cachedStatement(sql: "SELECT data FROM records WHERE instance_id = ? AND collection = ? AND key = ?")
         let update = try db.cachedStatement(sql: """
             UPDATE records SET data = ?, hash = ?, synced_at = ?, changed_at = ?, deleted_at = NULL, seen_run = COALESCE(?, seen_run)
@@ -65,14 +65,15 @@ public final class SQLiteStore: Store {
         let event = try db.cachedStatement(sql: """
             INSERT INTO change_events (instance_id, collection, key, kind, old_data, new_data, run_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let run = RawValue.optional(runID)
         for (key, bytes) in unique {
             let hash = ContentHash.of(bytes)
-            let text = String(decoding: bytes, as: UTF8.self)
             if let old = existing[key] {
                 if old.hash == hash && !old.deleted {
                     counts.unchanged += 1
-                    if write { try bump.execute(arguments: [now, runID, instance, page.collection, key]) }
+                    if write { try bump.execute(.int(now), run, .text(instance), .text(page.collection), .text(key)) }
                 } else {
+                    let text = String(decoding: bytes, as: UTF8.self)
                     counts.updated += 1
                     if write {
                         let previous = try String.fetchOne(oldData, arguments: [instance, page.collection, key])
@@ -82,7 +83,9 @@ public final class SQLiteStore: Store {
                 }
             } else {
                 counts.inserted += 1
-                if write { try insert.execute(arguments: [instance, page.collection, key, text, hash, now, now, now, runID]) }
+                if write {
+                    try insert.execute(.text(instance), .text(page.collection), .text(key), .bytes(bytes), .text(hash), .int(now), .int(now), .int(now), run)
+                }
             }
         }
         if write {
