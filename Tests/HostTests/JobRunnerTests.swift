@@ -87,6 +87,10 @@ struct JobRunnerTests {
         await #expect(throws: HostError.self) {
             try await reader.read(instance: f.instance, plugin: f.plugin, collection: "nope", key: "x", policy: .cache)
         }
+        let list = try await reader.list(instance: f.instance, plugin: f.plugin, collection: "greetings", query: RecordQuery())
+        #expect(list.source == "cache")
+        #expect(list.lastSyncedAt != nil)
+        #expect(list.page.records.map(\.key) == ["live1"])
     }
 
     @Test func aPluginCannotWriteACollectionItDidNotDeclareNorOutsideAnInstance() async throws {

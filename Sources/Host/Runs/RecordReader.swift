@@ -56,6 +56,22 @@ public struct RecordReader: Sendable {
         }
     }
 
+    public struct ListResult: Sendable {
+        public var page: RecordPage
+        /// Lists are always served from the store.
+        public var source: String
+        public var lastSyncedAt: Date?
+    }
+
+    /// A page of a collection, with when it was last synced.
+    public func list(instance: InstanceInfo, plugin: PluginHandle, collection: String, query: RecordQuery) async throws -> ListResult {
+        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
+            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
+        }
+        return ListResult(page: try await store.records(instance: instance.id, collection: collection, query: query), source: "cache",
+                          lastSyncedAt: try await store.lastSyncedAt(instance: instance.id, collection: collection))
+    }
+
     func live(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String) async throws -> Result {
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
         let fetched = try await plugin.invoke(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A 5-field cron expression in the Vixie/cronie dialect: `*`, lists, ranges, steps (`*/5`, `1-30/2`, `5/15`),
 /// month and weekday names, 0 and 7 both Sunday, the day-of-month / day-of-week OR rule when both are
@@ -173,6 +174,25 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             return []
         }
         return isWildcard ? valid : [valid[0]]
+    }
+}
+
+/// Parsed expressions and zones by their text: a burst of thousands of fires parses each only once.
+enum CronCache {
+    private static let cache = Mutex<(crons: [String: CronExpression], zones: [String: TimeZone])>(([:], [:]))
+
+    static func cron(_ text: String) -> CronExpression? {
+        if let c = cache.withLock({ $0.crons[text] }) { return c }
+        guard let c = try? CronExpression(text) else { return nil }
+        cache.withLock { if $0.crons.count > 10_000 { $0.crons.removeAll() }; $0.crons[text] = c }
+        return c
+    }
+
+    static func zone(_ id: String) -> TimeZone? {
+        if let z = cache.withLock({ $0.zones[id] }) { return z }
+        guard let z = TimeZone(identifier: id) else { return nil }
+        cache.withLock { $0.zones[id] = z }
+        return z
     }
 }
 

@@ -10,7 +10,7 @@ enum MisfirePolicy {
 
     static func plan(_ schedule: ScheduleRecord, now: Date) -> FirePlan {
         var s = schedule
-        guard let first = s.nextFireAt, let zone = TimeZone(identifier: s.timezone), let cron = try? CronExpression(s.cron) else {
+        guard let first = s.nextFireAt, let zone = CronCache.zone(s.timezone), let cron = CronCache.cron(s.cron) else {
             s.advance(after: now)
             return FirePlan(runs: [], schedule: s)
         }

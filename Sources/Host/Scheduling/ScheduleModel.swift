@@ -105,7 +105,7 @@ public struct ScheduleRecord: Sendable, Equatable, Codable {
 
     /// Sets the next fire after `date` (and its due time, with jitter).
     public mutating func advance(after date: Date) {
-        guard let zone = TimeZone(identifier: timezone), let cron = try? CronExpression(cron), let next = cron.nextFire(after: date, in: zone) else {
+        guard let zone = CronCache.zone(timezone), let cron = CronCache.cron(cron), let next = cron.nextFire(after: date, in: zone) else {
             nextFireAt = nil
             nextRunAt = nil
             return

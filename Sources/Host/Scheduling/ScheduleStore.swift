@@ -25,7 +25,9 @@ public protocol ScheduleStore: Store {
     func earliestDue() async throws -> Date?
     /// For every enabled schedule due at `now`: queues the runs `plan` decides (a fire already queued by another
     /// replica is not queued twice) and saves the schedule's next fire. Returns the runs queued.
-    func fireDueSchedules(now: Date, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> [RunRecord]
+    /// At most `limit` schedules per call (one transaction each), so a burst of thousands starts running
+    /// after the first chunk instead of after all of them.
+    func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult
     /// Claims queued runs due at `now` for `owner`, applying each run's overlap policy per (instance, job).
     func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord]
     /// Extends `owner`'s leases on these runs; returns the ids whose cancellation was requested.
@@ -36,6 +38,12 @@ public protocol ScheduleStore: Store {
     func recordScheduleResult(id: String, status: String, at: Date) async throws
     /// Queued: cancelled at once. Running: its host cancels it at the next heartbeat. Returns false if ended.
     func requestCancel(runID: String, now: Date) async throws -> Bool
+}
+
+public struct FireResult: Sendable {
+    public var queued: [RunRecord]
+    /// True when `limit` schedules were due: more may be waiting.
+    public var more: Bool
 }
 
 /// The overlap decision for claimable runs, shared by both backends (they run it inside their claim

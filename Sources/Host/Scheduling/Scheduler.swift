@@ -118,8 +118,9 @@ public actor Scheduler {
         if !store.isExclusive {
             for run in try await store.recoverRuns(now: now, all: false) { try await afterRecovery(run) }
         }
-        let queued = try await store.fireDueSchedules(now: now) { MisfirePolicy.plan($0, now: now) }
-        for run in queued where run.status == .skipped {
+        let fired = try await store.fireDueSchedules(now: now, limit: 250) { MisfirePolicy.plan($0, now: now) }
+        if fired.more { pendingWake = true }
+        for run in fired.queued where run.status == .skipped {
             logger.notice("schedule \(run.scheduleID ?? "?") \(run.instance)/\(run.job): \(run.message ?? "skipped")")
         }
         let free = maxConcurrentRuns - active.count

@@ -116,11 +116,11 @@ extension PostgresStore: ScheduleStore {
         return nil
     }
 
-    public func fireDueSchedules(now: Date, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> [RunRecord] {
+    public func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult {
         try await client.withTransaction(logger: logger) { conn in
             _ = try await self.exec(conn, "SELECT pg_advisory_xact_lock(\(Self.queueLock))::text", [])
-            let due = try await self.exec(conn, "SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= $1 ORDER BY next_run_at FOR UPDATE SKIP LOCKED",
-                                          [.int(now.millis)]).map(ScheduleRow.decode)
+            let due = try await self.exec(conn, "SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+                                          [.int(now.millis), .int(Int64(limit))]).map(ScheduleRow.decode)
             var queued: [RunRecord] = []
             for schedule in due {
                 let p = plan(schedule)
@@ -132,7 +132,7 @@ extension PostgresStore: ScheduleStore {
                 let v = ScheduleRow.values(p.schedule)
                 _ = try await self.exec(conn, "UPDATE schedules SET \(ScheduleRow.assignments(.postgres)) WHERE id = $\(ScheduleRow.names.count)", Array(v.dropFirst()) + [v[0]])
             }
-            return queued
+            return FireResult(queued: queued, more: due.count == limit)
         }
     }
 

@@ -120,10 +120,10 @@ extension SQLiteStore: ScheduleStore {
         }
     }
 
-    public func fireDueSchedules(now: Date, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> [RunRecord] {
+    public func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult {
         try await pool.write { db in
-            let due = try Row.fetchAll(db, sql: "SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at",
-                                       arguments: [now.millis]).map { ScheduleRow.decode(Self.cells($0, count: ScheduleRow.names.count)) }
+            let due = try Row.fetchAll(db, sql: "SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
+                                       arguments: [now.millis, limit]).map { ScheduleRow.decode(Self.cells($0, count: ScheduleRow.names.count)) }
             var queued: [RunRecord] = []
             for schedule in due {
                 let p = plan(schedule)
@@ -135,7 +135,7 @@ extension SQLiteStore: ScheduleStore {
                 let values = ScheduleRow.values(p.schedule)
                 try db.execute(sql: "UPDATE schedules SET \(ScheduleRow.assignments(.sqlite)) WHERE id = ?", arguments: Self.arguments(Array(values.dropFirst()) + [values[0]]))
             }
-            return queued
+            return FireResult(queued: queued, more: due.count == limit)
         }
     }
 
