@@ -17,6 +17,8 @@ bin=$(swift build -c release --package-path Benchmarks/Suite --show-bin-path)
 plugins=$(mktemp -d)
 trap 'rm -rf "$plugins"' EXIT
 cp "$bin/libBenchPlugin.so" "$plugins/"
+# The plain-C test plugin, for the bare ABI crossing (no JSON on either side).
+cc -O2 -shared -fPIC -pthread -fvisibility=hidden -I Sources/PluginABI/include -o "$plugins/tiny.so" Tests/Fixtures/CPlugin/tiny_plugin.c
 
 echo "bench: ABI round trips and $records records in pages of $page"
 abi=$("$bin/abi-bench" "$plugins" "$records" "$page")
@@ -47,7 +49,9 @@ lines = [
     "Every figure stands beside an anchor measured in the same run; the ratio is what to compare across machines.", "",
     "## Plugin ABI (issue: kernel)", "",
     "| what | through the C ABI | anchor: same code in-process | ratio |", "|---|---|---|---|",
-    f"| host → plugin → host round trip (run a job that makes one host service call), {abi['round_trips']} calls "
+    f"| bare crossing: host → C plugin → host completion, 64 bytes each way, {abi['bare_calls']:,} calls "
+    f"| {abi['bare_abi_ns']:,.0f} ns | an async call resuming a continuation with the same bytes: {abi['bare_in_process_ns']:,.0f} ns | {abi['bare_abi_ns']/abi['bare_in_process_ns']:.1f}× |",
+    f"| host → plugin → host round trip (run a job that makes one host service call; JSON request and result), {abi['round_trips']} calls "
     f"| {abi['abi_round_trip_us']:.2f} µs | {abi['in_process_round_trip_us']:.2f} µs | {abi['abi_round_trip_us']/abi['in_process_round_trip_us']:.2f}× |",
     f"| {abi['records']:,} CDRs (20 fields) plugin → host store in pages of {abi['page_size']} "
     f"| {abi['abi_records_per_s']:,.0f} rec/s | {abi['in_process_records_per_s']:,.0f} rec/s | {abi['abi_records_per_s']/abi['in_process_records_per_s']:.2f}× |",

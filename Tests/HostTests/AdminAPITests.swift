@@ -84,3 +84,85 @@ struct AdminAPITests {
         #expect(after.json?["status"] == "loaded")
     }
 }
+
+@Suite("Admin API: instances, runs and data over HTTP")
+struct AdminDataAPITests {
+    @Test func createAnInstanceRunAJobAndReadItsDataWithSourceAndLastSynced() async throws {
+        let dir = try temporaryDirectory()
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        let store = try await Backend.sqlite.open()
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()), store: store, schedulerMaxIdle: .seconds(1))
+        try kernel.registry.rescan()
+        try await kernel.scheduler!.start()
+        let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
+        defer { server.task.cancel() }
+        let base = "http://127.0.0.1:\(server.port)/api/v1"
+
+        let unknownPlugin = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "x1", "plugin": "nope"}"#)
+        #expect(unknownPlugin.status == 400)
+        let badConfig = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "x1", "plugin": "tiny_c", "config": {"greting": "hi"}}"#)
+        #expect(badConfig.status == 400)
+        #expect(badConfig.json?["error"]?["message"]?.stringValue?.contains("unknown key \"greting\"") == true)
+        let badJSON = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "#)
+        #expect(badJSON.status == 400)
+        let unknownField = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "x1", "plugin": "tiny_c", "colour": 1}"#)
+        #expect(unknownField.status == 400)
+        let badID = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "../etc", "plugin": "tiny_c"}"#)
+        #expect(badID.status == 400)
+
+        let created = try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "c1", "plugin": "tiny_c", "config": {"password": "hunter2-secret"}}"#)
+        #expect(created.status == 201, "\(created.body)")
+        #expect(created.json?["config"]?["password"] == "***")
+        #expect(!created.body.contains("hunter2"))
+        #expect(try await request("POST", "\(base)/instances", token: "t", body: #"{"id": "c1", "plugin": "tiny_c"}"#).status == 409)
+
+        let badCron = try await request("POST", "\(base)/schedules", token: "t", body: #"{"instance": "c1", "job": "sync", "cron": "*/0 * * * *"}"#)
+        #expect(badCron.status == 400)
+        #expect(badCron.json?["error"]?["message"] == "cron: minute field: step must be at least 1, got 0")
+        let badJob = try await request("POST", "\(base)/schedules", token: "t", body: #"{"instance": "c1", "job": "nope", "cron": "@daily"}"#)
+        #expect(badJob.status == 400)
+
+        let accepted = try await request("POST", "\(base)/instances/c1/jobs/sync/run", token: "t", body: #"{"params": {"with_c": true}}"#)
+        #expect(accepted.status == 202)
+        let runID = try #require(accepted.json?["run_id"]?.stringValue)
+        var run: HTTPResult?
+        for _ in 0..<100 {
+            run = try await request("GET", "\(base)/runs/\(runID)", token: "t")
+            if run?.json?["status"] == "succeeded" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(run?.json?["status"] == "succeeded")
+        #expect(run?.json?["counts"]?["inserted"] == 3)
+        #expect(try await request("POST", "\(base)/instances/c1/jobs/nope/run", token: "t").status == 400)
+        #expect(try await request("POST", "\(base)/instances/zz/jobs/sync/run", token: "t").status == 404)
+
+        let collections = try await request("GET", "\(base)/instances/c1/collections", token: "t")
+        #expect(collections.json?["collections"]?.arrayValue?.first { $0["name"] == "greetings" }?["records"] == 3)
+        let list = try await request("GET", "\(base)/instances/c1/collections/greetings?n=2", token: "t")
+        #expect(list.json?["records"]?.arrayValue?.map { $0["key"] } == ["b"])
+        #expect(list.json?["source"] == "cache")
+        #expect(list.json?["last_synced_at"]?.stringValue != nil)
+        let one = try await request("GET", "\(base)/instances/c1/collections/greetings/a", token: "t")
+        #expect(one.json?["record"]?["data"] == ["id": "a", "n": 1])
+        #expect(one.json?["source"] == "cache")
+        let live = try await request("GET", "\(base)/instances/c1/collections/greetings/live1?cache=live", token: "t")
+        #expect(live.json?["source"] == "live")
+        let stale = try await request("GET", "\(base)/instances/c1/collections/greetings/a?cache=stale-ok", token: "t")
+        #expect(stale.status == 200)
+        #expect(try await request("GET", "\(base)/instances/c1/collections/greetings/zz", token: "t").status == 404)
+        #expect(try await request("GET", "\(base)/instances/c1/collections/greetings/a?cache=maybe", token: "t").status == 400)
+        #expect(try await request("GET", "\(base)/instances/c1/collections/nope", token: "t").status == 404)
+        #expect(try await request("GET", "\(base)/instances/c1/collections/greetings?limit=0", token: "t").status == 400)
+        #expect(try await request("GET", "\(base)/instances/c1/collections/greetings?x%27%3B--=1", token: "t").status == 400)
+
+        let runs = try await request("GET", "\(base)/runs?instance=c1&status=succeeded", token: "t")
+        #expect(runs.json?["runs"]?.arrayValue?.count == 1)
+        #expect(try await request("GET", "\(base)/runs?status=weird", token: "t").status == 400)
+        #expect(try await request("GET", "\(base)/runs?since=yesterday", token: "t").status == 400)
+
+        #expect(try await request("DELETE", "\(base)/instances/c1?purge=true", token: "t").status == 204)
+        #expect(try await request("GET", "\(base)/instances/c1", token: "t").status == 404)
+        #expect(try await store.record(instance: "c1", collection: "greetings", key: "a") == nil)
+        await kernel.scheduler!.stop()
+    }
+}

@@ -54,6 +54,7 @@ public struct AdminServer: Sendable {
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
             ScheduleRoutes(store: store, registry: registry, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
+            DataRoutes(store: store, registry: registry).add(to: api)
         }
         return router
     }

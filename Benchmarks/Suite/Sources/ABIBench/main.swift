@@ -49,6 +49,25 @@ let inProcessPing = try await clock.measure {
     }
 }
 
+// The bare crossing: host -> C plugin ("echo", answered inside the call) -> host completion, 64 bytes each
+// way, against an in-process async call that resumes a continuation with the same bytes.
+var bareABI = Duration.zero, bareInProcess = Duration.zero
+let bareCalls = 200_000
+if let echo = kernel.registry.plugin(named: "tiny_c") {
+    let payload = [UInt8](repeating: 42, count: 64)
+    let ctx = SessionContext(plugin: "tiny_c")
+    for _ in 0..<1000 { _ = try await echo.invoke("echo", request: payload, context: ctx) }
+    bareABI = try await clock.measure {
+        for _ in 0..<bareCalls { _ = try await echo.invoke("echo", request: payload, context: ctx) }
+    }
+    @inline(never) func inProcessEcho(_ bytes: [UInt8]) async -> [UInt8] {
+        await withCheckedContinuation { (c: CheckedContinuation<[UInt8], Never>) in c.resume(returning: Array(bytes)) }
+    }
+    bareInProcess = await clock.measure {
+        for _ in 0..<bareCalls { _ = await inProcessEcho(payload) }
+    }
+}
+
 // Throughput: `total` CDRs in pages, plugin -> host store through the ABI vs the same code in-process.
 let inProcessPush = try await clock.measure {
     let c = try await Workload.push(total: total, pageSize: pageSize) { collection, records in
@@ -65,6 +84,9 @@ let abiPush = try await clock.measure {
 
 let figures: [String: JSONValue] = [
     "round_trips": .int(Int64(pings)),
+    "bare_calls": .int(Int64(bareCalls)),
+    "bare_abi_ns": .double(seconds(bareABI) / Double(bareCalls) * 1e9),
+    "bare_in_process_ns": .double(seconds(bareInProcess) / Double(bareCalls) * 1e9),
     "abi_round_trip_us": .double(seconds(abiPing) / Double(pings) * 1e6),
     "in_process_round_trip_us": .double(seconds(inProcessPing) / Double(pings) * 1e6),
     "records": .int(Int64(total)),

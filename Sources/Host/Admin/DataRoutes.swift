@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import PluginAPI
+
+/// `/api/v1/instances/{id}/collections...`: what a plugin synced, with `last_synced_at` and `source` on
+/// every response.
+struct DataRoutes {
+    let store: any ScheduleStore
+    let registry: PluginRegistry
+
+    struct RecordView: Encodable {
+        var key: String
+        var data: JSONValue
+        var hash: String
+        var first_seen_at: String?
+        var synced_at: String?
+        var changed_at: String?
+        var deleted_at: String?
+
+        init(_ r: StoredRecord) {
+            key = r.key
+            data = r.json
+            hash = r.hash
+            first_seen_at = ISOTime.string(r.firstSeenAt)
+            synced_at = ISOTime.string(r.syncedAt)
+            changed_at = ISOTime.string(r.changedAt)
+            deleted_at = ISOTime.string(r.deletedAt)
+        }
+    }
+
+    struct CollectionView: Encodable {
+        var name: String
+        var key_field: String
+        var description: String
+        var records: Int
+        var deleted: Int
+        var last_synced_at: String?
+    }
+
+    struct CollectionsResponse: Encodable {
+        var collections: [CollectionView]
+        var source = "cache"
+    }
+
+    struct ListResponse: Encodable {
+        var records: [RecordView]
+        var next_cursor: String?
+        var last_synced_at: String?
+        var source: String
+    }
+
+    struct OneResponse: Encodable {
+        var record: RecordView
+        var last_synced_at: String?
+        var source: String
+        var stale: Bool
+        var upstream_error: String?
+    }
+
+    /// Query parameters that are not filters.
+    static let reserved: Set<String> = ["limit", "cursor", "order", "desc", "from", "to", "include_deleted"]
+
+    func add(to api: RouterGroup<BasicRequestContext>) {
+        api.get("instances/:id/collections") { _, context -> Response in
+            let (instance, plugin) = try await resolve(context)
+            let counts = Dictionary(uniqueKeysWithValues: try await store.collections(instance: instance.id).map { ($0.name, $0) })
+            return try .json(CollectionsResponse(collections: plugin.manifest.collections.map { c in
+                CollectionView(name: c.name, key_field: c.keyField, description: c.description, records: counts[c.name]?.records ?? 0,
+                               deleted: counts[c.name]?.deleted ?? 0, last_synced_at: ISOTime.string(counts[c.name]?.lastSyncedAt))
+            }))
+        }
+        api.get("instances/:id/collections/:collection") { request, context -> Response in
+            let (instance, plugin) = try await resolve(context)
+            let p = request.uri.queryParameters
+            var q = RecordQuery()
+            if let v = p.get("limit") {
+                guard let n = Int(v), (1...1000).contains(n) else { throw HostError.invalid("limit must be 1-1000") }
+                q.limit = n
+            }
+            q.cursor = p.get("cursor")
+            if let v = p.get("order") {
+                guard let o = RecordQuery.Order(rawValue: v) else { throw HostError.invalid("order must be key, synced_at or changed_at") }
+                q.order = o
+            }
+            q.descending = p.get("desc") == "true"
+            q.keyFrom = p.get("from")
+            q.keyTo = p.get("to")
+            q.includeDeleted = p.get("include_deleted") == "true"
+            for (name, value) in p where !Self.reserved.contains(String(name)) {
+                q.filters.append((String(name), String(value)))
+            }
+            let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin,
+                                                                    collection: try context.parameters.require("collection"), query: q)
+            return try .json(ListResponse(records: result.page.records.map(RecordView.init), next_cursor: result.page.nextCursor,
+                                          last_synced_at: ISOTime.string(result.lastSyncedAt), source: result.source))
+        }
+        api.get("instances/:id/collections/:collection/:key") { request, context -> Response in
+            let (instance, plugin) = try await resolve(context)
+            let policyName = request.uri.queryParameters.get("cache") ?? "cache"
+            guard let policy = RecordReader.Policy(rawValue: policyName) else {
+                throw HostError.invalid("cache must be one of \(RecordReader.Policy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let collection = try context.parameters.require("collection")
+            let key = try context.parameters.require("key")
+            let r = try await RecordReader(store: store).read(instance: instance.info, plugin: plugin, collection: collection, key: key, policy: policy)
+            guard let record = r.record else {
+                throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
+            }
+            return try .json(OneResponse(record: RecordView(record), last_synced_at: ISOTime.string(r.lastSyncedAt), source: r.source,
+                                         stale: r.stale, upstream_error: r.upstreamError))
+        }
+    }
+
+    func resolve(_ context: BasicRequestContext) async throws -> (InstanceRecord, PluginHandle) {
+        let id = try context.parameters.require("id")
+        guard let instance = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
+        guard let plugin = registry.plugin(named: instance.plugin) else {
+            throw HostError.unavailable("plugin \(instance.plugin) of instance \(id) is not loaded")
+        }
+        return (instance, plugin)
+    }
+}
