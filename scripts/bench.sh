@@ -9,6 +9,9 @@ records=${BENCH_RECORDS:-1000000}
 page=${BENCH_PAGE:-1000}
 
 echo "bench: building the ABI benchmark (release)"
+# Re-plan every time: the suite depends on the main package by path, and a file added there is not always
+# noticed by a cached build description.
+rm -f Benchmarks/Suite/.build/release.yaml Benchmarks/Suite/.build/*/release/description.json
 log=$(mktemp)
 if ! swift build -c release --package-path Benchmarks/Suite >"$log" 2>&1; then
   grep -Ev "unhandled|CMakeLists" "$log" >&2; echo "bench: build failed" >&2; exit 1

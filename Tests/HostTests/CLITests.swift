@@ -1,4 +1,5 @@
 import Foundation
+import PluginAPI
 import Testing
 
 @testable import Host
@@ -47,5 +48,52 @@ struct CLITests {
         let ok = try await runProcess(Build.synchost.path, ["run-once", "tiny_c", "sync", "--plugins", dir.path, "--database", db, "--param", "with_c=true"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("succeeded: fetched 3, inserted 3"))
+    }
+}
+
+@Suite("CLI: instances, schedules, run, runs on the database")
+struct CLIStoreTests {
+    @Test func anOperatorManagesInstancesSchedulesAndRunsFromTheCommandLine() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plugins = dir.appendingPathComponent("plugins")
+        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
+        let common = ["--plugins", plugins.path, "--database", dir.appendingPathComponent("db.sqlite").path]
+        func cli(_ args: [String]) async throws -> ProcessResult { try await runProcess(Build.synchost.path, args + common) }
+
+        let added = try await cli(["instances", "add", "n1", "tiny_c", "--set", "greeting=bonjour", "--set", "password=s3cr3t-value"])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("greet  */5 * * * *"))
+        let bad = try await cli(["instances", "add", "n2", "tiny_c", "--set", "greeting=5"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("\"greeting\" must be string, got integer"))
+        let list = try await cli(["instances", "list"])
+        #expect(list.stdout.contains("n1") && list.stdout.contains("\"password\":\"***\""))
+        #expect(!list.stdout.contains("s3cr3t-value"))
+
+        let schedules = try await cli(["schedules", "list", "--json", "--instance", "n1"])
+        let id = try #require(try WireJSON.decode(JSONValue.self, from: Array(schedules.stdout.utf8)).arrayValue?.first?["id"]?.stringValue)
+        let set = try await cli(["schedules", "set", id, "--cron", "0 7 * * *", "--tz", "Asia/Shanghai"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(set.stdout.contains("next ") && set.stdout.contains("T07:00:00+08:00"))
+        let badCron = try await cli(["schedules", "set", id, "--cron", "0 25 * * *"])
+        #expect(badCron.status != 0)
+        #expect(badCron.stderr.contains("hour field: 25 is out of range 0-23"))
+        #expect(try await cli(["schedules", "disable", id]).stdout.contains("disabled"))
+
+        let run = try await cli(["run", "n1", "sync", "--param", "with_c=true"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("succeeded: fetched 3, pages 1, inserted 3"))
+        let dry = try await cli(["run", "n1", "sync", "--dry-run"])
+        #expect(dry.stdout.contains("unchanged 2"))
+        let failing = try await cli(["run", "n1", "fail"])
+        #expect(failing.status != 0)
+        #expect(failing.stdout.contains("error: upstream: upstream said no"))
+        let runs = try await cli(["runs", "list", "--instance", "n1"])
+        #expect(runs.stdout.split(separator: "\n").count == 4)
+        #expect(runs.stdout.contains("failed"))
+        #expect(try await cli(["instances", "remove", "n1", "--purge"]).status == 0)
+        #expect(try await cli(["instances", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }
 }
