@@ -1,3 +1,4 @@
+import Foundation
 import PluginAPI
 
 /// A plugin as the API and `plugins list --json` show it.
@@ -35,5 +36,3 @@ public struct PluginView: Codable, Sendable, Equatable {
         routes = e.manifest?.routes
     }
 }
-
-import Foundation

@@ -267,15 +267,7 @@ public final class PostgresStore: Store {
         if updated.isEmpty { throw HostError.notFound("no run \(run.id)") }
     }
 
-    static func run(_ row: PostgresRow) throws -> RunRecord {
-        let cells = row.makeRandomAccess()
-        return RunRow.decode(try (0..<RunRow.columnCount).map { i -> KeysetPlan.Argument? in
-            let cell = cells[i]
-            if cell.bytes == nil { return nil }
-            if cell.dataType == .int8 { return .int(try cell.decode(Int64.self)) }
-            return .text(try cell.decode(String.self))
-        })
-    }
+    static func run(_ row: PostgresRow) throws -> RunRecord { RunRow.decode(try cells(row)) }
 
     public func run(id: String) async throws -> RunRecord? {
         try await all(PostgresQuery(unsafeSQL: "SELECT \(RunRow.columns) FROM runs WHERE id = $1", binds: Self.bindings([.text(id)])), Self.run).first

@@ -51,8 +51,7 @@ extension SQLiteStore: ScheduleStore {
 
     public func updateInstance(_ instance: InstanceRecord) async throws {
         try await pool.write { db in
-            var args = Self.instanceArguments(instance)
-            args = [instance.plugin, String(decoding: JSONValue.object(instance.config).jsonBytes, as: UTF8.self), instance.enabled, instance.updatedAt.millis, instance.id]
+            let args: StatementArguments = [instance.plugin, String(decoding: JSONValue.object(instance.config).jsonBytes, as: UTF8.self), instance.enabled, instance.updatedAt.millis, instance.id]
             try db.execute(sql: "UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ?", arguments: args)
             if db.changesCount == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
         }

@@ -262,13 +262,5 @@ public final class SQLiteStore: Store {
         }
     }
 
-    static func run(_ row: Row) -> RunRecord {
-        RunRow.decode((0..<RunRow.columnCount).map { i -> KeysetPlan.Argument? in
-            switch (row[i] as DatabaseValue).storage {
-            case .string(let s): .text(s)
-            case .int64(let n): .int(n)
-            default: nil
-            }
-        })
-    }
+    static func run(_ row: Row) -> RunRecord { RunRow.decode(cells(row, count: RunRow.columnCount)) }
 }
