@@ -155,6 +155,15 @@ struct AdminDataAPITests {
         #expect(try await request("GET", "\(base)/instances/c1/collections/greetings?limit=0", token: "t").status == 400)
         #expect(try await request("GET", "\(base)/instances/c1/collections/greetings?x%27%3B--=1", token: "t").status == 400)
 
+        let metricsBase = base.replacingOccurrences(of: "/api/v1", with: "")
+        #expect(try await request("GET", "\(metricsBase)/metrics").status == 401)
+        let metrics = try await request("GET", "\(metricsBase)/metrics", token: "t")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("synchost_runs_total{"))
+        #expect(metrics.body.contains("status=\"succeeded\""))
+        #expect(metrics.body.contains("synchost_records_written_total{"))
+        #expect(metrics.body.contains("synchost_run_duration_seconds"))
+
         let runs = try await request("GET", "\(base)/runs?instance=c1&status=succeeded", token: "t")
         #expect(runs.json?["runs"]?.arrayValue?.count == 1)
         #expect(try await request("GET", "\(base)/runs?status=weird", token: "t").status == 400)

@@ -27,7 +27,9 @@ public struct AdminServer: Sendable {
     }
 
     public func router() -> Router<BasicRequestContext> {
+        HostMetrics.bootstrap()
         let router = Router()
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMappingMiddleware())
         let registry = kernel.registry
         router.get("healthz") { _, _ -> Response in
@@ -37,6 +39,11 @@ public struct AdminServer: Sendable {
                 status: "ok", version: SynchostVersion.current,
                 plugins: Dictionary(entries.map { (PluginView($0).name, $0.isLoaded ? "loaded" : "failed") }, uniquingKeysWith: { a, _ in a }),
                 loaded: loaded, failed: entries.count - loaded))
+        }
+        // Prometheus text format; behind the token like everything but /healthz.
+        router.group("metrics").add(middleware: BearerAuthMiddleware(token: token)).get { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: HostMetrics.text())))
         }
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: token))
         api.get("plugins") { _, _ -> Response in

@@ -60,6 +60,9 @@ public struct JobRunner: Sendable {
         let final = run
         let store = self.store
         try await Task.detached { try await store.updateRun(final) }.value
+        HostMetrics.runFinished(plugin: instance.plugin, job: run.job, status: run.status.rawValue,
+                                counts: RunCountsSnapshot(inserted: run.counts.inserted, updated: run.counts.updated, deleted: run.counts.deleted),
+                                seconds: run.startedAt.map { run.finishedAt!.timeIntervalSince($0) })
         logger.info("run \(run.id) \(instance.id)/\(run.job) \(run.status.rawValue)\(run.error.map { ": \($0)" } ?? "")",
                     metadata: ["instance": .string(instance.id), "run": .string(run.id)])
         return run

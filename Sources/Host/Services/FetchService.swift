@@ -77,6 +77,7 @@ struct FetchService: HostService {
                 }
             }
         }
+        HostMetrics.upstreamError(plugin: session.plugin)
         throw PluginError(.upstream, "\(head.method) \(shownURL) failed after \(attempts) attempt(s): \(lastError)")
     }
 
