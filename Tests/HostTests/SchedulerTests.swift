@@ -213,3 +213,70 @@ struct SchedulerTests {
         await f.scheduler.stop()
     }
 }
+
+@Suite("Scheduler: a host stopped across several due times", .serialized)
+struct DowntimeTests {
+    /// A host runs, stops, and starts again "twenty minutes later" (its clock shifted): the misfire policy
+    /// decides what the missed fires become.
+    @Test func restartingAfterDowntimeAppliesEachSchedulesMisfirePolicy() async throws {
+        let dir = try temporaryDirectory()
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        let store = try await Backend.sqlite.open()
+        func host(offset: TimeInterval) throws -> Kernel {
+            let clock = ShiftedClock(offset: offset)
+            let k = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()), store: store, schedulerMaxIdle: .seconds(1), clock: { clock.now })
+            try k.registry.rescan()
+            return k
+        }
+        let first = try host(offset: 0)
+        try await first.instances!.create(id: "d1", plugin: "tiny_c", config: [:])
+        // Every five minutes, one schedule per policy (the default greet schedule is disabled to keep counts clear).
+        for var s in try await store.schedules(instance: "d1") {
+            s.enabled = false
+            try await store.updateSchedule(s)
+        }
+        var ids: [ScheduleRecord.Misfire: String] = [:]
+        for (misfire, job) in [(ScheduleRecord.Misfire.skip, "greet"), (.once, "sync"), (.all, "slow")] {
+            var s = ScheduleRecord(instance: "d1", job: job, params: job == "slow" ? ["ms": 5] : [:], cron: "*/5 * * * *", misfire: misfire, misfireCap: 4, overlap: .allow)
+            s.advance(after: Date())
+            try await store.insertSchedule(s)
+            ids[misfire] = s.id
+        }
+        try await first.scheduler!.start()
+        try await Task.sleep(for: .milliseconds(300))
+        await first.scheduler!.stop()
+        let before = try await store.runs({ var q = RunQuery(); q.instance = "d1"; return q }()).count
+
+        // Down across five due times: the next host starts 150 s after the fifth (B, B+5, ... B+20 minutes,
+        // B being the first fire after now), so every fire is missed, none on time.
+        let now = Date().timeIntervalSince1970
+        let b = (now / 300).rounded(.down) * 300 + 300
+        let second = try host(offset: b + 20 * 60 + 150 - now)
+        try await second.scheduler!.start()
+        var runs: [RunRecord] = []
+        for _ in 0..<100 {
+            var q = RunQuery()
+            q.instance = "d1"
+            runs = try await store.runs(q)
+            let ended = runs.filter(\.status.isFinal)
+            if ended.count >= before + 1 + 2 + 5 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await second.scheduler!.stop()
+        func of(_ m: ScheduleRecord.Misfire) -> [RunRecord] { runs.filter { $0.scheduleID == ids[m] } }
+        // skip: nothing ran for the missed fires, one skipped record says how many.
+        #expect(of(.skip).filter { $0.status == .succeeded }.isEmpty)
+        #expect(of(.skip).filter { $0.status == .skipped }.count == 1)
+        #expect(of(.skip).first { $0.status == .skipped }?.message?.contains("(misfire: skip)") == true)
+        // once: one catch-up run for the latest missed fire (and the earlier ones recorded as skipped).
+        #expect(of(.once).filter { $0.status == .succeeded }.count == 1)
+        #expect(of(.once).first { $0.status == .succeeded }?.message?.contains("catching up") == true)
+        // all, capped at 4: the four latest missed fires run, the rest recorded as skipped.
+        #expect(of(.all).filter { $0.status == .succeeded }.count == 4)
+        #expect(of(.all).filter { $0.status == .skipped }.count == 1)
+        let fires = of(.all).filter { $0.status == .succeeded }.compactMap(\.scheduledFor).sorted()
+        #expect(zip(fires, fires.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 300 })
+        #expect(fires.last.map { Int($0.timeIntervalSince1970) } == Int(b) + 20 * 60)
+        #expect(of(.once).first { $0.status == .succeeded }?.scheduledFor.map { Int($0.timeIntervalSince1970) } == Int(b) + 20 * 60)
+    }
+}

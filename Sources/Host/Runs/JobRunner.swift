@@ -38,7 +38,9 @@ public struct JobRunner: Sendable {
             let result = try await plugin.invoke(PluginOperation.run, request, as: RunResult.self, context: context, timeout: timeout)
             run.counts = Self.merge(reported: result.counts, stored: tally.total)
             run.complete = result.complete
-            run.message = result.message.map { SecretMasker.redact($0, secrets: secrets) }
+            // Keep what the host noted on the run (catch-up, retry) beside what the plugin says.
+            let said = result.message.map { SecretMasker.redact($0, secrets: secrets) }
+            run.message = [run.message, said].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
             if result.complete && !run.dryRun {
                 let tombstoned = Set(plugin.manifest.collections.filter(\.tombstones).map(\.name))
                 for collection in result.fullSync where tombstoned.contains(collection) {
@@ -82,4 +84,8 @@ public struct JobRunner: Sendable {
     private func save(_ run: RunRecord, existing: RunRecord) async throws {
         if try await store.run(id: run.id) == nil { try await store.insertRun(run) } else { try await store.updateRun(run) }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
