@@ -68,20 +68,24 @@ public struct StoreService: Sendable {
         return try WireJSON.decode(RunCounts.self, from: bytes)
     }
 
-    struct KeyRequest: Codable {
-        var collection: String
-        var key: String
+    /// Request and response shapes of the "get", "cursor.*" and "state.*" operations (the host decodes the same).
+    public struct KeyRequest: Codable, Sendable {
+        public var collection: String
+        public var key: String
     }
 
     public func get(_ collection: String, key: String) async throws -> Record? {
         try await services.call(.store, "get", KeyRequest(collection: collection, key: key), as: RecordFetchResult.self).record
     }
 
-    struct NameRequest: Codable { var name: String }
-    struct ValueResponse: Codable { var value: JSONValue? }
-    struct SetRequest: Codable {
-        var name: String
-        var value: JSONValue
+    public struct NameRequest: Codable, Sendable { public var name: String }
+    public struct ValueResponse: Codable, Sendable {
+        public var value: JSONValue?
+        public init(value: JSONValue?) { self.value = value }
+    }
+    public struct SetRequest: Codable, Sendable {
+        public var name: String
+        public var value: JSONValue
     }
 
     public func cursor(_ stream: String) async throws -> JSONValue? {

@@ -154,7 +154,9 @@ struct SchedulerTests {
         #expect(scheduled.message?.contains("still running (overlap: forbid)") == true)
         #expect(byID[second.id]?.status == .succeeded)
         // The waiting manual run started only after the first ended.
-        if let end = byID[first.id]?.finishedAt, let start = byID[second.id]?.startedAt { #expect(start >= end.addingTimeInterval(-0.01)) }
+        let end = try #require(byID[first.id]?.finishedAt)
+        let start = try #require(byID[second.id]?.startedAt)
+        #expect(start >= end.addingTimeInterval(-0.01))
         await f.scheduler.stop()
     }
 
@@ -170,9 +172,10 @@ struct SchedulerTests {
         #expect(runs.allSatisfy { $0.error == "upstream: upstream said no" })
         #expect(runs.filter { $0.trigger == "retry" }.count == 2)
         let ordered = runs.sorted { $0.attempt < $1.attempt }
+        try #require(ordered.count == 3)
         // Backoff: 1 s · 2^(n-1), ±50%.
-        if let a = ordered[0].finishedAt, let b = ordered[1].startedAt { #expect(b.timeIntervalSince(a) >= 0.45) }
-        if let a = ordered[1].finishedAt, let b = ordered[2].startedAt { #expect(b.timeIntervalSince(a) >= 0.95) }
+        #expect(try #require(ordered[1].startedAt).timeIntervalSince(try #require(ordered[0].finishedAt)) >= 0.45)
+        #expect(try #require(ordered[2].startedAt).timeIntervalSince(try #require(ordered[1].finishedAt)) >= 0.95)
         try await Task.sleep(for: .seconds(1))
         #expect(try await f.runs(job: "fail").count == 3)
         #expect(try await f.store.schedule(id: s.id)?.lastStatus == "failed")

@@ -59,7 +59,7 @@ public struct AdminServer: Sendable {
             return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
         }
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
-            ScheduleRoutes(store: store, registry: registry, scheduler: scheduler).add(to: api)
+            ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
             DataRoutes(store: store, registry: registry).add(to: api)
         }

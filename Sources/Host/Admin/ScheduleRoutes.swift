@@ -6,7 +6,7 @@ import PluginAPI
 /// message on a bad expression), saved, and wakes the dispatcher: it takes effect at once.
 struct ScheduleRoutes {
     let store: any ScheduleStore
-    let registry: PluginRegistry
+    let manager: InstanceManager
     let scheduler: Scheduler
 
     func add(to api: RouterGroup<BasicRequestContext>) {
@@ -21,7 +21,7 @@ struct ScheduleRoutes {
             }
             var s = ScheduleRecord(instance: instance, job: job, cron: cron)
             try input.apply(to: &s)
-            s = try await validated(s)
+            s = try await manager.validated(s)
             s.advance(after: Date())
             try await store.insertSchedule(s)
             scheduler.wake()
@@ -36,7 +36,7 @@ struct ScheduleRoutes {
                 let input = try await RequestBody.json(request, as: ScheduleInput.self, allowedKeys: ScheduleInput.keys.subtracting(["instance", "job"]))
                 if method == .put, input.cron == nil { throw HostError.invalid("PUT replaces the schedule: cron is required") }
                 try input.apply(to: &s)
-                s = try await validated(s)
+                s = try await manager.validated(s)
                 s.updatedAt = Date()
                 s.advance(after: Date())
                 try await store.updateSchedule(s)
@@ -55,22 +55,6 @@ struct ScheduleRoutes {
     func find(_ context: BasicRequestContext) async throws -> ScheduleRecord {
         let id = try context.parameters.require("id")
         guard let s = try await store.schedule(id: id) else { throw HostError.notFound("no schedule \(id.debugDescription)") }
-        return s
-    }
-
-    /// Field checks, plus: the instance exists, its plugin has the job, the params fit the job.
-    func validated(_ s: ScheduleRecord) async throws -> ScheduleRecord {
-        var s = try s.validated()
-        if s.instance == HostJobs.instance {
-            guard HostJobs.defaults.contains(where: { $0.job == s.job }) else { throw HostError.invalid("job: the host has no job \(s.job.debugDescription)") }
-            return s
-        }
-        guard let instance = try await store.instance(id: s.instance) else { throw HostError.invalid("instance: no instance \(s.instance.debugDescription)") }
-        guard let plugin = registry.plugin(named: instance.plugin) else { throw HostError.invalid("instance: its plugin \(instance.plugin) is not loaded") }
-        guard let job = plugin.manifest.job(named: s.job) else {
-            throw HostError.invalid("job: \(instance.plugin) has no job \(s.job.debugDescription) (jobs: \(plugin.manifest.jobs.map(\.name).joined(separator: ", ")))")
-        }
-        s.params = try ConfigSchema.validated(s.params, against: job.params, what: "params")
         return s
     }
 }

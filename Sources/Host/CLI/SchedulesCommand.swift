@@ -70,7 +70,7 @@ struct SchedulesCommand: AsyncParsableCommand {
 
     /// Validates like the API does, recomputes the next fire, saves, prints the next fires.
     static func save(_ schedule: ScheduleRecord, kernel: Kernel) async throws {
-        var s = try await ScheduleRoutes(store: kernel.store!, registry: kernel.registry, scheduler: kernel.scheduler!).validated(schedule)
+        var s = try await kernel.instances!.validated(schedule)
         s.updatedAt = Date()
         s.advance(after: Date())
         try await kernel.store!.updateSchedule(s)

@@ -99,6 +99,23 @@ public struct InstanceManager: Sendable {
         scheduler?.wake()
     }
 
+    /// A schedule's field checks, plus: its instance exists, the instance's plugin has the job, the params fit
+    /// the job. Shared by the API and the CLI.
+    public func validated(_ schedule: ScheduleRecord) async throws -> ScheduleRecord {
+        var s = try schedule.validated()
+        if s.instance == HostJobs.instance {
+            guard HostJobs.defaults.contains(where: { $0.job == s.job }) else { throw HostError.invalid("job: the host has no job \(s.job.debugDescription)") }
+            return s
+        }
+        guard let instance = try await store.instance(id: s.instance) else { throw HostError.invalid("instance: no instance \(s.instance.debugDescription)") }
+        let plugin = try plugin(instance.plugin)
+        guard let job = plugin.manifest.job(named: s.job) else {
+            throw HostError.invalid("job: \(instance.plugin) has no job \(s.job.debugDescription) (jobs: \(plugin.manifest.jobs.map(\.name).joined(separator: ", ")))")
+        }
+        s.params = try ConfigSchema.validated(s.params, against: job.params, what: "params")
+        return s
+    }
+
     /// Queues a run of a job now (or at `runAt`).
     public func enqueue(instance id: String, job: String, params: [String: JSONValue], dryRun: Bool, trigger: String, runAt: Date? = nil) async throws -> RunRecord {
         guard let record = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }

@@ -23,12 +23,12 @@ public struct JobRunner: Sendable {
             run.status = .failed
             run.error = "plugin \(instance.plugin) is not loaded"
             run.finishedAt = Date()
-            try await save(run, existing: queued)
+            try await save(run)
             return run
         }
         run.status = .running
         run.startedAt = Date()
-        try await save(run, existing: queued)
+        try await save(run)
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
         let tally = RunTally()
         let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets, tally: tally)
@@ -81,7 +81,8 @@ public struct JobRunner: Sendable {
         return c
     }
 
-    private func save(_ run: RunRecord, existing: RunRecord) async throws {
+    /// A run the scheduler claimed is already stored; one started directly (run-once, tests) is not yet.
+    private func save(_ run: RunRecord) async throws {
         if try await store.run(id: run.id) == nil { try await store.insertRun(run) } else { try await store.updateRun(run) }
     }
 }

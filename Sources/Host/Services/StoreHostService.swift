@@ -7,10 +7,10 @@ struct StoreHostService: HostService {
     let store: any Store
     let collectionsOf: @Sendable (String) -> Set<String>?
 
-    struct KeyRequest: Codable { var collection: String; var key: String }
-    struct NameRequest: Codable { var name: String }
-    struct SetRequest: Codable { var name: String; var value: JSONValue }
-    struct ValueResponse: Codable { var value: JSONValue? }
+    typealias KeyRequest = StoreService.KeyRequest
+    typealias NameRequest = StoreService.NameRequest
+    typealias SetRequest = StoreService.SetRequest
+    typealias ValueResponse = StoreService.ValueResponse
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
         guard let instance = session.instance?.id else {

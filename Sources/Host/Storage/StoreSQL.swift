@@ -158,10 +158,9 @@ enum RunRow {
         (1...names.count).map { d == .sqlite ? "?" : "$\($0)" }.joined(separator: ", ")
     }
 
-    /// `col = ?` for every column but id; the id is the last argument.
+    /// `col = ?` for every column but id; the caller binds the id last (`WHERE id = ?` / `$\(names.count)`).
     static func assignments(_ d: SQLDialect) -> String {
         names.dropFirst().enumerated().map { i, n in "\(n) = \(d == .sqlite ? "?" : "$\(i + 1)")" }.joined(separator: ", ")
-            + (d == .sqlite ? "" : " /* id = $\(names.count) */")
     }
 
     /// The counts as JSON, written by hand: this runs for every run row, thousands at a time in a burst.
