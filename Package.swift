@@ -22,6 +22,14 @@ func plugin(_ name: String) -> (Product, Target) {
 
 let plugins = ["VOS", "Guanke", "WeCom", "ProjectSync", "Notify"].map(plugin)
 
+/// A plugin's upstream simulator (`Plugins/<Name>/Simulator`): a loopback HTTP server used by the tests,
+/// the benchmarks and `synchost demo`. It never links into the plugin or the host.
+func simulator(_ name: String) -> Target {
+    .target(name: "\(name)Simulator", dependencies: ["SimulatorKit"], path: "Plugins/\(name)/Simulator")
+}
+
+let simulators = ["VOS"].map(simulator)
+
 let package = Package(
     name: "synchost",
     platforms: [.macOS(.v15)],
@@ -30,6 +38,7 @@ let package = Package(
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
         // The kernel as a library, for tools built beside the host (benchmarks).
         .library(name: "SynchostKernel", targets: ["Host"]),
+        .library(name: "Simulators", targets: simulators.map(\.name)),
     ] + plugins.map(\.0),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,13 +72,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synchost", dependencies: ["Host"]),
+        // What every upstream simulator shares: a loopback server, deterministic randomness, fault counters.
+        .target(name: "SimulatorKit", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(
             name: "HostTests",
             dependencies: [
-                "Host", "PluginAPI",
+                "Host", "PluginAPI", "SimulatorKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ] + simulators.map { .target(name: $0.name) }
         ),
-    ] + plugins.map(\.1),
+    ] + plugins.map(\.1) + simulators,
     swiftLanguageModes: [.v6]
 )

@@ -79,9 +79,28 @@ public struct InstanceContext: Sendable {
     public var notifications: NotifyService { host.notifications }
 }
 
+/// A call to one of the plugin's routes. When the path names an instance (`{id}`), the host resolved it
+/// and the services act for it (its store, its config).
 public struct RouteContext: Sendable {
     public let host: HostServices
+    public let instance: InstanceInfo?
+
+    public init(host: HostServices, instance: InstanceInfo? = nil) {
+        self.host = host
+        self.instance = instance
+    }
+
     public var log: PluginLog { host.log }
+    public var http: HTTPService { host.http }
+    public var store: StoreService { host.store }
+    public var scheduler: SchedulerService { host.scheduler }
+    public var notifications: NotifyService { host.notifications }
+
+    /// The route's instance, or a clear error for a route declared without `{id}`.
+    public func requireInstance() throws -> InstanceContext {
+        guard let instance else { throw PluginError(.invalid, "this route needs an instance ({id} in its path)") }
+        return InstanceContext(instance: instance, host: host)
+    }
 }
 
 extension [String: JSONValue] {

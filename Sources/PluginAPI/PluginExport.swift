@@ -54,7 +54,7 @@ public enum PluginExport {
                 return try WireJSON.encode(Empty())
             case PluginOperation.route:
                 let req = try WireJSON.decode(RouteRequest.self, from: request)
-                return try WireJSON.encode(try await plugin.handle(route: req, context: RouteContext(host: services)))
+                return try WireJSON.encode(try await plugin.handle(route: req, context: RouteContext(host: services, instance: req.instance)))
             default:
                 if let response = try await specific(plugin, op, request, services) { return response }
                 throw PluginError(.unavailable, "plugin \(P.manifest.name) does not support operation \(op)")

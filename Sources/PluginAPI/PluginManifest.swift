@@ -174,16 +174,21 @@ public struct CollectionSpec: Sendable, Codable, Equatable {
     /// Whether a completed full sync marks records it did not see as deleted.
     public var tombstones: Bool
 
-    public init(_ name: String, keyField: String, description: String, tombstones: Bool = false) {
+    /// The job that re-syncs this collection: a list read with `cache=live` runs it and waits for it.
+    public var refreshJob: String?
+
+    public init(_ name: String, keyField: String, description: String, tombstones: Bool = false, refreshJob: String? = nil) {
         self.name = name
         self.keyField = keyField
         self.description = description
         self.tombstones = tombstones
+        self.refreshJob = refreshJob
     }
 
     enum CodingKeys: String, CodingKey {
         case name, description, tombstones
         case keyField = "key_field"
+        case refreshJob = "refresh_job"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -192,6 +197,7 @@ public struct CollectionSpec: Sendable, Codable, Equatable {
         keyField = try c.decodeIfPresent(String.self, forKey: .keyField) ?? "key"
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
         tombstones = try c.decodeIfPresent(Bool.self, forKey: .tombstones) ?? false
+        refreshJob = try c.decodeIfPresent(String.self, forKey: .refreshJob)
     }
 }
 

@@ -160,3 +160,113 @@ public struct NotifyService: Sendable {
         try await services.call(.notify, "send", SendRequest(channels: channels, message: message, dedupKey: dedupKey), as: Queued.self).ids
     }
 }
+
+// Reads over a whole collection: a page of records, and grouped counts and sums (e.g. CDRs per day).
+extension StoreService {
+    public struct ListRequest: Codable, Sendable {
+        public var collection: String
+        /// Inclusive key range (keys compare bytewise).
+        public var keyFrom: String?
+        public var keyTo: String?
+        /// Equality on top-level fields, compared as text.
+        public var filters: [String: String]
+        public var limit: Int
+        public var cursor: String?
+
+        public init(collection: String, keyFrom: String? = nil, keyTo: String? = nil, filters: [String: String] = [:], limit: Int = 1000, cursor: String? = nil) {
+            self.collection = collection
+            self.keyFrom = keyFrom
+            self.keyTo = keyTo
+            self.filters = filters
+            self.limit = limit
+            self.cursor = cursor
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case collection, filters, limit, cursor
+            case keyFrom = "key_from"
+            case keyTo = "key_to"
+        }
+    }
+
+    public struct ListedRecord: Codable, Sendable {
+        public var key: String
+        public var data: JSONValue
+        public var syncedAt: Date
+        public var changedAt: Date
+        public init(key: String, data: JSONValue, syncedAt: Date, changedAt: Date) {
+            self.key = key
+            self.data = data
+            self.syncedAt = syncedAt
+            self.changedAt = changedAt
+        }
+        enum CodingKeys: String, CodingKey {
+            case key, data
+            case syncedAt = "synced_at"
+            case changedAt = "changed_at"
+        }
+    }
+
+    public struct ListPage: Codable, Sendable {
+        public var records: [ListedRecord]
+        public var nextCursor: String?
+        public init(records: [ListedRecord], nextCursor: String?) {
+            self.records = records
+            self.nextCursor = nextCursor
+        }
+        enum CodingKeys: String, CodingKey {
+            case records
+            case nextCursor = "next_cursor"
+        }
+    }
+
+    /// One page of live (not deleted) records in key order.
+    public func list(_ request: ListRequest) async throws -> ListPage {
+        try await services.call(.store, "list", request, as: ListPage.self)
+    }
+
+    public struct AggregateRequest: Codable, Sendable {
+        public var collection: String
+        /// Top-level field to group by (nil: one row for the whole collection).
+        public var groupBy: String?
+        /// Numeric top-level fields to total.
+        public var sum: [String]
+        /// Inclusive bounds on the group field's text value.
+        public var from: String?
+        public var to: String?
+
+        public init(collection: String, groupBy: String? = nil, sum: [String] = [], from: String? = nil, to: String? = nil) {
+            self.collection = collection
+            self.groupBy = groupBy
+            self.sum = sum
+            self.from = from
+            self.to = to
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case collection, sum, from, to
+            case groupBy = "group_by"
+        }
+    }
+
+    public struct AggregateRow: Codable, Sendable, Equatable {
+        public var group: String?
+        public var count: Int
+        public var sums: [String: Double]
+        public init(group: String?, count: Int, sums: [String: Double]) {
+            self.group = group
+            self.count = count
+            self.sums = sums
+        }
+    }
+
+    public struct AggregateResult: Codable, Sendable {
+        public var rows: [AggregateRow]
+        public init(rows: [AggregateRow]) { self.rows = rows }
+    }
+
+    /// Counts and sums of live records, grouped by a field, computed by the database (not in the plugin).
+    public func aggregate(_ request: AggregateRequest) async throws -> [AggregateRow] {
+        try await services.call(.store, "aggregate", request, as: AggregateResult.self).rows
+    }
+}

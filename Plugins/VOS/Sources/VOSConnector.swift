@@ -1,13 +1,14 @@
+import Foundation
 import PluginAPI
 
 /// VOS3000 softswitch: one instance per node; customers, phone status and CDRs.
 struct VOSConnector: Connector {
     static let manifest = PluginManifest(
-        name: "vos", version: "0.1.0", kind: .connector,
+        name: "vos", version: "0.2.0", kind: .connector,
         description: "VOS3000 softswitch nodes: customers, phone online status and CDRs (deduplicated by flowNo or content hash).",
         config: [
             ConfigKey("base_url", .string, required: true, description: "Node URL up to the port, e.g. http://10.0.0.5:7391"),
-            ConfigKey("timeout_ms", .integer, default: 30_000, description: "Per-request timeout"),
+            ConfigKey("timeout_ms", .integer, default: 30_000, description: "Per-request timeout (GetCdr answers slowly on busy nodes)"),
             ConfigKey("append_jsp", .boolean, default: false, description: "Append .jsp to operation paths (/external/server/GetCdr.jsp)"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "The node's time zone, for yyyyMMdd dates"),
             ConfigKey("cdr_pacing_ms", .integer, default: 2_000, description: "Pause between per-account GetCdr requests"),
@@ -16,8 +17,11 @@ struct VOSConnector: Connector {
             ConfigKey("accounts", .stringList, description: "Only these accounts (default: all)"),
         ],
         jobs: [
-            JobSpec("customers", description: "GetAllCustomers, then GetCustomer details in chunks", schedules: [DefaultSchedule("*/10 * * * *")]),
-            JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks; absent phones are offline", schedules: [DefaultSchedule("*/5 * * * *")]),
+            JobSpec(
+                "customers", description: "GetAllCustomers, then GetCustomer details in chunks of 100",
+                params: [ConfigKey("initial", .boolean, description: "First sync of a new node: queue the CDR backfill when it succeeds")],
+                schedules: [DefaultSchedule("*/10 * * * *")]),
+            JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks of 200; absent phones are offline", schedules: [DefaultSchedule("*/5 * * * *")]),
             JobSpec(
                 "cdrs", description: "GetCdr per account and day, paced",
                 params: [
@@ -27,16 +31,57 @@ struct VOSConnector: Connector {
                 schedules: [DefaultSchedule("30 1 * * *")]),
         ],
         collections: [
-            CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name"),
-            CollectionSpec("phones", keyField: "e164", description: "Phones with online/offline, register time, remote IP"),
-            CollectionSpec("cdrs", keyField: "flowNo", description: "Call detail records, keyed by flowNo (content hash when missing)"),
+            CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name", tombstones: true, refreshJob: "customers"),
+            CollectionSpec("phones", keyField: "e164", description: "Phones with status online/offline, register time, remote IP", refreshJob: "phones"),
+            CollectionSpec("cdrs", keyField: "flowNo", description: "Call detail records, keyed by flowNo (content hash when missing), with their date"),
         ],
         routes: [
-            RouteSpec("GET", "instances/{id}/cdr-stats", description: "CDR count, fee and holdTime totals per day for ?from=&to="),
+            RouteSpec("GET", "instances/{id}/cdr-stats", description: "CDR count, fee and holdTime totals per day for ?from=&to= (yyyy-MM-dd, default the last 7 days)"),
         ]
     )
 
+    func validate(config: [String: JSONValue]) throws {
+        _ = try VOSNode(config: config)
+    }
+
     func run(job: String, context: JobContext) async throws -> RunResult {
-        throw PluginError(.unavailable, "vos job \(job): the VOS sync logic is not built yet")
+        let node = try VOSNode(config: context.config)
+        switch job {
+        case "customers": return try await CustomerSync(node: node, context: context).run()
+        case "phones": return try await PhoneSync(node: node, context: context).run()
+        case "cdrs": return try await CDRSync(node: node, context: context).run()
+        default: throw PluginError(.notFound, "vos has no job \(job)")
+        }
+    }
+
+    /// A new node: sync its customers now; their success queues the CDR backfill.
+    func onInstanceCreated(context: InstanceContext) async throws {
+        try await context.scheduler.enqueue(job: "customers", params: ["initial": true], trigger: "initial")
+    }
+
+    func fetchRecord(collection: String, key: String, context: InstanceContext) async throws -> Record? {
+        let node = try VOSNode(config: context.config)
+        switch collection {
+        case "customers":
+            return try await CustomerSync.fetch(account: key, node: node, http: context.http)
+        case "phones":
+            if let online = try await PhoneSync.fetch(e164: key, node: node, http: context.http) { return online }
+            // Not online: the phone we know, now offline.
+            guard var o = try await context.store.get("phones", key: key)?.data.objectValue else { return nil }
+            o["status"] = "offline"
+            o["currentCall"] = 0
+            return Record(key: key, data: .object(o))
+        default:
+            throw PluginError(.unavailable, "vos cannot read a single \(collection) record live")
+        }
+    }
+
+    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        let instance = try context.requireInstance()
+        let node = try VOSNode(config: instance.config)
+        switch (route.method, route.route) {
+        case ("GET", "instances/{id}/cdr-stats"): return try await CDRStats(node: node, context: context).answer(route.query)
+        default: throw PluginError(.notFound, "vos has no route \(route.method) \(route.route)")
+        }
     }
 }

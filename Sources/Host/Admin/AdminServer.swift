@@ -61,7 +61,8 @@ public struct AdminServer: Sendable {
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
             ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
-            DataRoutes(store: store, registry: registry).add(to: api)
+            DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
+            PluginRoutes(registry: registry, store: store, token: token).add(to: router)
         }
         return router
     }

@@ -20,7 +20,9 @@ public enum AdminToken {
         var rng = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: file.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw HostError.unavailable("cannot write the admin token file \(file.path)")
+        }
         return Resolved(token: token, generated: true)
     }
 

@@ -7,6 +7,7 @@ import PluginAPI
 struct DataRoutes {
     let store: any ScheduleStore
     let registry: PluginRegistry
+    let manager: InstanceManager
 
     struct RecordView: Encodable {
         var key: String
@@ -47,6 +48,10 @@ struct DataRoutes {
         var next_cursor: String?
         var last_synced_at: String?
         var source: String
+        /// With `cache=live`: the refresh run, and why the cache is served when it failed.
+        var refresh_run: String?
+        var stale: Bool?
+        var upstream_error: String?
     }
 
     struct OneResponse: Encodable {
@@ -58,7 +63,26 @@ struct DataRoutes {
     }
 
     /// Query parameters that are not filters.
-    static let reserved: Set<String> = ["limit", "cursor", "order", "desc", "from", "to", "include_deleted"]
+    static let reserved: Set<String> = ["limit", "cursor", "order", "desc", "from", "to", "include_deleted", "cache"]
+    static let liveTimeout: Duration = .seconds(120)
+
+    /// A list read with `cache=live` (the legacy "refresh data" button): runs the collection's refresh job
+    /// through the run queue (overlap rules apply) and waits for it.
+    func refresh(instance: InstanceRecord, plugin: PluginHandle, collection: String) async throws -> RunRecord {
+        guard let spec = plugin.manifest.collections.first(where: { $0.name == collection }) else {
+            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
+        }
+        guard let job = spec.refreshJob else {
+            throw HostError.invalid("\(plugin.name) cannot refresh \(collection) live (no refresh job); read it without cache=live")
+        }
+        let queued = try await manager.enqueue(instance: instance.id, job: job, params: [:], dryRun: false, trigger: "live-read")
+        let deadline = ContinuousClock.now + Self.liveTimeout
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            if let r = try await store.run(id: queued.id), r.status.isFinal { return r }
+        }
+        throw HostError.unavailable("the refresh run \(queued.id) has not finished within \(Self.liveTimeout); it goes on in the background")
+    }
 
     func add(to api: RouterGroup<BasicRequestContext>) {
         api.get("instances/:id/collections") { _, context -> Response in
@@ -89,10 +113,24 @@ struct DataRoutes {
             for (name, value) in p where !Self.reserved.contains(String(name)) {
                 q.filters.append((String(name), String(value)))
             }
-            let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin,
-                                                                    collection: try context.parameters.require("collection"), query: q)
-            return try .json(ListResponse(records: result.page.records.map(RecordView.init), next_cursor: result.page.nextCursor,
-                                          last_synced_at: ISOTime.string(result.lastSyncedAt), source: result.source))
+            let collection = try context.parameters.require("collection")
+            var refreshed: RunRecord?
+            switch p.get("cache") ?? "cache" {
+            case "cache": break
+            case "live": refreshed = try await refresh(instance: instance, plugin: plugin, collection: collection)
+            default: throw HostError.invalid("cache must be cache or live for a list")
+            }
+            let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
+            var response = ListResponse(records: result.page.records.map(RecordView.init), next_cursor: result.page.nextCursor,
+                                        last_synced_at: ISOTime.string(result.lastSyncedAt), source: result.source)
+            if let refreshed {
+                response.refresh_run = refreshed.id
+                let ok = refreshed.status == .succeeded
+                response.source = ok ? "live" : "cache"
+                response.stale = !ok
+                if !ok { response.upstream_error = refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)" }
+            }
+            return try .json(response)
         }
         api.get("instances/:id/collections/:collection/:key") { request, context -> Response in
             let (instance, plugin) = try await resolve(context)

@@ -34,6 +34,11 @@ enum ManifestValidation {
         }
         if m.kind == .notifier && !m.jobs.isEmpty { problems.append("a notifier declares no jobs") }
         unique(m.collections.map(\.name), "collection")
+        for c in m.collections {
+            if let j = c.refreshJob, !m.jobs.contains(where: { $0.name == j }) {
+                problems.append("collection \(c.name): refresh_job \(j.debugDescription) is not one of the plugin's jobs")
+            }
+        }
         for c in m.collections where c.name.wholeMatch(of: identifier) == nil {
             problems.append("collection \(c.name.debugDescription) is not an identifier")
         }

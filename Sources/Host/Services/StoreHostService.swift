@@ -34,6 +34,23 @@ struct StoreHostService: HostService {
             try check(collection: r.collection, session: session)
             let found = try await store.record(instance: instance, collection: r.collection, key: r.key)
             return try WireJSON.encode(RecordFetchResult(record: found.map { Record(key: $0.key, data: $0.json) }))
+        case "list":
+            let r = try decode(StoreService.ListRequest.self)
+            try check(collection: r.collection, session: session)
+            var q = RecordQuery()
+            q.keyFrom = r.keyFrom
+            q.keyTo = r.keyTo
+            q.filters = r.filters.sorted { $0.key < $1.key }.map { (field: $0.key, value: $0.value) }
+            q.limit = r.limit
+            q.cursor = r.cursor
+            let page = try await store.records(instance: instance, collection: r.collection, query: q.validated())
+            return try WireJSON.encode(StoreService.ListPage(
+                records: page.records.map { StoreService.ListedRecord(key: $0.key, data: $0.json, syncedAt: $0.syncedAt, changedAt: $0.changedAt) },
+                nextCursor: page.nextCursor))
+        case "aggregate":
+            let r = try decode(StoreService.AggregateRequest.self)
+            try check(collection: r.collection, session: session)
+            return try WireJSON.encode(StoreService.AggregateResult(rows: try await store.aggregate(instance: instance, r)))
         case "cursor.get":
             return try WireJSON.encode(ValueResponse(value: try await store.cursor(instance: instance, stream: decode(NameRequest.self).name)))
         case "cursor.set":

@@ -176,6 +176,19 @@ public final class PostgresStore: Store {
         }
     }
 
+    public func aggregate(instance: String, _ request: StoreService.AggregateRequest) async throws -> [StoreService.AggregateRow] {
+        let plan = try AggregatePlan(request, dialect: .postgres)
+        var binds = PostgresBindings()
+        for a in [instance, request.collection] + plan.arguments { binds.append(a) }
+        return try await all(PostgresQuery(unsafeSQL: plan.sql, binds: binds)) { row in
+            let cells = row.makeRandomAccess()
+            let group = try cells[0].decode(String?.self)
+            let count = try cells[1].decode(Int64.self)
+            let sums = try (0..<plan.sumFields.count).map { try cells[2 + $0].decode(Double.self) }
+            return plan.row(group: group, count: count, sums: sums)
+        }
+    }
+
     public func lastSyncedAt(instance: String, collection: String) async throws -> Date? {
         try await all("SELECT last_synced_at FROM collection_sync WHERE instance_id = \(instance) AND collection = \(collection)") {
             Date(millis: try $0.decode(Int64.self))

@@ -149,6 +149,19 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func aggregate(instance: String, _ request: StoreService.AggregateRequest) async throws -> [StoreService.AggregateRow] {
+        let plan = try AggregatePlan(request, dialect: .sqlite)
+        let args = [instance, request.collection] + plan.arguments
+        return try await pool.read { db in
+            try Row.fetchAll(db, sql: plan.sql, arguments: StatementArguments(args)).map { row in
+                let group = row[0] as String?
+                let count = row[1] as Int64? ?? 0
+                let sums = (0..<plan.sumFields.count).map { row[2 + $0] as Double? ?? 0 }
+                return plan.row(group: group, count: count, sums: sums)
+            }
+        }
+    }
+
     public func lastSyncedAt(instance: String, collection: String) async throws -> Date? {
         try await pool.read { db in
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_synced_at FROM collection_sync WHERE instance_id = ? AND collection = ?"),

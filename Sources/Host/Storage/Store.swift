@@ -15,6 +15,8 @@ public protocol Store: Sendable {
     func records(instance: String, collection: String, query: RecordQuery) async throws -> RecordPage
     func collections(instance: String) async throws -> [CollectionSummary]
     func lastSyncedAt(instance: String, collection: String) async throws -> Date?
+    /// Counts and numeric sums of live records, optionally grouped by a top-level field.
+    func aggregate(instance: String, _ request: StoreService.AggregateRequest) async throws -> [StoreService.AggregateRow]
     /// Marks every live record of the collection that `runID` did not see as deleted; returns how many.
     /// Call only for a run that completed.
     func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int

@@ -1,0 +1,100 @@
+import Foundation
+import PluginAPI
+
+/// `cdrs`: GetCdr for one account and one day per request (the manual: "not for frequent use"), paced, →
+/// collection `cdrs` keyed by flowNo (a content hash when the node omits it), so re-syncing a day never
+/// duplicates. Each day's state (plugin state `cdr_day/<date>`) says whether every account of it was fetched.
+struct CDRSync {
+    static let batchSize = 5_000
+
+    let node: VOSNode
+    let context: JobContext
+
+    static func dayState(_ day: String) -> String { "cdr_day/\(day)" }
+
+    struct Failure {
+        let day: String
+        let account: String
+        let message: String
+    }
+
+    func run() async throws -> RunResult {
+        let from = try context.params.string("date") ?? node.day(Date(), minus: 1)
+        let days = try node.days(from: from, to: try context.params.string("to") ?? from)
+        let accounts = try await node.accounts(http: context.http)
+        var counts = RunCounts()
+        var failures: [Failure] = []
+        var requests = 0
+        var perDay: [String: JSONValue] = [:]
+        for day in days {
+            var dayCount = 0
+            var failed: [String] = []
+            for account in accounts {
+                if requests > 0 && node.pacingMs > 0 { try await Task.sleep(for: .milliseconds(node.pacingMs)) }
+                try Task.checkCancellation()
+                requests += 1
+                do {
+                    let n = try await fetch(account: account, day: day, counts: &counts)
+                    dayCount += n
+                } catch let e as PluginError where e.kind == .config || e.kind == .cancelled {
+                    throw e  // a refused IP or a stopped run: the next account would fare no better
+                } catch {
+                    let message = (error as? PluginError)?.message ?? "\(error)"
+                    failures.append(Failure(day: day, account: account, message: message))
+                    failed.append(account)
+                    context.log.warning("cdrs \(day) \(account): \(message)")
+                }
+            }
+            let complete = failed.isEmpty
+            perDay[day] = ["cdrs": .int(Int64(dayCount)), "complete": .bool(complete)]
+            // Plugin state, not a collection: the run's counts stay counts of CDRs.
+            if !context.dryRun {
+                try await context.store.setState(Self.dayState(day), [
+                    "accounts": .int(Int64(accounts.count)), "cdrs": .int(Int64(dayCount)), "complete": .bool(complete),
+                    "failed_accounts": .array(failed.map { .string($0) }), "synced_at": .string(ISO8601DateFormatter().string(from: Date())),
+                ])
+            }
+        }
+        let details: [String: JSONValue] = ["days": .object(perDay), "accounts": .int(Int64(accounts.count))]
+        guard !failures.isEmpty else {
+            return RunResult(counts: counts, message: "\(days.count) day(s) × \(accounts.count) account(s)", details: details)
+        }
+        let summary = failures.prefix(3).map { "\($0.day) \($0.account): \($0.message)" }.joined(separator: "; ")
+        if failures.count == requests {
+            throw PluginError(.upstream, "every GetCdr request failed (\(requests)); \(summary)")
+        }
+        let incompleteDays = Set(failures.map(\.day)).sorted()
+        return RunResult(
+            complete: false, counts: counts,
+            message: "\(failures.count) of \(requests) account-days failed; incomplete day(s): \(incompleteDays.joined(separator: ", ")); \(summary)",
+            details: details)
+    }
+
+    /// One account-day: fetched, keyed, written in batches. Returns how many CDRs the node sent.
+    func fetch(account: String, day: String, counts: inout RunCounts) async throws -> Int {
+        let compact = day.replacingOccurrences(of: "-", with: "")
+        let r = try await node.call("GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)], http: context.http)
+        let cdrs = r["infoCdrs"]?.arrayValue ?? []
+        counts.pages += 1
+        counts.fetched += cdrs.count
+        var batch: [(key: String, json: [UInt8])] = []
+        batch.reserveCapacity(min(cdrs.count, Self.batchSize))
+        for cdr in cdrs {
+            guard var o = cdr.objectValue else { continue }
+            let key: String
+            if let flow = o["flowNo"], !flow.isNull {
+                key = flow.intValue.map(String.init) ?? flow.stringValue ?? ContentHash.of(cdr.jsonBytes)
+            } else {
+                key = "h:" + ContentHash.of(cdr.jsonBytes)
+            }
+            o["date"] = .string(day)
+            batch.append((key, JSONValue.object(o).jsonBytes))
+            if batch.count == Self.batchSize {
+                try await context.store.upsertRaw("cdrs", batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try await context.store.upsertRaw("cdrs", batch) }
+        return cdrs.count
+    }
+}

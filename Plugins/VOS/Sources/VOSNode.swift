@@ -1,0 +1,132 @@
+import Foundation
+import PluginAPI
+
+/// One VOS node as the plugin talks to it: its configuration and the quirks of its Web API (reference §1).
+struct VOSNode: Sendable {
+    let baseURL: String
+    let timeoutMs: Int
+    let appendJSP: Bool
+    let zone: TimeZone
+    let pacingMs: Int
+    let backfillDays: Int
+    let backfillSpacingMs: Int
+    let accountFilter: [String]?
+
+    init(config c: [String: JSONValue]) throws {
+        let base = try c.requiredString("base_url")
+        guard let url = URL(string: base), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw PluginError(.config, "base_url: \(base.debugDescription) is not an http(s) URL")
+        }
+        baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+        timeoutMs = try c.int("timeout_ms") ?? 30_000
+        appendJSP = try c.bool("append_jsp") ?? false
+        let zoneName = try c.string("timezone") ?? "Asia/Shanghai"
+        guard let z = TimeZone(identifier: zoneName) else { throw PluginError(.config, "timezone: unknown time zone \(zoneName.debugDescription)") }
+        zone = z
+        pacingMs = try c.int("cdr_pacing_ms") ?? 2_000
+        backfillDays = try c.int("backfill_days") ?? 7
+        backfillSpacingMs = try c.int("backfill_spacing_ms") ?? 30_000
+        if let v = c["accounts"], let list = v.arrayValue {
+            accountFilter = list.compactMap(\.stringValue)
+        } else {
+            accountFilter = nil
+        }
+        guard timeoutMs >= 100 else { throw PluginError(.config, "timeout_ms must be at least 100") }
+        guard pacingMs >= 0, backfillSpacingMs >= 0 else { throw PluginError(.config, "cdr_pacing_ms and backfill_spacing_ms must not be negative") }
+        guard (0...366).contains(backfillDays) else { throw PluginError(.config, "backfill_days must be 0-366") }
+    }
+
+    /// Calls one operation and returns the result object, or a precise error: HTTP 403 (allow-list), an
+    /// empty body, a body that is not JSON, `retCode` ≠ 0 with the node's `exception` text. Timeouts and
+    /// 5xx are retried with backoff by the host; a 403 or a retCode is not (it would not change).
+    func call(_ op: String, _ body: JSONValue, http: HTTPService) async throws -> JSONValue {
+        let url = "\(baseURL)/external/server/\(op)\(appendJSP ? ".jsp" : "")"
+        let response: HTTPResponse
+        do {
+            response = try await http.send(HTTPRequest(
+                method: "POST", url: url, headers: ["content-type": "text/html;charset=UTF-8"], body: body.jsonBytes,
+                options: .init(timeoutMs: timeoutMs, maxAttempts: 3, retryOnStatus: [502, 503, 504], initialBackoffMs: 500)))
+        } catch let e as PluginError {
+            throw PluginError(e.kind, "\(op): \(e.message)")
+        }
+        switch response.status {
+        case 200: break
+        case 403:
+            throw PluginError(.config, "\(op): HTTP 403 from the node: this host's IP is not on the node's Web access-control allow-list (接口管理 → Web 访问控制, /external/server)")
+        case 404:
+            throw PluginError(.config, "\(op): HTTP 404: no VOS Web API at \(baseURL)/external/server (check base_url and append_jsp)")
+        default:
+            throw PluginError(.upstream, "\(op): HTTP \(response.status): \(response.text.prefix(200))")
+        }
+        guard response.body.contains(where: { $0 > 0x20 }) else {
+            throw PluginError(.upstream, "\(op): the node returned an empty body (VOS does this for a request it could not parse or a server-side exception)")
+        }
+        var value: JSONValue
+        do { value = try JSONValue.parse(response.body) } catch {
+            throw PluginError(.upstream, "\(op): the response is not JSON: \(response.text.prefix(120).debugDescription)")
+        }
+        // Some nodes wrap the result in a one-element array.
+        if case .array(let a) = value {
+            guard a.count == 1 else { throw PluginError(.upstream, "\(op): expected one result object, got an array of \(a.count)") }
+            value = a[0]
+        }
+        guard case .object = value else { throw PluginError(.upstream, "\(op): expected a JSON object, got \(value.typeName)") }
+        guard let code = value["retCode"]?.intValue else { throw PluginError(.upstream, "\(op): the response has no retCode") }
+        guard code == 0 else {
+            let text = value["exception"]?.stringValue ?? "no exception text"
+            throw PluginError(.upstream, "\(op): retCode \(code): \(text)")
+        }
+        return value
+    }
+
+    /// The accounts to sync: the node's list, narrowed by the `accounts` filter.
+    func accounts(http: HTTPService) async throws -> [String] {
+        let all = try await call("GetAllCustomers", ["type": 0], http: http)["accounts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard let filter = accountFilter, !filter.isEmpty else { return all }
+        let known = Set(all)
+        return filter.filter(known.contains)
+    }
+
+    // MARK: dates in the node's zone
+
+    var calendar: Calendar {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = zone
+        return c
+    }
+
+    /// yyyy-MM-dd of `date` in the node's zone.
+    func day(_ date: Date) -> String {
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    func day(_ date: Date, minus days: Int) -> String {
+        day(calendar.date(byAdding: .day, value: -days, to: date)!)
+    }
+
+    /// Parses yyyy-MM-dd (or yyyyMMdd) into a calendar date of the node's zone.
+    func parseDay(_ s: String, what: String) throws -> DateComponents {
+        let digits = s.replacingOccurrences(of: "-", with: "")
+        guard digits.count == 8, digits.allSatisfy(\.isASCII), let y = Int(digits.prefix(4)), let m = Int(digits.dropFirst(4).prefix(2)),
+              let d = Int(digits.suffix(2)), let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
+              calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d)
+        else { throw PluginError(.invalid, "\(what): \(s.debugDescription) is not a date (yyyy-MM-dd)") }
+        return DateComponents(year: y, month: m, day: d)
+    }
+
+    /// The days from `from` to `to` inclusive, as yyyy-MM-dd.
+    func days(from: String, to: String) throws -> [String] {
+        let a = calendar.date(from: try parseDay(from, what: "date"))!
+        let b = calendar.date(from: try parseDay(to, what: "to"))!
+        guard a <= b else { throw PluginError(.invalid, "to (\(to)) is before date (\(from))") }
+        var out: [String] = []
+        var d = a
+        while d <= b {
+            out.append(day(d))
+            guard out.count <= 366 else { throw PluginError(.invalid, "a CDR range is at most 366 days") }
+            d = calendar.date(byAdding: .day, value: 1, to: d)!
+        }
+        return out
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PluginAPI
+
+/// `/api/v1/plugins/{plugin}/{path...}`: requests to the routes plugins declare in their manifests. The host
+/// matches the path against the declared templates, checks the admin token (unless the route is declared
+/// public: the plugin then authenticates the caller itself), resolves `{id}` to an instance of that plugin
+/// and hands the request to the plugin's "route" operation. The plugin never sees the admin token.
+struct PluginRoutes {
+    let registry: PluginRegistry
+    let store: any ScheduleStore
+    let token: String
+
+    static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    static let timeout: Duration = .seconds(120)
+
+    struct Match {
+        let spec: RouteSpec
+        let params: [String: String]
+    }
+
+    /// The declared route a concrete path matches: `{name}` segments match any one non-empty segment.
+    static func match(_ routes: [RouteSpec], method: String, path: [String]) -> (Match?, methodMismatch: Bool) {
+        var otherMethod = false
+        for spec in routes {
+            let template = spec.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            guard template.count == path.count else { continue }
+            var params: [String: String] = [:]
+            var ok = true
+            for (t, p) in zip(template, path) {
+                if t.hasPrefix("{"), t.hasSuffix("}") {
+                    params[String(t.dropFirst().dropLast())] = p
+                } else if t != p {
+                    ok = false
+                    break
+                }
+            }
+            guard ok else { continue }
+            if spec.method == method { return (Match(spec: spec, params: params), false) }
+            otherMethod = true
+        }
+        return (nil, otherMethod)
+    }
+
+    func add(to router: Router<BasicRequestContext>) {
+        for method in Self.methods {
+            router.on("api/v1/plugins/:name/**", method: method) { request, context in
+                try await handle(request, context: context)
+            }
+        }
+    }
+
+    func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        let rest = context.parameters.getCatchAll().map(String.init)
+        let authorized: Bool = {
+            let header = request.headers[.authorization] ?? ""
+            return header.hasPrefix("Bearer ") && AdminToken.matches(String(header.dropFirst(7)), token)
+        }()
+        // Without the token nothing about the plugin's routes is revealed, except its public ones.
+        guard let plugin = registry.plugin(named: name) else {
+            guard authorized else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+            throw HostError.notFound("no loaded plugin named \(name.debugDescription)")
+        }
+        let (found, otherMethod) = Self.match(plugin.manifest.routes, method: request.method.rawValue, path: rest)
+        guard let found else {
+            guard authorized else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+            if otherMethod { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed on this route of \(name)") }
+            throw HostError.notFound("\(name) has no route \(request.method.rawValue) \(rest.joined(separator: "/"))")
+        }
+        if !found.spec.isPublic && !authorized {
+            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
+        }
+        var instance: InstanceRecord?
+        if let id = found.params["id"] {
+            guard let i = try await store.instance(id: id), i.plugin == plugin.name else {
+                throw HostError.notFound("no \(plugin.name) instance \(id.debugDescription)")
+            }
+            instance = i
+        }
+        let body: String?
+        do {
+            let buffer = try await request.body.collect(upTo: RequestBody.limit)
+            body = buffer.readableBytes == 0 ? nil : String(decoding: buffer.readableBytesView, as: UTF8.self)
+        } catch {
+            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(RequestBody.limit) bytes")
+        }
+        var query: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        // Only headers a plugin may need; never Authorization (the admin token).
+        var headers: [String: String] = [:]
+        for field in request.headers where ["content-type", "if-none-match", "accept", "user-agent"].contains(field.name.canonicalName) {
+            headers[field.name.canonicalName] = field.value
+        }
+        let routeRequest = RouteRequest(
+            method: request.method.rawValue, route: found.spec.path, path: rest.joined(separator: "/"),
+            pathParams: found.params, query: query, headers: headers, body: body, instance: instance?.info)
+        let secrets = instance.map { ConfigSchema.secretValues($0.config, keys: plugin.manifest.config) } ?? []
+        let response = try await plugin.invoke(
+            PluginOperation.route, routeRequest, as: RouteResponse.self,
+            context: SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets), timeout: Self.timeout)
+        guard (100...599).contains(response.status) else {
+            throw PluginError(.internal, "plugin \(plugin.name) answered with HTTP status \(response.status)")
+        }
+        var fields = HTTPFields()
+        for (k, v) in response.headers.sorted(by: { $0.key < $1.key }) {
+            if let n = HTTPField.Name(k) { fields[n] = SecretMasker.redact(v, secrets: secrets) }
+        }
+        if fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        return Response(status: .init(code: response.status), headers: fields,
+                        body: .init(byteBuffer: ByteBuffer(string: SecretMasker.redact(response.body, secrets: secrets))))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import PluginAPI
+import Testing
+
+@testable import Host
+
+/// A whole host for plugin integration tests: the real in-tree `.so` files through the real loader, an
+/// SQLite store in a temporary directory, the scheduler running and the admin API on a loopback port.
+final class TestHost: Sendable {
+    static let token = "test-token"
+    let kernel: Kernel
+    let server: RunningServer
+    let log: CapturedLog
+    let directory: URL
+
+    var base: String { "http://127.0.0.1:\(server.port)/api/v1" }
+    var store: any ScheduleStore { kernel.store! }
+
+    init() async throws {
+        directory = try pluginDirectoryWithInTreePlugins()
+        log = CapturedLog()
+        let store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log))
+        kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store, schedulerMaxIdle: .milliseconds(200))
+        try kernel.registry.rescan()
+        try await kernel.scheduler!.start()
+        server = try await startServer(AdminServer(kernel: kernel, token: Self.token))
+    }
+
+    func stop() async {
+        server.task.cancel()
+        await kernel.scheduler?.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// One admin API call with the token; `path` is below /api/v1.
+    @discardableResult
+    func api(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPResult {
+        try await request(method, base + path, token: Self.token, body: body)
+    }
+
+    /// Runs a job through the API and waits for its run to end.
+    func run(_ instance: String, _ job: String, params: JSONValue = [:], dryRun: Bool = false, timeout: Duration = .seconds(60)) async throws -> RunRecord {
+        let body: JSONValue = ["params": params, "dry_run": .bool(dryRun)]
+        let accepted = try await api("POST", "/instances/\(instance)/jobs/\(job)/run", String(decoding: body.jsonBytes, as: UTF8.self))
+        let id = try #require(accepted.json?["run_id"]?.stringValue, "\(accepted.body)")
+        return try await waitForRun(id, timeout: timeout)
+    }
+
+    func waitForRun(_ id: String, timeout: Duration = .seconds(60)) async throws -> RunRecord {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let r = try await store.run(id: id), r.status.isFinal { return r }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HostError.unavailable("run \(id) did not end within \(timeout)")
+    }
+
+    /// Waits until `count` runs of `job` have ended, and returns them (oldest first).
+    func waitForRuns(_ instance: String, job: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [RunRecord] {
+        let deadline = ContinuousClock.now + timeout
+        var q = RunQuery()
+        q.instance = instance
+        q.job = job
+        q.limit = 500
+        while ContinuousClock.now < deadline {
+            let ended = try await store.runs(q).filter(\.status.isFinal)
+            if ended.count >= count { return ended.sorted { $0.createdAt < $1.createdAt } }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HostError.unavailable("\(count) runs of \(job) did not end within \(timeout)")
+    }
+
+    /// Every live record of a collection (through the store, all pages).
+    func records(_ instance: String, _ collection: String) async throws -> [StoredRecord] {
+        var all: [StoredRecord] = []
+        var q = RecordQuery()
+        q.limit = 10_000
+        repeat {
+            let page = try await store.records(instance: instance, collection: collection, query: q)
+            all += page.records
+            q.cursor = page.nextCursor
+        } while q.cursor != nil
+        return all
+    }
+}
