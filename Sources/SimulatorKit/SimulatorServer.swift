@@ -18,7 +18,7 @@ public final class SimulatorServer: Sendable {
     @discardableResult
     public func start(router: Router<BasicRequestContext>, host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
         var logger = Logger(label: "simulator.\(name)")
-        logger.logLevel = .warning
+        logger.logLevel = .critical  // stopping logs a CancellationError at error level
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let app = Application(
             router: router,

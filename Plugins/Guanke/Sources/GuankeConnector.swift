@@ -3,7 +3,7 @@ import PluginAPI
 /// Guanke (Gooki) call-center platform: task-level and grade-level (9/1) stats per date.
 struct GuankeConnector: Connector {
     static let manifest = PluginManifest(
-        name: "guanke", version: "0.1.0", kind: .connector,
+        name: "guanke", version: "0.2.0", kind: .connector,
         description: "Guanke call-center stats: task stats and call-record grade stats per date, dual-track cache.",
         config: [
             ConfigKey("base_url", .string, required: true, description: "Platform API base URL"),
@@ -45,7 +45,27 @@ struct GuankeConnector: Connector {
         ]
     )
 
+    func validate(config: [String: JSONValue]) throws {
+        _ = try GuankeClient.Settings(config: config)
+    }
+
+    func client(_ config: [String: JSONValue], _ host: HostServices) throws -> GuankeClient {
+        try GuankeClient(config: config, http: host.http, store: host.store, log: host.log)
+    }
+
     func run(job: String, context: JobContext) async throws -> RunResult {
-        throw PluginError(.unavailable, "guanke job \(job): the Guanke sync logic is not built yet")
+        let client = try client(context.config, context.host)
+        let days = try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today")
+        switch job {
+        case "grade_stats": return try await GradeStats(client: client).run(days: days, store: context.store)
+        case "task_stats": return try await TaskStats(client: client).run(days: days, store: context.store)
+        default: throw PluginError(.notFound, "guanke has no job \(job)")
+        }
+    }
+
+    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        let instance = try context.requireInstance()
+        let client = try client(instance.config, context.host)
+        return try await StatsRoutes(client: client, dates: DateSpec(zone: client.zone), context: context).handle(route)
     }
 }

@@ -1,0 +1,111 @@
+import Foundation
+import PluginAPI
+
+/// The stats page's endpoints. Reads come from the cache in milliseconds; today is computed live on a miss
+/// (and cached); a past date that was never synced is a clear "not synced yet" unless `cache=live`.
+struct StatsRoutes {
+    let client: GuankeClient
+    let dates: DateSpec
+    let context: RouteContext
+
+    enum Track: String {
+        case grade = "grade_stats"
+        case task = "task_stats"
+    }
+
+    func handle(_ route: RouteRequest) async throws -> RouteResponse {
+        switch (route.method, route.route) {
+        case ("GET", "instances/{id}/grade-stats"): return try await read(.grade, route.query)
+        case ("GET", "instances/{id}/task-stats"): return try await read(.task, route.query)
+        case ("POST", "instances/{id}/grade-stats/refresh"): return try await refresh(.grade, route.body)
+        case ("POST", "instances/{id}/task-stats/refresh"): return try await refresh(.task, route.body)
+        case ("GET", "instances/{id}/stats"): return try await joined(route.query)
+        default: throw PluginError(.notFound, "guanke has no route \(route.method) \(route.route)")
+        }
+    }
+
+    func date(_ raw: String?) throws -> String {
+        guard let raw, !raw.isEmpty else { return dates.today() }
+        let days = try dates.resolve(raw)
+        guard days.count == 1 else { throw PluginError(.invalid, "date: one day, not a range") }
+        return days[0]
+    }
+
+    func read(_ track: Track, _ query: [String: String]) async throws -> RouteResponse {
+        let day = try date(query["date"])
+        let policy = query["cache"] ?? "cache"
+        guard ["cache", "live"].contains(policy) else { throw PluginError(.invalid, "cache must be cache or live") }
+        if policy == "cache", let cached = try await context.store.list(.init(collection: track.rawValue, keyFrom: day, keyTo: day, limit: 1)).records.first {
+            return try respond(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
+        }
+        guard policy == "live" || day == dates.today() else {
+            return try .json(["error": ["code": "not_synced", "message": .string("\(day) is not synced yet: wait for the scheduled sync, POST .../\(track == .grade ? "grade" : "task")-stats/refresh, or read with cache=live")]], status: 404)
+        }
+        return try await live(track, day)
+    }
+
+    func refresh(_ track: Track, _ body: String?) async throws -> RouteResponse {
+        var raw: String?
+        if let body, !body.isEmpty {
+            guard let v = try? JSONValue.parse(Array(body.utf8)), case .object(let o) = v else { throw PluginError(.invalid, "body must be a JSON object like {\"date\": \"yyyy-MM-dd\"}") }
+            for k in o.keys where k != "date" { throw PluginError(.invalid, "unknown field \(k.debugDescription) (known: date)") }
+            guard o["date"] == nil || o["date"]?.stringValue != nil else { throw PluginError(.invalid, "date: expected a string") }
+            raw = o["date"]?.stringValue
+        }
+        return try await live(track, try date(raw))
+    }
+
+    /// Computes a day now against the platform and caches it.
+    func live(_ track: Track, _ day: String) async throws -> RouteResponse {
+        let started = ContinuousClock.now
+        let data: JSONValue
+        switch track {
+        case .grade:
+            data = try await GradeStats(client: client).compute(date: day).json
+        case .task:
+            let d = try await TaskStats(client: client).compute(date: day)
+            try await context.store.upsert("task_rows", d.rows)
+            data = d.summary
+        }
+        try await context.store.upsert(track.rawValue, [Record(key: day, data: data)])
+        let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+        return try respond(data, source: "live", syncedAt: Date(), elapsed: elapsed)
+    }
+
+    func respond(_ data: JSONValue, source: String, syncedAt: Date, elapsed: Double) throws -> RouteResponse {
+        guard case .object(var o) = data else { throw PluginError(.internal, "cached stats are not an object") }
+        let at = ISO8601DateFormatter().string(from: syncedAt)
+        o["source"] = .string(source)
+        o["from_cache"] = .bool(source == "cache")
+        o["last_synced_at"] = .string(at)
+        o["calculated_at"] = .string(at)
+        o["elapsed_time"] = .double(elapsed)
+        if o["complete"] == nil { o["complete"] = true }
+        return RouteResponse(body: String(decoding: JSONValue.object(o).jsonBytes, as: UTF8.self))
+    }
+
+    /// Both tracks per day for a range (the stats page), from the cache.
+    func joined(_ query: [String: String]) async throws -> RouteResponse {
+        let to = try date(query["to"])
+        let from = try date(query["from"] ?? "T-6")
+        let days = try dates.resolve("\(from)..\(to)")
+        func all(_ c: String) async throws -> [String: StoreService.ListedRecord] {
+            let page = try await context.store.list(.init(collection: c, keyFrom: from, keyTo: to, limit: 1000))
+            return Dictionary(uniqueKeysWithValues: page.records.map { ($0.key, $0) })
+        }
+        let grades = try await all(Track.grade.rawValue), tasks = try await all(Track.task.rawValue)
+        let rows: [JSONValue] = days.map { d in
+            [
+                "date": .string(d), "task_stats": tasks[d]?.data ?? .null, "grade_stats": grades[d]?.data ?? .null,
+                "synced": .bool(tasks[d] != nil && grades[d] != nil),
+            ]
+        }
+        return RouteResponse(body: String(decoding: JSONValue.object(["from": .string(from), "to": .string(to), "days": .array(rows)]).jsonBytes, as: UTF8.self))
+    }
+}
+
+extension RouteResponse {
+    static func json(_ value: JSONValue, status: Int) throws -> RouteResponse {
+        RouteResponse(status: status, body: String(decoding: value.jsonBytes, as: UTF8.self))
+    }
+}
