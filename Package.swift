@@ -28,7 +28,7 @@ func simulator(_ name: String) -> Target {
     .target(name: "\(name)Simulator", dependencies: ["SimulatorKit"], path: "Plugins/\(name)/Simulator")
 }
 
-let simulators = ["VOS", "Guanke"].map(simulator)
+let simulators = ["VOS", "Guanke", "WeCom"].map(simulator)
 
 let package = Package(
     name: "synchost",

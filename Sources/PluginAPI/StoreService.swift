@@ -234,18 +234,32 @@ extension StoreService {
         /// Inclusive bounds on the group field's text value.
         public var from: String?
         public var to: String?
+        /// Count deleted records too, as their own group "deleted" (e.g. counts by status).
+        public var deletedAsGroup: Bool
 
-        public init(collection: String, groupBy: String? = nil, sum: [String] = [], from: String? = nil, to: String? = nil) {
+        public init(collection: String, groupBy: String? = nil, sum: [String] = [], from: String? = nil, to: String? = nil, deletedAsGroup: Bool = false) {
             self.collection = collection
             self.groupBy = groupBy
             self.sum = sum
             self.from = from
             self.to = to
+            self.deletedAsGroup = deletedAsGroup
         }
 
         enum CodingKeys: String, CodingKey {
             case collection, sum, from, to
             case groupBy = "group_by"
+            case deletedAsGroup = "deleted_as_group"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            collection = try c.decode(String.self, forKey: .collection)
+            groupBy = try c.decodeIfPresent(String.self, forKey: .groupBy)
+            sum = try c.decodeIfPresent([String].self, forKey: .sum) ?? []
+            from = try c.decodeIfPresent(String.self, forKey: .from)
+            to = try c.decodeIfPresent(String.self, forKey: .to)
+            deletedAsGroup = try c.decodeIfPresent(Bool.self, forKey: .deletedAsGroup) ?? false
         }
     }
 
@@ -268,5 +282,89 @@ extension StoreService {
     /// Counts and sums of live records, grouped by a field, computed by the database (not in the plugin).
     public func aggregate(_ request: AggregateRequest) async throws -> [AggregateRow] {
         try await services.call(.store, "aggregate", request, as: AggregateResult.self).rows
+    }
+}
+
+extension StoreService {
+    public struct PurgeDeletedRequest: Codable, Sendable {
+        public var collection: String
+        public var deletedBefore: Date
+        public init(collection: String, deletedBefore: Date) {
+            self.collection = collection
+            self.deletedBefore = deletedBefore
+        }
+        enum CodingKeys: String, CodingKey {
+            case collection
+            case deletedBefore = "deleted_before"
+        }
+    }
+
+    public struct Purged: Codable, Sendable {
+        public var purged: Int
+        public init(purged: Int) { self.purged = purged }
+    }
+
+    /// Removes records of a collection that were marked deleted before the date (retention clean-up).
+    @discardableResult
+    public func purgeDeleted(_ collection: String, before: Date) async throws -> Int {
+        try await services.call(.store, "purge_deleted", PurgeDeletedRequest(collection: collection, deletedBefore: before), as: Purged.self).purged
+    }
+}
+
+/// A run of the calling instance, as the host recorded it (for health, metrics and status views).
+public struct RunInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var job: String
+    public var trigger: String
+    /// queued | running | succeeded | incomplete | failed | cancelled | interrupted | skipped
+    public var status: String
+    public var dryRun: Bool
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var counts: RunCounts
+    public var message: String?
+    public var error: String?
+
+    public init(id: String, job: String, trigger: String, status: String, dryRun: Bool, createdAt: Date, startedAt: Date?,
+                finishedAt: Date?, counts: RunCounts, message: String?, error: String?) {
+        self.id = id
+        self.job = job
+        self.trigger = trigger
+        self.status = status
+        self.dryRun = dryRun
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.counts = counts
+        self.message = message
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, job, trigger, status, counts, message, error
+        case dryRun = "dry_run"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+extension SchedulerService {
+    public struct RunsRequest: Codable, Sendable {
+        public var job: String?
+        public var since: Date?
+        public var limit: Int
+        enum CodingKeys: String, CodingKey { case job, since, limit }
+    }
+
+    public struct RunsResponse: Codable, Sendable {
+        public var runs: [RunInfo]
+        public init(runs: [RunInfo]) { self.runs = runs }
+    }
+
+    /// The instance's runs, newest first (at most 500).
+    public func runs(job: String? = nil, since: Date? = nil, limit: Int = 100) async throws -> [RunInfo] {
+        try await services.call(.schedule, "runs", RunsRequest(job: job, since: since, limit: limit), as: RunsResponse.self).runs
     }
 }

@@ -1,18 +1,24 @@
+import Foundation
 import PluginAPI
 
 /// Enterprise WeChat external contacts: follow users, contacts, sessions.
 struct WeComConnector: Connector {
     static let manifest = PluginManifest(
-        name: "wecom", version: "0.1.0", kind: .connector,
+        name: "wecom", version: "0.2.0", kind: .connector,
         description: "WeCom external contacts: incremental, full and dry-run sync, health score, metrics and alerts.",
         config: [
             ConfigKey("corp_id", .string, required: true, description: "Corp ID"),
-            ConfigKey("corp_secret", .string, required: true, secret: true, description: "Secret of the contact-sync app"),
+            ConfigKey("corp_secret", .string, required: true, secret: true, description: "Secret of the contact-sync (客户联系) app"),
             ConfigKey("agent_id", .string, description: "Agent ID"),
             ConfigKey("base_url", .string, default: "https://qyapi.weixin.qq.com", description: "API host"),
-            ConfigKey("batch_size", .integer, default: 100, description: "User ids per batch/get_by_user call, at most 100"),
-            ConfigKey("alert_channel", .string, description: "Notify instance id that receives alerts"),
-            ConfigKey("retention_days", .integer, default: 90, description: "Days deleted records and history are kept"),
+            ConfigKey("batch_size", .integer, default: 100, description: "User ids per batch/get_by_user call, 1-100"),
+            ConfigKey("rate_limit_backoff_s", .integer, default: 60, description: "Back-off after errcode 45009 (minute bucket; ×60 for the hour bucket)"),
+            ConfigKey("run_budget_s", .integer, default: 3_600, description: "Longest a run may wait out rate limits before it fails"),
+            ConfigKey("alert_channel", .string, description: "Notify instance id that receives alerts (none: alerts are only listed)"),
+            ConfigKey("alert_min_score", .integer, default: 60, description: "Health score below this is a critical alert"),
+            ConfigKey("alert_max_errors", .integer, default: 5, description: "More failed runs than this in 24 h is a warning"),
+            ConfigKey("alert_max_delay_hours", .integer, default: 2, description: "No successful sync for longer than this is a warning"),
+            ConfigKey("retention_days", .integer, default: 90, description: "Days deleted records are kept before cleanup purges them"),
         ],
         jobs: [
             JobSpec("contacts_incremental", description: "Follow users, then batch/get_by_user with cursor paging; writes only changes", schedules: [DefaultSchedule("0 * * * *")]),
@@ -20,22 +26,103 @@ struct WeComConnector: Connector {
                 "contacts_full", description: "As incremental, then marks contacts and sessions not seen as deleted (complete runs only)",
                 params: [ConfigKey("force", .boolean, default: false, description: "Run even if an incremental is running")],
                 schedules: [DefaultSchedule("0 2 * * *")]),
-            JobSpec("cleanup", description: "Purge records deleted longer than the retention, and old history", schedules: [DefaultSchedule("0 3 * * 0")]),
+            JobSpec("cleanup", description: "Purge records deleted longer than retention_days ago", schedules: [DefaultSchedule("0 3 * * 0")]),
         ],
         collections: [
-            CollectionSpec("contacts", keyField: "external_userid", description: "External contacts, deduplicated across followers", tombstones: true),
+            CollectionSpec("contacts", keyField: "external_userid", description: "External contacts, deduplicated across followers", tombstones: true, refreshJob: "contacts_incremental"),
             CollectionSpec("sessions", keyField: "external_userid:userid", description: "One per contact and follower: remark, tags, add_way, createtime", tombstones: true),
-            CollectionSpec("staff", keyField: "userid", description: "Follow users"),
+            CollectionSpec("staff", keyField: "userid", description: "Follow users with their customer counts"),
         ],
         routes: [
-            RouteSpec("GET", "instances/{id}/status", description: "Counts by status, last runs"),
+            RouteSpec("GET", "instances/{id}/status", description: "Counts by status, running and last runs"),
             RouteSpec("GET", "instances/{id}/health", description: "Health score 0-100 and its parts"),
             RouteSpec("GET", "instances/{id}/metrics", description: "Per-day runs, records, errors, durations for ?days=1..30"),
             RouteSpec("GET", "instances/{id}/alerts", description: "Current alerts"),
         ]
     )
 
+    func validate(config: [String: JSONValue]) throws {
+        _ = try WeComClient.Settings(config: config)
+        _ = try Health.Thresholds(config)
+    }
+
     func run(job: String, context: JobContext) async throws -> RunResult {
-        throw PluginError(.unavailable, "wecom job \(job): the WeCom sync logic is not built yet")
+        let client = WeComClient(settings: try WeComClient.Settings(config: context.config), http: context.http, store: context.store, log: context.log)
+        let result: RunResult
+        do {
+            switch job {
+            case "contacts_incremental": result = try await ContactSync(client: client, context: context, full: false).run()
+            case "contacts_full": result = try await ContactSync(client: client, context: context, full: true).run()
+            case "cleanup": return try await cleanup(context)
+            default: throw PluginError(.notFound, "wecom has no job \(job)")
+            }
+        } catch {
+            if !context.dryRun { await raiseAlerts(context) }
+            throw error
+        }
+        if !context.dryRun { await raiseAlerts(context) }
+        return result
+    }
+
+    func raiseAlerts(_ context: JobContext) async {
+        do {
+            try await Health(context: context, config: context.config, now: Date()).notify(instance: context.instance.id)
+        } catch {
+            context.log.warning("alerts not evaluated: \(error)")
+        }
+    }
+
+    func cleanup(_ context: JobContext) async throws -> RunResult {
+        let days = try context.config.int("retention_days") ?? 90
+        guard days >= 1 else { throw PluginError(.config, "retention_days must be at least 1") }
+        let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
+        var purged = 0
+        for c in ["contacts", "sessions"] { purged += try await context.store.purgeDeleted(c, before: cutoff) }
+        return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) records deleted before \(ISO8601DateFormatter().string(from: cutoff))")
+    }
+
+    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        let instance = try context.requireInstance()
+        let health = Health(context: context, config: instance.config, now: Date())
+        let body: JSONValue
+        switch route.route {
+        case "instances/{id}/status":
+            func byStatus(_ c: String) async throws -> JSONValue {
+                let rows = try await context.store.aggregate(.init(collection: c, groupBy: "status", deletedAsGroup: true))
+                return .object(Dictionary(uniqueKeysWithValues: rows.map { ($0.group ?? "unknown", JSONValue.int(Int64($0.count))) }))
+            }
+            let runs = try await context.scheduler.runs(limit: 20)
+            body = [
+                "contacts": try await byStatus("contacts"), "sessions": try await byStatus("sessions"), "staff": try await byStatus("staff"),
+                "running": .array(runs.filter { $0.status == "running" }.map(Self.view)),
+                "last_runs": .array(runs.filter { $0.status != "running" && $0.status != "queued" }.prefix(5).map(Self.view)),
+            ]
+        case "instances/{id}/health":
+            let r = try await health.report()
+            body = ["score": .int(Int64(r.score)), "parts": .object(r.parts),
+                    "formula": "40×success_rate + 20×(1−min(failed_24h,10)/10) + 20×data_consistency + 20×delay_score (1 ≤ 1 h, 0 at ≥ 6 h)"]
+        case "instances/{id}/metrics":
+            guard let raw = route.query["days"] ?? Optional("7"), let days = Int(raw), (1...30).contains(days) else {
+                return RouteResponse(status: 400, body: #"{"error":{"code":"invalid","message":"days must be an integer 1-30"}}"#)
+            }
+            body = try await health.metrics(days: days)
+        case "instances/{id}/alerts":
+            let r = try await health.report()
+            body = ["score": .int(Int64(r.score)), "alerts": .array(try health.alerts(r).map(\.json))]
+        default:
+            throw PluginError(.notFound, "wecom has no route \(route.route)")
+        }
+        return RouteResponse(body: String(decoding: body.jsonBytes, as: UTF8.self))
+    }
+
+    static func view(_ r: RunInfo) -> JSONValue {
+        let fmt = ISO8601DateFormatter()
+        return [
+            "id": .string(r.id), "job": .string(r.job), "status": .string(r.status), "trigger": .string(r.trigger), "dry_run": .bool(r.dryRun),
+            "started_at": r.startedAt.map { .string(fmt.string(from: $0)) } ?? .null,
+            "finished_at": r.finishedAt.map { .string(fmt.string(from: $0)) } ?? .null,
+            "fetched": .int(Int64(r.counts.fetched)), "inserted": .int(Int64(r.counts.inserted)), "updated": .int(Int64(r.counts.updated)),
+            "deleted": .int(Int64(r.counts.deleted)), "error": r.error.map { .string($0) } ?? .null,
+        ]
     }
 }

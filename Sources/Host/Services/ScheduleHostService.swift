@@ -1,14 +1,16 @@
 import Foundation
 import PluginAPI
 
+/// "runs": a plugin reads its own instance's run history (health and metrics views).
 /// "enqueue": a plugin queues one of its own instance's jobs, now or later (e.g. VOS's staggered backfill).
 struct ScheduleHostService: HostService {
     let instances: @Sendable () -> InstanceManager?
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "enqueue" else { throw PluginError(.invalid, "schedule: unknown operation \(op)") }
-        guard let instance = session.instance?.id else { throw PluginError(.invalid, "schedule.enqueue outside an instance call") }
-        guard let manager = instances() else { throw PluginError(.unavailable, "schedule.enqueue: this host runs no scheduler") }
+        guard op == "enqueue" || op == "runs" else { throw PluginError(.invalid, "schedule: unknown operation \(op)") }
+        guard let instance = session.instance?.id else { throw PluginError(.invalid, "schedule.\(op) outside an instance call") }
+        guard let manager = instances() else { throw PluginError(.unavailable, "schedule.\(op): this host runs no scheduler") }
+        if op == "runs" { return try await runs(request, instance: instance, store: manager.store) }
         let r: SchedulerService.EnqueueRequest
         do { r = try WireJSON.decode(SchedulerService.EnqueueRequest.self, from: request) } catch {
             throw PluginError(.invalid, "schedule.enqueue: malformed request: \(error)")
@@ -22,5 +24,23 @@ struct ScheduleHostService: HostService {
         } catch let e as HostError {
             throw PluginError(.invalid, "schedule.enqueue: \(e.description)")
         }
+    }
+
+    func runs(_ request: [UInt8], instance: String, store: any ScheduleStore) async throws -> [UInt8] {
+        let r: SchedulerService.RunsRequest
+        do { r = try WireJSON.decode(SchedulerService.RunsRequest.self, from: request) } catch {
+            throw PluginError(.invalid, "schedule.runs: malformed request: \(error)")
+        }
+        guard (1...500).contains(r.limit) else { throw PluginError(.invalid, "schedule.runs: limit must be 1-500") }
+        var q = RunQuery()
+        q.instance = instance
+        q.job = r.job
+        q.since = r.since
+        q.limit = r.limit
+        let runs = try await store.runs(q).map {
+            RunInfo(id: $0.id, job: $0.job, trigger: $0.trigger, status: $0.status.rawValue, dryRun: $0.dryRun, createdAt: $0.createdAt,
+                    startedAt: $0.startedAt, finishedAt: $0.finishedAt, counts: $0.counts, message: $0.message, error: $0.error)
+        }
+        return try WireJSON.encode(SchedulerService.RunsResponse(runs: runs))
     }
 }

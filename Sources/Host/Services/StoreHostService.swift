@@ -51,6 +51,11 @@ struct StoreHostService: HostService {
             let r = try decode(StoreService.AggregateRequest.self)
             try check(collection: r.collection, session: session)
             return try WireJSON.encode(StoreService.AggregateResult(rows: try await store.aggregate(instance: instance, r)))
+        case "purge_deleted":
+            let r = try decode(StoreService.PurgeDeletedRequest.self)
+            try check(collection: r.collection, session: session)
+            if session.dryRun { return try WireJSON.encode(StoreService.Purged(purged: 0)) }
+            return try WireJSON.encode(StoreService.Purged(purged: try await store.purgeDeleted(instance: instance, collection: r.collection, before: r.deletedBefore)))
         case "cursor.get":
             return try WireJSON.encode(ValueResponse(value: try await store.cursor(instance: instance, stream: decode(NameRequest.self).name)))
         case "cursor.set":

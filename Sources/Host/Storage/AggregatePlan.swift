@@ -26,17 +26,20 @@ struct AggregatePlan {
             let f = try field(name)
             return d == .sqlite ? "TOTAL(\(f))" : "COALESCE(SUM((\(f))::float8), 0)"
         }
-        var whereSQL = "instance_id = \(d == .sqlite ? "?" : "$1") AND collection = \(d == .sqlite ? "?" : "$2") AND deleted_at IS NULL"
+        var whereSQL = "instance_id = \(d == .sqlite ? "?" : "$1") AND collection = \(d == .sqlite ? "?" : "$2")"
+        if !r.deletedAsGroup { whereSQL += " AND deleted_at IS NULL" }
         var args: [String] = []
         var select = "NULL"
         var tail = ""
         if let g = r.groupBy {
             let f = try field(g)
             let text = d == .sqlite ? "CAST(\(f) AS TEXT)" : f
-            select = text
+            select = r.deletedAsGroup ? "CASE WHEN deleted_at IS NOT NULL THEN 'deleted' ELSE \(text) END" : text
             if let from = r.from { whereSQL += " AND \(text) >= \(p())"; args.append(from) }
             if let to = r.to { whereSQL += " AND \(text) <= \(p())"; args.append(to) }
             tail = " GROUP BY 1 ORDER BY 1"
+        } else if r.deletedAsGroup {
+            throw PluginError(.invalid, "store.aggregate: deleted_as_group needs group_by")
         } else if r.from != nil || r.to != nil {
             throw PluginError(.invalid, "store.aggregate: from/to bound the group field; give group_by")
         }

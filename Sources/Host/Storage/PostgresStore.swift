@@ -195,6 +195,14 @@ public final class PostgresStore: Store {
         }.first
     }
 
+    public func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int {
+        let ms = cutoff.millis
+        return try await all("""
+            WITH gone AS (DELETE FROM records WHERE instance_id = \(instance) AND collection = \(collection)
+            AND deleted_at IS NOT NULL AND deleted_at < \(ms) RETURNING 1) SELECT COUNT(*) FROM gone
+            """) { Int(try $0.decode(Int64.self)) }.first ?? 0
+    }
+
     public func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int {
         let ms = now.millis
         return try await client.withTransaction(logger: logger) { conn in

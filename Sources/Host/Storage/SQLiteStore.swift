@@ -169,6 +169,14 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM records WHERE instance_id = ? AND collection = ? AND deleted_at IS NOT NULL AND deleted_at < ?",
+                           arguments: [instance, collection, cutoff.millis])
+            return db.changesCount
+        }
+    }
+
     public func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: """

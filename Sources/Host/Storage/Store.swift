@@ -20,6 +20,8 @@ public protocol Store: Sendable {
     /// Marks every live record of the collection that `runID` did not see as deleted; returns how many.
     /// Call only for a run that completed.
     func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int
+    /// Removes records of a collection deleted before `cutoff` (and their change events); returns how many.
+    func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int
     /// Change events after `id`, oldest first.
     func changes(after id: Int64, limit: Int) async throws -> [ChangeEvent]
     /// Removes everything an instance stored (records, cursors, state, events; runs are history and stay).

@@ -1,0 +1,106 @@
+import Foundation
+import PluginAPI
+
+/// `contacts_incremental` / `contacts_full`: follow users → `batch/get_by_user` (≤ 100 user ids per call,
+/// cursor paging, limit 100) → `contacts` (keyed by external_userid, written once per run however many
+/// followers list it), `sessions` (one per contact and follower) and `staff`. The store writes only what
+/// changed. A complete full run lets the host mark every contact and session it did not see as deleted; an
+/// incomplete or failed one deletes nothing. In a dry run nothing is written and the run reports what
+/// would be inserted, updated, unchanged and (full) deleted.
+struct ContactSync {
+    let client: WeComClient
+    let context: JobContext
+    let full: Bool
+
+    func run() async throws -> RunResult {
+        if full, try context.params.bool("force") != true {
+            let running = try await context.scheduler.runs(job: "contacts_incremental", limit: 5).filter { $0.status == "running" }
+            if let r = running.first {
+                return RunResult(complete: false, message: "not run: incremental run \(r.id) is in progress (set force to run anyway); nothing deleted")
+            }
+        }
+        let users = try await client.call("/cgi-bin/externalcontact/get_follow_user_list")["follow_user"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        var counts = RunCounts()
+        try await syncStaff(users, counts: &counts)
+
+        var seenContacts = Set<String>(), seenSessions = Set<String>()
+        let batches = stride(from: 0, to: users.count, by: client.settings.batchSize).map { Array(users[$0..<min($0 + client.settings.batchSize, users.count)]) }
+        for (i, batch) in batches.enumerated() {
+            var cursor = ""
+            repeat {
+                let page: JSONValue
+                do {
+                    page = try await client.call("/cgi-bin/externalcontact/batch/get_by_user",
+                                                 body: ["userid_list": .array(batch.map { .string($0) }), "cursor": .string(cursor), "limit": 100])
+                } catch is WeComClient.NotExternalContact {
+                    break  // none of these members has customers
+                }
+                let rows = page["external_contact_list"]?.arrayValue ?? []
+                var contacts: [Record] = [], sessions: [Record] = []
+                for row in rows {
+                    guard var contact = row["external_contact"]?.objectValue, let id = contact["external_userid"]?.stringValue,
+                          var follow = row["follow_info"]?.objectValue, let user = follow["userid"]?.stringValue else { continue }
+                    if seenContacts.insert(id).inserted {
+                        contact["status"] = "active"
+                        contacts.append(Record(key: id, data: .object(contact)))
+                    }
+                    let key = "\(id):\(user)"
+                    if seenSessions.insert(key).inserted {
+                        follow["external_userid"] = .string(id)
+                        follow["status"] = "active"
+                        sessions.append(Record(key: key, data: .object(follow)))
+                    }
+                }
+                counts.fetched += rows.count
+                counts.pages += 1
+                if !contacts.isEmpty { try await context.store.upsert("contacts", contacts) }
+                if !sessions.isEmpty { try await context.store.upsert("sessions", sessions) }
+                cursor = page["next_cursor"]?.stringValue ?? ""
+            } while !cursor.isEmpty
+            context.log.info("batch \(i + 1)/\(batches.count): \(seenContacts.count) contacts, \(seenSessions.count) sessions so far")
+        }
+
+        var message = "\(users.count) follow users, \(seenContacts.count) contacts, \(seenSessions.count) sessions"
+        if full && context.dryRun {
+            let gone = try await unseen("contacts", seenContacts) + unseen("sessions", seenSessions)
+            counts.deleted = gone
+            message += "; dry run: would mark \(gone) contacts/sessions deleted"
+        }
+        if full && !context.dryRun {
+            try await context.store.setState("last_full", [
+                "contacts_seen": .int(Int64(seenContacts.count)), "sessions_seen": .int(Int64(seenSessions.count)),
+                "at": .double(Date().timeIntervalSince1970),
+            ])
+        }
+        return RunResult(counts: counts, message: message,
+                         details: ["contacts_seen": .int(Int64(seenContacts.count)), "sessions_seen": .int(Int64(seenSessions.count))],
+                         fullSync: full ? ["contacts", "sessions"] : [])
+    }
+
+    /// Follow users, with how many customers each has (`externalcontact/list`; 84061 = none).
+    func syncStaff(_ users: [String], counts: inout RunCounts) async throws {
+        var staff: [Record] = []
+        for user in users {
+            let customers: Int
+            do {
+                customers = try await client.call("/cgi-bin/externalcontact/list", query: "userid=\(WeComClient.encode(user))")["external_userid"]?.arrayValue?.count ?? 0
+            } catch is WeComClient.NotExternalContact {
+                customers = 0
+            }
+            staff.append(Record(key: user, data: ["userid": .string(user), "customers": .int(Int64(customers)), "status": "active"]))
+        }
+        try await context.store.upsert("staff", staff)
+    }
+
+    /// How many live records of a collection this run did not see (what a full run would mark deleted).
+    func unseen(_ collection: String, _ seen: Set<String>) async throws -> Int {
+        var n = 0
+        var cursor: String?
+        repeat {
+            let page = try await context.store.list(.init(collection: collection, limit: 5_000, cursor: cursor))
+            n += page.records.filter { !seen.contains($0.key) }.count
+            cursor = page.nextCursor
+        } while cursor != nil
+        return n
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import PluginAPI
+
+/// Health score, metrics and alerts from the instance's run history and store.
+///
+/// Score (0–100) over the last 24 hours of contact runs (dry runs and skipped runs aside):
+///   40 × success rate (succeeded ÷ ended; 1 when nothing ran)
+/// + 20 × (1 − min(failed runs, 10) ÷ 10)                        error rate
+/// + 20 × min(live contacts, last full run's contacts) ÷ max(…)  data consistency (1 before any full run)
+/// + 20 × sync delay: 1 up to 1 h since the last successful run, falling linearly to 0 at 6 h
+/// Alerts: score < `alert_min_score` (60) critical; more than `alert_max_errors` (5) failed runs in a day
+/// warning; last successful sync older than `alert_max_delay_hours` (2) warning.
+struct Health {
+    let context: RouteContextLike
+    let config: [String: JSONValue]
+    let now: Date
+
+    struct Thresholds {
+        var minScore = 60, maxErrors = 5, maxDelayHours = 2.0
+        init(_ c: [String: JSONValue]) throws {
+            minScore = try c.int("alert_min_score") ?? 60
+            maxErrors = try c.int("alert_max_errors") ?? 5
+            maxDelayHours = Double(try c.int("alert_max_delay_hours") ?? 2)
+        }
+    }
+
+    static let contactJobs: Set<String> = ["contacts_incremental", "contacts_full"]
+
+    func runs(since: Date) async throws -> [RunInfo] {
+        try await context.scheduler.runs(since: since, limit: 500).filter { Self.contactJobs.contains($0.job) && !$0.dryRun }
+    }
+
+    struct Report {
+        var score: Int
+        var parts: [String: JSONValue]
+        var lastSuccess: Date?
+        var failedToday: Int
+    }
+
+    func report() async throws -> Report {
+        let day = try await runs(since: now.addingTimeInterval(-86_400))
+        let ended = day.filter { ["succeeded", "incomplete", "failed", "interrupted", "cancelled"].contains($0.status) }
+        let succeeded = ended.filter { $0.status == "succeeded" }.count
+        let failed = ended.filter { $0.status == "failed" || $0.status == "interrupted" }.count
+        let successRate = ended.isEmpty ? 1 : Double(succeeded) / Double(ended.count)
+        let errorScore = 1 - Double(min(failed, 10)) / 10
+        let live = try await context.store.aggregate(.init(collection: "contacts")).first?.count ?? 0
+        var consistency = 1.0
+        if let seen = try await context.store.state("last_full")?["contacts_seen"]?.intValue {
+            let a = Double(live), b = Double(seen)
+            consistency = max(a, b) == 0 ? 1 : min(a, b) / max(a, b)
+        }
+        let lastSuccess = try await context.scheduler.runs(limit: 200)
+            .first { Self.contactJobs.contains($0.job) && !$0.dryRun && $0.status == "succeeded" }?.finishedAt
+        let delayHours = lastSuccess.map { now.timeIntervalSince($0) / 3600 }
+        let delayScore = delayHours.map { $0 <= 1 ? 1 : max(0, 1 - ($0 - 1) / 5) } ?? 0
+        let score = Int((40 * successRate + 20 * errorScore + 20 * consistency + 20 * delayScore).rounded())
+        return Report(score: score, parts: [
+            "success_rate": .double((successRate * 1000).rounded() / 1000), "runs_24h": .int(Int64(ended.count)),
+            "failed_24h": .int(Int64(failed)), "data_consistency": .double((consistency * 1000).rounded() / 1000),
+            "live_contacts": .int(Int64(live)), "sync_delay_hours": delayHours.map { .double(($0 * 100).rounded() / 100) } ?? .null,
+        ], lastSuccess: lastSuccess, failedToday: failed)
+    }
+
+    struct Alert {
+        var id: String
+        var level: String
+        var message: String
+        var json: JSONValue { ["id": .string(id), "level": .string(level), "message": .string(message)] }
+    }
+
+    func alerts(_ r: Report) throws -> [Alert] {
+        let t = try Thresholds(config)
+        var out: [Alert] = []
+        if r.score < t.minScore {
+            out.append(Alert(id: "health_score", level: "critical", message: "health score \(r.score) is below \(t.minScore)"))
+        }
+        if r.failedToday > t.maxErrors {
+            out.append(Alert(id: "errors", level: "warning", message: "\(r.failedToday) failed sync runs in the last 24 h (more than \(t.maxErrors))"))
+        }
+        let delay = r.lastSuccess.map { now.timeIntervalSince($0) / 3600 }
+        if delay.map({ $0 > t.maxDelayHours }) ?? true {
+            let since = r.lastSuccess.map { "last successful sync \(ISO8601DateFormatter().string(from: $0))" } ?? "no successful sync yet"
+            out.append(Alert(id: "sync_delay", level: "warning", message: "\(since) (more than \(Int(t.maxDelayHours)) h ago)"))
+        }
+        return out
+    }
+
+    /// Sends each newly raised alert once to the configured channel; a cleared alert may fire again later.
+    func notify(instance: String) async throws {
+        guard let channel = try config.string("alert_channel"), !channel.isEmpty else { return }
+        let current = try alerts(try await report())
+        let previously = Set(try await context.store.state("alerts_sent")?.arrayValue?.compactMap(\.stringValue) ?? [])
+        var sent = previously.intersection(current.map(\.id))
+        for a in current where !previously.contains(a.id) {
+            do {
+                try await context.notifications.send(
+                    OutgoingMessage(subject: "WeCom sync \(a.level): \(instance)", text: "[\(a.level)] \(instance): \(a.message)"),
+                    channels: [channel], dedupKey: "wecom/\(instance)/\(a.id)/\(Int(now.timeIntervalSince1970))")
+                sent.insert(a.id)
+            } catch {
+                context.log.warning("alert \(a.id) not queued: \(error)")
+            }
+        }
+        try await context.store.setState("alerts_sent", .array(sent.sorted().map { .string($0) }))
+    }
+
+    /// Per-day figures (UTC days) for the last `days` days.
+    func metrics(days: Int) async throws -> JSONValue {
+        let start = Calendar(identifier: .gregorian).startOfDay(for: now.addingTimeInterval(-Double(days - 1) * 86_400))
+        let runs = try await runs(since: start)
+        let fmt = ISO8601DateFormatter()
+        fmt.formatOptions = [.withFullDate]
+        var byDay: [String: [RunInfo]] = [:]
+        for r in runs { byDay[fmt.string(from: r.createdAt), default: []].append(r) }
+        let rows: [JSONValue] = (0..<days).map { i in
+            let d = fmt.string(from: start.addingTimeInterval(Double(i) * 86_400))
+            let rs = byDay[d] ?? []
+            let durations = rs.compactMap { r in r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } } }
+            return [
+                "date": .string(d), "runs": .int(Int64(rs.count)), "succeeded": .int(Int64(rs.filter { $0.status == "succeeded" }.count)),
+                "errors": .int(Int64(rs.filter { $0.status == "failed" || $0.status == "interrupted" }.count)),
+                "fetched": .int(Int64(rs.reduce(0) { $0 + $1.counts.fetched })),
+                "records_written": .int(Int64(rs.reduce(0) { $0 + $1.counts.inserted + $1.counts.updated + $1.counts.deleted })),
+                "avg_duration_s": .double(durations.isEmpty ? 0 : (durations.reduce(0, +) / Double(durations.count) * 100).rounded() / 100),
+                "max_duration_s": .double(((durations.max() ?? 0) * 100).rounded() / 100),
+            ]
+        }
+        return ["days": .int(Int64(days)), "metrics": .array(rows)]
+    }
+}
+
+/// What Health needs from a route or a job context.
+protocol RouteContextLike: Sendable {
+    var store: StoreService { get }
+    var scheduler: SchedulerService { get }
+    var notifications: NotifyService { get }
+    var log: PluginLog { get }
+}
+
+extension RouteContext: RouteContextLike {}
+extension JobContext: RouteContextLike {}

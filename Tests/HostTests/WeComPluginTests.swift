@@ -1,0 +1,144 @@
+import Foundation
+import PluginAPI
+import Testing
+import WeComSimulator
+
+@testable import Host
+
+/// The WeCom plugin (real libWeCom.so) against the WeCom API simulator over loopback.
+@Suite("WeCom plugin against the API simulator", .serialized)
+struct WeComPluginTests {
+    static func config(_ sim: WeComSimulator, _ extra: String = "") -> String {
+        #"{"corp_id": "\#(sim.data.corpID)", "corp_secret": "\#(sim.data.corpSecret)", "base_url": "\#(sim.server.baseURL)", "rate_limit_backoff_s": 1\#(extra)}"#
+    }
+
+    /// Starts a job through the API and returns its run id at once.
+    static func start(_ host: TestHost, _ instance: String, _ job: String, _ body: String = "{}") async throws -> String {
+        let r = try await host.api("POST", "/instances/\(instance)/jobs/\(job)/run", body)
+        return try #require(r.json?["run_id"]?.stringValue, "\(r.body)")
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SYNCHOST_SKIP_SLOW"] == nil)) func a100kContactCorpSyncsExactlyThroughTokenExpiryAndRateLimits() async throws {
+        var data = WeComSimulator.Data()
+        data.contacts = 100_000
+        data.staff = 150
+        let sim = WeComSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost()
+        #expect(try await host.api("POST", "/instances", #"{"id": "corp", "plugin": "wecom", "config": \#(Self.config(sim))}"#).status == 201)
+
+        // Mid-run: the token is invalidated (42001 mid-cursor), then 45009 and -1 are injected.
+        let id = try await Self.start(host, "corp", "contacts_incremental")
+        while sim.count(of: "batch") < 100 { try await Task.sleep(for: .milliseconds(20)) }
+        let logins = sim.count(of: "gettoken")
+        sim.expireToken()
+        while sim.count(of: "batch") < 200 { try await Task.sleep(for: .milliseconds(20)) }
+        sim.faults.rateLimited = 1
+        sim.faults.busy = 2
+        let run = try await host.waitForRun(id, timeout: .seconds(600))
+        #expect(run.status == .succeeded, "\(run.error ?? "")")
+        #expect(sim.count(of: "gettoken") == logins + 1)
+
+        let expected = sim.expected()
+        let contacts = try await host.records("corp", "contacts")
+        let sessions = try await host.records("corp", "sessions")
+        #expect(contacts.count == expected.contacts.count)
+        #expect(Set(contacts.map(\.key)) == expected.contacts)
+        #expect(Set(sessions.map(\.key)) == expected.sessions)
+        #expect(run.counts.inserted == expected.contacts.count + expected.sessions.count + 150)
+        let sample = try #require(contacts.first { $0.key == sim.externalUserID(4242) })
+        #expect(sample.json["name"] == "客户4242")
+        let staff = try await host.records("corp", "staff")
+        #expect(staff.count == 150 && staff.filter { $0.json["customers"] == 0 }.count == 3)
+
+        // A second incremental writes nothing.
+        let again = try await host.run("corp", "contacts_incremental", timeout: .seconds(600))
+        #expect(again.counts.inserted == 0 && again.counts.updated == 0, "\(again.counts)")
+
+        // The corp secret and access tokens appear in no log line and no response.
+        let token = try #require(try await host.store.state(instance: "corp", name: "access_token")?["token"]?.stringValue)
+        #expect(!host.log.all.contains { $0.contains(sim.data.corpSecret) || $0.contains(token) })
+        let view = try await host.api("GET", "/instances/corp")
+        #expect(!view.body.contains(sim.data.corpSecret))
+        await host.stop()
+    }
+
+    @Test func fullDryRunIncompleteHealthMetricsAndAlerts() async throws {
+        var data = WeComSimulator.Data()
+        data.contacts = 2_000
+        let sim = WeComSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost()
+        // An alert channel that does not exist yet: alerts are listed, and sending is retried on later runs.
+        #expect(try await host.api("POST", "/instances", #"{"id": "c", "plugin": "wecom", "config": \#(Self.config(sim, #", "run_budget_s": 30"#))}"#).status == 201)
+
+        // Dry run of a first sync: reports what it would insert, writes nothing.
+        let dry = try await host.run("c", "contacts_full", dryRun: true)
+        #expect(dry.status == .succeeded && dry.counts.inserted > 2_000, "\(dry.counts) \(dry.error ?? "")")
+        #expect(try await host.records("c", "contacts").isEmpty)
+
+        let first = try await host.run("c", "contacts_full")
+        #expect(first.status == .succeeded)
+        let before = sim.expected()
+
+        // Changes: 7 renamed, 25 deleted upstream.
+        sim.rename(contacts: Array(100..<107))
+        let gone = Array(500..<525)
+        sim.delete(contacts: gone)
+        let goneSessions = gone.reduce(0) { $0 + sim.followersOf[$1].count }
+        let inc = try await host.run("c", "contacts_incremental")
+        // 7 contacts renamed, plus the follow users whose customer count dropped; an incremental deletes nothing.
+        let staffChanged = Set(gone.flatMap { sim.followersOf[$0] }).count
+        #expect(inc.counts.updated == 7 + staffChanged && inc.counts.inserted == 0 && inc.counts.deleted == 0, "\(inc.counts)")
+
+        // A full dry run reports the deletions without making them.
+        let fullDry = try await host.run("c", "contacts_full", dryRun: true)
+        #expect(fullDry.counts.deleted == 25 + goneSessions, "\(fullDry.counts)")
+        #expect(try await host.records("c", "contacts").count == before.contacts.count)
+
+        // An incomplete (failed) full run deletes nothing.
+        sim.faults.noPermission = true
+        let broken = try await host.run("c", "contacts_full")
+        #expect(broken.status == .failed && broken.error?.contains("48002") == true, "\(broken.error ?? "")")
+        #expect(broken.counts.deleted == 0)
+        #expect(try await host.records("c", "contacts").count == before.contacts.count)
+        sim.faults = .init()
+
+        // A complete full run marks exactly those deleted.
+        let full = try await host.run("c", "contacts_full")
+        #expect(full.status == .succeeded && full.counts.deleted == 25 + goneSessions, "\(full.counts)")
+        let live = Set(try await host.records("c", "contacts").map(\.key))
+        #expect(live == sim.expected().contacts)
+        let status = try await host.api("GET", "/plugins/wecom/instances/c/status")
+        #expect(status.json?["contacts"]?["deleted"] == .int(25), "\(status.body)")
+        #expect(status.json?["contacts"]?["active"] == .int(Int64(live.count)))
+
+        // 45009 beyond the run's budget: a clear failure, no endless waiting.
+        sim.faults.rateLimited = 3
+        let limited = try await host.run("c", "contacts_incremental", timeout: .seconds(120))
+        #expect(limited.status == .failed && limited.error?.contains("45009") == true, "\(limited.error ?? "")")
+        sim.faults = .init()
+
+        // Injected failures show in health, metrics and alerts.
+        for _ in 0..<6 {
+            sim.faults.noPermission = true
+            _ = try await host.run("c", "contacts_incremental")
+        }
+        sim.faults = .init()
+        let health = try await host.api("GET", "/plugins/wecom/instances/c/health")
+        let score = try #require(health.json?["score"]?.intValue)
+        #expect(score < 60, "\(health.body)")
+        #expect(health.json?["parts"]?["failed_24h"] == .int(8))
+        let metrics = try await host.api("GET", "/plugins/wecom/instances/c/metrics?days=3")
+        #expect(metrics.json?["metrics"]?.arrayValue?.count == 3)
+        #expect(metrics.json?["metrics"]?.arrayValue?.last?["errors"] == .int(8), "\(metrics.body)")
+        #expect(try await host.api("GET", "/plugins/wecom/instances/c/metrics?days=31").status == 400)
+        #expect(try await host.api("GET", "/plugins/wecom/instances/c/metrics?days=x").status == 400)
+        let alerts = try await host.api("GET", "/plugins/wecom/instances/c/alerts")
+        let ids = Set(alerts.json?["alerts"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [])
+        #expect(ids.contains("health_score") && ids.contains("errors"), "\(alerts.body)")
+        await host.stop()
+    }
+}
