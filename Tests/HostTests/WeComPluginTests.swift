@@ -141,4 +141,30 @@ struct WeComPluginTests {
         #expect(ids.contains("health_score") && ids.contains("errors"), "\(alerts.body)")
         await host.stop()
     }
+
+    @Test func theCLICoversTheLegacyScriptRunDryRunVerboseAndStatus() async throws {
+        var data = WeComSimulator.Data()
+        data.contacts = 300
+        data.staff = 12
+        let sim = WeComSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = ["--plugins", dir.path, "--data-dir", dir.path]
+        let add = try await runProcess(Build.synchost.path, ["instances", "add", "corp", "wecom", "--config", Self.config(sim)] + common)
+        #expect(add.status == 0, "\(add.stderr)")
+        let verbose = try await runProcess(Build.synchost.path, ["run", "corp", "contacts_incremental", "--verbose"] + common)
+        #expect(verbose.status == 0, "\(verbose.stderr)")
+        #expect(verbose.stdout.contains("succeeded: fetched"))
+        #expect((verbose.stdout + verbose.stderr).contains("batch 1/1"))
+        #expect(!(verbose.stdout + verbose.stderr).contains(sim.data.corpSecret))
+        sim.delete(contacts: [1, 2, 3])
+        let dry = try await runProcess(Build.synchost.path, ["run", "corp", "contacts_full", "--dry-run"] + common)
+        #expect(dry.status == 0 && dry.stdout.contains("(dry run)") && dry.stdout.contains("would mark"), "\(dry.stdout)")
+        let status = try await runProcess(Build.synchost.path, ["status", "corp"] + common)
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("contacts") && status.stdout.contains("0 2 * * *") && status.stdout.contains("contacts_full (dry)"), "\(status.stdout)")
+        #expect(try await runProcess(Build.synchost.path, ["status", "nope"] + common).status != 0)
+    }
 }

@@ -10,9 +10,10 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "Job name.") var job: String
     @Option(name: .customLong("param"), help: "Job parameter key=value (repeatable).") var params: [String] = []
     @Flag(help: "Fetch everything, write nothing; report what would change.") var dryRun = false
+    @Flag(name: .shortAndLong, help: "Show the plugin's progress lines (log level info).") var verbose = false
 
     func run() async throws {
-        let kernel = try await store.kernel()
+        let kernel = try await store.kernel(defaultLogLevel: verbose ? .info : .warning)
         var run = try await kernel.instances!.enqueue(instance: instance, job: job, params: try KeyValues.parse(params, option: "param"),
                                                       dryRun: dryRun, trigger: "manual", runAt: .distantFuture)
         guard let record = try await kernel.store!.instance(id: instance) else { throw ValidationError("no instance \(instance)") }

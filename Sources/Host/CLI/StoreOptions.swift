@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 
 /// Commands that work on the database directly (the same store `serve` uses).
 struct StoreOptions: ParsableArguments {
@@ -10,14 +11,14 @@ struct StoreOptions: ParsableArguments {
     var timezone: String?
 
     /// A kernel with its store, plugins loaded, scheduler not started.
-    func kernel() async throws -> Kernel {
-        let logger = try host.bootstrapLogging(default: .warning)
+    func kernel(defaultLogLevel: Logger.Level = .warning) async throws -> Kernel {
+        let logger = try host.bootstrapLogging(default: defaultLogLevel)
         let env = ProcessInfo.processInfo.environment
         let location = database ?? env["SYNCHOST_DATABASE"] ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
         let zone = timezone ?? env["SYNCHOST_TIMEZONE"] ?? "UTC"
         guard TimeZone(identifier: zone) != nil else { throw ValidationError("--timezone \(zone): unknown IANA time zone") }
         let store = try await StoreFactory.open(location, logger: logger)
-        return try host.makeKernel(store: store, defaultTimeZone: zone)
+        return try host.makeKernel(defaultLogLevel: defaultLogLevel, store: store, defaultTimeZone: zone)
     }
 }
 

@@ -8,7 +8,7 @@ public struct SynchostCommand: AsyncParsableCommand {
         commandName: "synchost",
         abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
         version: SynchostVersion.current,
-        subcommands: [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self, RunsCommand.self, RunOnceCommand.self, CronCommand.self]
+        subcommands: [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self, RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self]
     )
 
     public init() {}
