@@ -7,28 +7,39 @@ let exportsOnlyEntry: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PluginABI/exports.map"])
 ]
 
-/// One in-tree plugin: a `.dynamic` product `lib<Name>.so` built from `Plugins/<Name>/Sources`.
-func plugin(_ name: String) -> (Product, Target) {
+/// One in-tree plugin: a `.dynamic` product `lib<Name>.so` built from `Plugins/<Name>/Sources`. Whatever a
+/// plugin links besides the SDK is linked into its .so and stays local to it (the version script).
+func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> (Product, Target) {
     (
         .library(name: name, type: .dynamic, targets: ["\(name)Plugin"]),
         .target(
             name: "\(name)Plugin",
-            dependencies: ["PluginAPI"],
+            dependencies: ["PluginAPI"] + extra,
             path: "Plugins/\(name)/Sources",
             linkerSettings: exportsOnlyEntry
         )
     )
 }
 
-let plugins = ["VOS", "Guanke", "WeCom", "ProjectSync", "Notify"].map(plugin)
+let plugins = [
+    plugin("VOS"), plugin("Guanke"), plugin("WeCom"),
+    // Access tokens are HS256 JWTs (jwt-kit).
+    plugin("ProjectSync", [.product(name: "JWTKit", package: "jwt-kit")]),
+    // Aliyun SMS signs with HMAC-SHA1 (swift-crypto); e-mail goes through libcurl's SMTP.
+    plugin("Notify", [.product(name: "Crypto", package: "swift-crypto"), "CCurl"]),
+]
 
 /// A plugin's upstream simulator (`Plugins/<Name>/Simulator`): a loopback HTTP server used by the tests,
 /// the benchmarks and `synchost demo`. It never links into the plugin or the host.
-func simulator(_ name: String) -> Target {
-    .target(name: "\(name)Simulator", dependencies: ["SimulatorKit"], path: "Plugins/\(name)/Simulator")
+func simulator(_ name: String, _ target: String? = nil, _ extra: [Target.Dependency] = []) -> Target {
+    .target(name: target ?? "\(name)Simulator", dependencies: ["SimulatorKit"] + extra, path: "Plugins/\(name)/Simulator")
 }
 
-let simulators = ["VOS", "Guanke", "WeCom"].map(simulator)
+let simulators = [
+    simulator("VOS"), simulator("Guanke"), simulator("WeCom"),
+    // Notify's upstreams besides WeCom: Aliyun SMS (it verifies signatures, hence swift-crypto).
+    simulator("Notify", "AliyunSMSSimulator", [.product(name: "Crypto", package: "swift-crypto")]),
+]
 
 let package = Package(
     name: "synchost",
@@ -49,8 +60,12 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
     ],
     targets: [
+        // libcurl (system library, libcurl4-openssl-dev), with C wrappers for its variadic setopt.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
         // The contract: a C header. Nothing Swift-typed crosses the plugin boundary.
         .target(name: "PluginABI"),
         // The plugin author's Swift SDK on top of the C ABI (no third-party dependencies on purpose).

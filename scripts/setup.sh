@@ -3,7 +3,8 @@
 # packages that are absent. Debian/Ubuntu (apt).
 set -euo pipefail
 
-packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev)
+# Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd).
+packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,6 +17,14 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The SMTP server the Notify tests deliver to (aiosmtpd from PyPI), in a venv of its own.
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  echo "setup: installing aiosmtpd into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q aiosmtpd==1.4.6
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.3 toolchain expected)" >&2; exit 1; }

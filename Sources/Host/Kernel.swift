@@ -14,12 +14,15 @@ public final class Kernel: Sendable {
     /// Present with a store; started by `serve` (or a test), not by construction.
     public let scheduler: Scheduler?
     public let instances: InstanceManager?
+    /// Present with a store; started with the scheduler.
+    public let outbox: OutboxDispatcher?
 
     public init(
         pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared,
         store: (any ScheduleStore)? = nil, storeService: (any HostService)? = nil,
         notify: (any HostService)? = nil, defaultTimeZone: String = "UTC", schedulerLease: Duration = .seconds(60),
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
+        outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.logger = logger
@@ -34,9 +37,19 @@ public final class Kernel: Sendable {
         }
         let managerBox = ManagerBox()
         let schedule: (any HostService)? = store == nil ? nil : ScheduleHostService { managerBox.manager }
-        router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notify)
-        registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
+        let outboxBox = OutboxBox()
+        let notifyService = notify ?? store.map { s in
+            NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts) { outboxBox.outbox?.wake() }
+        }
+        router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notifyService)
+        let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
+        self.registry = registry
         registryBox.registry = registry
+        let outbox = store.map {
+            OutboxDispatcher(store: $0, registry: registry, logger: logger, owner: schedulerOwner, retryBase: outboxRetryBase, maxAttempts: outboxMaxAttempts)
+        }
+        self.outbox = outbox
+        outboxBox.outbox = outbox
         if let store {
             let runner = JobRunner(registry: registry, store: store, logger: logger)
             let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
@@ -57,6 +70,14 @@ public final class Kernel: Sendable {
 final class RegistryBox: Sendable {
     private let value = Mutex<PluginRegistry?>(nil)
     var registry: PluginRegistry? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+final class OutboxBox: Sendable {
+    private let value = Mutex<OutboxDispatcher?>(nil)
+    var outbox: OutboxDispatcher? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
     }

@@ -153,6 +153,7 @@ public struct NotifyService: Sendable {
 
     public struct Queued: Sendable, Codable {
         public var ids: [String]
+        public init(ids: [String]) { self.ids = ids }
     }
 
     @discardableResult

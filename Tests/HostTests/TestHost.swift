@@ -16,20 +16,43 @@ final class TestHost: Sendable {
     var base: String { "http://127.0.0.1:\(server.port)/api/v1" }
     var store: any ScheduleStore { kernel.store! }
 
-    init() async throws {
-        directory = try pluginDirectoryWithInTreePlugins()
+    /// `reusing` starts a host on another host's directory (plugins and database): a restart.
+    init(reusing: URL? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3, startOutbox: Bool = true) async throws {
+        directory = try reusing ?? pluginDirectoryWithInTreePlugins()
         log = CapturedLog()
         let store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log))
-        kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store, schedulerMaxIdle: .milliseconds(200))
+        kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store, schedulerMaxIdle: .milliseconds(200),
+                        outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts)
         try kernel.registry.rescan()
         try await kernel.scheduler!.start()
+        if startOutbox { await kernel.outbox!.start() }
         server = try await startServer(AdminServer(kernel: kernel, token: Self.token))
     }
 
-    func stop() async {
+    /// Stops serving, scheduling and delivering; `keepFiles` leaves the directory for a restart.
+    func stop(keepFiles: Bool = false) async {
         server.task.cancel()
         await kernel.scheduler?.stop()
-        try? FileManager.default.removeItem(at: directory)
+        await kernel.outbox?.stop()
+        if !keepFiles { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Waits until a notification has reached a final state.
+    func waitForNotification(_ id: String, timeout: Duration = .seconds(30)) async throws -> OutboxNotification {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let n = try await store.notification(id: id), n.state.isFinal { return n }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HostError.unavailable("notification \(id) did not end within \(timeout)")
+    }
+
+    /// Queues a test message through the API; returns its notification id.
+    func testMessage(_ channel: String, _ text: String, subject: String? = nil) async throws -> String {
+        var body: [String: JSONValue] = ["channel": .string(channel), "text": .string(text)]
+        if let subject { body["subject"] = .string(subject) }
+        let r = try await api("POST", "/notifications/test", String(decoding: JSONValue.object(body).jsonBytes, as: UTF8.self))
+        return try #require(r.json?["ids"]?.arrayValue?.first?.stringValue, "\(r.status) \(r.body)")
     }
 
     /// One admin API call with the token; `path` is below /api/v1.

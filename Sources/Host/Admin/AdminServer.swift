@@ -63,6 +63,7 @@ public struct AdminServer: Sendable {
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
             PluginRoutes(registry: registry, store: store, token: token).add(to: router)
+            if let outbox = kernel.outbox { NotificationRoutes(store: store, registry: registry, outbox: outbox).add(to: api) }
         }
         return router
     }

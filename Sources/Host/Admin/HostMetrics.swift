@@ -29,6 +29,15 @@ public enum HostMetrics {
         Counter(label: "synchost_upstream_errors_total", dimensions: [("plugin", plugin)]).increment()
     }
 
+    /// Notifications waiting for delivery (pending, sending, failed).
+    static func outboxDepth(_ n: Int) {
+        Gauge(label: "synchost_outbox_depth").record(n)
+    }
+
+    static func notificationFinished(state: String) {
+        Counter(label: "synchost_notifications_total", dimensions: [("state", state)]).increment()
+    }
+
     static func text() -> String { registry.emitToString() }
 }
 

@@ -41,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         let kernel = try host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle))
         logger.info("store: \(store.backend) at \(SecretMasker.redact(location))")
         try await kernel.scheduler?.start()
+        await kernel.outbox?.start()
         let token = try AdminToken.resolve(explicit: adminToken, dataDirectory: host.dataDirectoryURL)
         let entries = kernel.registry.entries
         kernel.logger.info("\(entries.filter(\.isLoaded).count) plugin(s) loaded, \(entries.filter { !$0.isLoaded }.count) failed, from \(kernel.registry.directory.path)")
@@ -53,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             fflush(nil)
         }
         await kernel.scheduler?.stop()
+        await kernel.outbox?.stop()
         kernel.registry.shutdown()
     }
 }

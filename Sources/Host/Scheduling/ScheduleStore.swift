@@ -3,7 +3,7 @@ import Foundation
 /// What the scheduler needs of the store: instances, schedules, and the run queue with claims and leases.
 /// Claims and fires are serialised across host replicas (SQLite: one writer; PostgreSQL: an advisory lock
 /// plus a unique (schedule, scheduled_for) key), so each fire becomes exactly one run.
-public protocol ScheduleStore: Store {
+public protocol ScheduleStore: Store, OutboxStore {
     /// True when one host owns the database (SQLite): runs still "running" at start were its own.
     var isExclusive: Bool { get }
 

@@ -41,12 +41,11 @@ public final class PostgresStore: Store {
         try await client.withTransaction(logger: logger) { conn in
             try await conn.query("SELECT pg_advisory_xact_lock(74657001)", logger: self.logger)
             try await conn.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: self.logger)
-            let applied = try await conn.query("SELECT version FROM schema_migrations WHERE version = 1", logger: self.logger)
-            var found = false
-            for try await _ in applied { found = true }
-            if !found {
-                for sql in StoreSchema.postgres { try await conn.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
-                try await conn.query("INSERT INTO schema_migrations (version, applied_at) VALUES (1, \(Date().millis))", logger: self.logger)
+            var applied = Set<Int64>()
+            for try await v in try await conn.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int64.self) { applied.insert(v) }
+            for (version, statements) in [(Int64(1), StoreSchema.postgres), (2, StoreSchema.outbox(.postgres))] where !applied.contains(version) {
+                for sql in statements { try await conn.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
+                try await conn.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(version), \(Date().millis))", logger: self.logger)
             }
         }
     }

@@ -28,6 +28,9 @@ public final class SQLiteStore: Store {
         m.registerMigration("1-records-cursors-state-runs") { db in
             for sql in StoreSchema.sqlite { try db.execute(sql: sql) }
         }
+        m.registerMigration("2-notification-outbox") { db in
+            for sql in StoreSchema.outbox(.sqlite) { try db.execute(sql: sql) }
+        }
         return m
     }
 

@@ -76,6 +76,24 @@ enum StoreSchema {
 
     static let sqlite = tables(.sqlite)
     static let postgres = tables(.postgres)
+
+    /// Version 2: the notification outbox (every message persisted before delivery).
+    static func outbox(_ d: SQLDialect) -> [String] {
+        let int = d == .sqlite ? "INTEGER" : "BIGINT"
+        return [
+            """
+            CREATE TABLE notifications (
+                id TEXT PRIMARY KEY, channel TEXT NOT NULL, source_instance TEXT, dedup_key TEXT, message TEXT NOT NULL,
+                state TEXT NOT NULL, attempts \(int) NOT NULL, max_attempts \(int) NOT NULL, next_attempt_at \(int),
+                last_error TEXT, detail TEXT, created_at \(int) NOT NULL, updated_at \(int) NOT NULL, sent_at \(int),
+                lease_owner TEXT, lease_expires_at \(int))
+            """,
+            // One notification per dedup key and channel, however often a plugin asks.
+            "CREATE UNIQUE INDEX notifications_dedup ON notifications (channel, dedup_key) WHERE dedup_key IS NOT NULL",
+            "CREATE INDEX notifications_due ON notifications (state, next_attempt_at)",
+            "CREATE INDEX notifications_by_created ON notifications (created_at)",
+        ]
+    }
 }
 
 /// Keyset paging for record lists: WHERE and ORDER BY for the query's filters, key range, order and cursor.

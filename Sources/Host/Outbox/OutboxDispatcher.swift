@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import PluginAPI
+
+/// Delivers the outbox: claims due notifications (leased, so replicas on one PostgreSQL never deliver the
+/// same one twice at once), hands each to its channel's notifier plugin and records the outcome —
+/// sent; failed and retried with exponential backoff; dead after `maxAttempts` or when the channel refuses
+/// for good (the channel is then disabled with the reason); unknown when the channel cannot tell (never
+/// retried blindly). A host that dies mid-delivery leaves a lease that expires; the notification is then
+/// delivered again (at-least-once), except by channels that report unknown outcomes.
+public actor OutboxDispatcher {
+    let store: any ScheduleStore
+    let registry: PluginRegistry
+    let logger: Logger
+    let owner: String
+    public let retryBase: Duration
+    public let maxAttempts: Int
+    let lease: Duration
+    private var task: Task<Void, Never>?
+    private var wakeUp: CheckedContinuation<Void, Never>?
+
+    public init(store: any ScheduleStore, registry: PluginRegistry, logger: Logger, owner: String,
+                retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120)) {
+        self.store = store
+        self.registry = registry
+        self.logger = logger
+        self.owner = owner
+        self.retryBase = retryBase
+        self.maxAttempts = maxAttempts
+        self.lease = lease
+    }
+
+    public func start() {
+        guard task == nil else { return }
+        task = Task { await self.loop() }
+    }
+
+    public func stop() async {
+        task?.cancel()
+        wakeUp?.resume()
+        wakeUp = nil
+        task = nil
+    }
+
+    public nonisolated func wake() { Task { await self.signal() } }
+
+    private func signal() {
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    private func loop() async {
+        while !Task.isCancelled {
+            var delivered = 0
+            do {
+                delivered = try await pass()
+                HostMetrics.outboxDepth(try await store.outboxDepth())
+            } catch {
+                logger.error("outbox: \(error)")
+            }
+            if delivered == 0 { await idle(.milliseconds(500)) }
+        }
+    }
+
+    private func idle(_ d: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: d) }
+            group.addTask { await withCheckedContinuation { c in Task { await self.park(c) } } }
+            await group.next()
+            group.cancelAll()
+            signal()
+        }
+    }
+
+    private func park(_ c: CheckedContinuation<Void, Never>) {
+        if let old = wakeUp { old.resume() }
+        wakeUp = c
+    }
+
+    /// Claims and delivers one batch; returns how many were attempted.
+    func pass() async throws -> Int {
+        let now = Date()
+        let due = try await store.claimDueNotifications(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: 20)
+        await withTaskGroup(of: Void.self) { group in
+            // Channels deliver concurrently; one channel's messages go in order.
+            for batch in Dictionary(grouping: due, by: \.channel).values {
+                group.addTask { for n in batch.sorted(by: { $0.createdAt < $1.createdAt }) { await self.deliver(n) } }
+            }
+        }
+        return due.count
+    }
+
+    func deliver(_ claimed: OutboxNotification) async {
+        var n = claimed
+        n.attempts += 1
+        n.leaseOwner = nil
+        n.leaseExpiresAt = nil
+        do {
+            guard let channel = try await store.instance(id: n.channel) else { throw Refusal("channel \(n.channel.debugDescription) does not exist") }
+            guard channel.enabled else { throw Refusal("channel \(n.channel) is disabled") }
+            guard let plugin = registry.plugin(named: channel.plugin), plugin.manifest.kind == .notifier else {
+                throw Refusal("channel \(n.channel): plugin \(channel.plugin) is not a loaded notifier")
+            }
+            let secrets = ConfigSchema.secretValues(channel.config, keys: plugin.manifest.config)
+            let receipt: DeliveryReceipt
+            do {
+                receipt = try await plugin.invoke(
+                    PluginOperation.send, SendRequest(instance: channel.info, message: n.message, notificationID: n.id), as: DeliveryReceipt.self,
+                    context: SessionContext(plugin: plugin.name, instance: channel.info, secrets: secrets), timeout: .seconds(90))
+            } catch let e as PluginError where e.kind == .config {
+                // The channel refuses for good (bad key, robot removed, disabled): stop using it, say why.
+                var disabled = channel
+                disabled.enabled = false
+                disabled.updatedAt = Date()
+                try? await store.updateInstance(disabled)
+                logger.error("outbox: channel \(channel.id) disabled: \(SecretMasker.redact(e.message, secrets: secrets))")
+                throw Refusal("channel disabled: \(SecretMasker.redact(e.message, secrets: secrets))")
+            } catch let e as PluginError where e.kind == .invalid {
+                // This message can never be delivered as it is (no valid recipient, refused content).
+                throw Refusal(SecretMasker.redact(e.message, secrets: secrets))
+            } catch let e as PluginError {
+                throw Retryable(SecretMasker.redact(e.message, secrets: secrets))
+            }
+            n.detail = receipt.detail.map { SecretMasker.redact($0, secrets: secrets) }
+            switch receipt.outcome {
+            case "unknown":
+                n.state = .unknown
+                n.lastError = n.detail ?? "outcome unknown"
+            default:
+                n.state = .sent
+                n.sentAt = Date()
+                n.lastError = nil
+            }
+        } catch let r as Refusal {
+            n.state = .dead
+            n.lastError = r.message
+        } catch {
+            let message = (error as? Retryable)?.message ?? "\(error)"
+            n.lastError = message
+            if n.attempts >= n.maxAttempts {
+                n.state = .dead
+            } else {
+                n.state = .failed
+                let backoff = retryBase.seconds * pow(2, Double(n.attempts - 1))
+                n.nextAttemptAt = Date().addingTimeInterval(backoff)
+            }
+        }
+        n.updatedAt = Date()
+        HostMetrics.notificationFinished(state: n.state.rawValue)
+        do { try await store.updateNotification(n) } catch { logger.error("outbox: cannot record \(n.id): \(error)") }
+        if n.state != .sent { logger.warning("outbox: \(n.id) to \(n.channel) \(n.state.rawValue) after attempt \(n.attempts): \(n.lastError ?? "")") }
+    }
+
+    struct Refusal: Error {
+        let message: String
+        init(_ m: String) { message = m }
+    }
+
+    struct Retryable: Error {
+        let message: String
+        init(_ m: String) { message = m }
+    }
+}
