@@ -36,7 +36,7 @@ func simulator(_ name: String, _ target: String? = nil, _ extra: [Target.Depende
 }
 
 let simulators = [
-    simulator("VOS"), simulator("Guanke"), simulator("WeCom"),
+    simulator("VOS"), simulator("Guanke"), simulator("WeCom"), simulator("ProjectSync", "ProjectServiceSimulator"),
     // Notify's upstreams besides WeCom: Aliyun SMS (it verifies signatures, hence swift-crypto).
     simulator("Notify", "AliyunSMSSimulator", [.product(name: "Crypto", package: "swift-crypto")]),
 ]

@@ -305,6 +305,22 @@ extension StoreService {
         public init(purged: Int) { self.purged = purged }
     }
 
+    public struct PurgeKeysRequest: Codable, Sendable {
+        public var collection: String
+        public var keys: [String]
+        public init(collection: String, keys: [String]) {
+            self.collection = collection
+            self.keys = keys
+        }
+    }
+
+    /// Removes records by key for good (expired cache entries, expired tokens); returns how many existed.
+    @discardableResult
+    public func purge(_ collection: String, keys: [String]) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        return try await services.call(.store, "purge_keys", PurgeKeysRequest(collection: collection, keys: keys), as: Purged.self).purged
+    }
+
     /// Removes records of a collection that were marked deleted before the date (retention clean-up).
     @discardableResult
     public func purgeDeleted(_ collection: String, before: Date) async throws -> Int {

@@ -115,7 +115,8 @@ struct SMTPChannel {
         var code = 0
         _ = sh_curl_get_long(curl, CURLINFO_RESPONSE_CODE, &code)
         guard result == CURLE_OK else {
-            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(result)) : String(cString: errorBuffer)
+            let buffered = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = buffered.isEmpty ? String(cString: curl_easy_strerror(result)) : buffered
             let text = "SMTP \(s.url): \(detail)\(code > 0 ? " (server reply \(code))" : "")"
             switch result {
             case CURLE_LOGIN_DENIED, CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_URL_MALFORMAT:

@@ -1,41 +1,92 @@
+import Foundation
 import PluginAPI
 
 /// Remote project service: project cache, change detection and notifications, access tokens.
 struct ProjectSyncConnector: Connector {
     static let manifest = PluginManifest(
-        name: "projectsync", version: "0.1.0", kind: .connector,
+        name: "projectsync", version: "0.2.0", kind: .connector,
         description: "Remote project cache with change detection, status-change notifications and per-project access tokens.",
         config: [
             ConfigKey("base_url", .string, required: true, description: "Remote project service URL"),
             ConfigKey("api_token", .string, required: true, secret: true, description: "API token of the remote service"),
-            ConfigKey("project_types", .stringList, description: "Project types to sync (default: all)"),
-            ConfigKey("cache_ttl_hours", .integer, default: 24, description: "Cache lifetime"),
-            ConfigKey("notify_on", .stringList, default: ["status", "stage"], description: "Changes that notify: status, stage, progress"),
-            ConfigKey("notify_channels", .stringList, description: "Notify instance ids"),
-            ConfigKey("template", .string, description: "Message template"),
+            ConfigKey("project_types", .stringList, description: "Project types to sync: presales, aftersales, sales (default: all)"),
+            ConfigKey("cache_ttl_hours", .integer, default: 24, description: "Cache lifetime: older entries are read live and purged by cleanup_cache"),
+            ConfigKey("notify_on", .stringList, default: ["status", "stage", "progress"], description: "Changes that notify: status, stage, progress"),
+            ConfigKey("notify_channels", .stringList, description: "Notify instance ids that receive change notifications (none: no notifications)"),
+            ConfigKey("template", .string, description: "Message template: {id} {name} {type} {status} {old_status} {stage} {progress} {owner} {changes} {updated_at}"),
             ConfigKey("notify_first_import", .boolean, default: false, description: "Notify for projects seen the first time"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of times shown in messages"),
+            ConfigKey("force_sync_interval_s", .integer, default: 10, description: "Shortest interval between force_sync reads of one access token"),
         ],
         jobs: [
-            JobSpec("sync", description: "Incremental by updated_since with ETag; tombstones; change notifications", schedules: [DefaultSchedule("*/15 * * * *")]),
-            JobSpec("cleanup_cache", description: "Delete expired cache entries", schedules: [DefaultSchedule("0 2 * * *")]),
-            JobSpec("cleanup_tokens", description: "Delete expired access tokens", schedules: [DefaultSchedule("0 3 * * *")]),
+            JobSpec(
+                "sync", description: "Incremental by updated_since with ETag; tombstones; change notifications",
+                params: [ConfigKey("full", .boolean, description: "Ignore the cursor: re-read every project")],
+                schedules: [DefaultSchedule("*/15 * * * *")]),
+            JobSpec("cleanup_cache", description: "Purge cache entries older than cache_ttl_hours", schedules: [DefaultSchedule("0 2 * * *")]),
+            JobSpec("cleanup_tokens", description: "Purge expired access tokens", schedules: [DefaultSchedule("0 3 * * *")]),
         ],
         collections: [
-            CollectionSpec("projects", keyField: "id", description: "Projects with status, stage, progress", tombstones: true),
-            CollectionSpec("access_tokens", keyField: "jti", description: "Issued access tokens (revocation state)"),
+            CollectionSpec("projects", keyField: "id", description: "Projects with status, stage, progress, version (deleted: tombstones)"),
+            CollectionSpec("access_tokens", keyField: "jti", description: "Issued access tokens: project, expiry, revocation (never the token itself)"),
         ],
         routes: [
             RouteSpec("GET", "projects/{project}/verify-access", description: "Check an access token (?token=)", isPublic: true),
-            RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=, force_sync=true)", isPublic: true),
-            RouteSpec("POST", "instances/{id}/tokens", description: "Create an access token for a project"),
+            RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=; force_sync=true reads live, stale cache on failure)", isPublic: true),
+            RouteSpec("POST", "instances/{id}/tokens", description: "Create an access token: {project_id, ttl_hours, note}"),
             RouteSpec("GET", "instances/{id}/tokens", description: "List access tokens"),
             RouteSpec("DELETE", "instances/{id}/tokens/{jti}", description: "Revoke an access token"),
-            RouteSpec("GET", "instances/{id}/history", description: "Sync history"),
+            RouteSpec("GET", "instances/{id}/history", description: "Sync history: total, updated, unchanged, failed, duration per run"),
+            RouteSpec("POST", "instances/{id}/sync", description: "Run a sync now"),
         ]
     )
 
+    func validate(config: [String: JSONValue]) throws {
+        _ = try RemoteProjects.check(config)
+        if let z = try config.string("timezone"), TimeZone(identifier: z) == nil { throw PluginError(.config, "timezone: unknown time zone \(z.debugDescription)") }
+        for f in config.strings("notify_on") where !["status", "stage", "progress"].contains(f) {
+            throw PluginError(.config, "notify_on: \(f.debugDescription) is not status, stage or progress")
+        }
+        if let h = try config.int("cache_ttl_hours"), h < 1 { throw PluginError(.config, "cache_ttl_hours must be at least 1") }
+    }
+
+    func sync(_ context: JobContext) throws -> ProjectSync {
+        ProjectSync(remote: try RemoteProjects(config: context.config, http: context.http), config: context.config, instance: context.instance.id,
+                    store: context.store, notifications: context.notifications, log: context.log)
+    }
+
     func run(job: String, context: JobContext) async throws -> RunResult {
-        throw PluginError(.unavailable, "projectsync job \(job): the ProjectSync logic is not built yet")
+        switch job {
+        case "sync": return try await sync(context).run(full: try context.params.bool("full") ?? false)
+        case "cleanup_cache":
+            let ttl = Double(try context.config.int("cache_ttl_hours") ?? 24) * 3600
+            let n = try await purge(context.store, "projects") { Date().timeIntervalSince($0.syncedAt) > ttl }
+            return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) cache entries older than \(Int(ttl / 3600)) h")
+        case "cleanup_tokens":
+            let n = try await purge(context.store, "access_tokens") { (ProjectSync.date($0.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
+            return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) expired access tokens")
+        default: throw PluginError(.notFound, "projectsync has no job \(job)")
+        }
+    }
+
+    /// Purges the records of a collection that match, page by page.
+    func purge(_ store: StoreService, _ collection: String, where expired: (StoreService.ListedRecord) -> Bool) async throws -> Int {
+        var victims: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await store.list(.init(collection: collection, limit: 1000, cursor: cursor))
+            victims += page.records.filter(expired).map(\.key)
+            cursor = page.nextCursor
+        } while cursor != nil
+        var n = 0
+        for chunk in stride(from: 0, to: victims.count, by: 1000) { n += try await store.purge(collection, keys: Array(victims[chunk..<min(chunk + 1000, victims.count)])) }
+        return n
+    }
+
+    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        guard let instance = context.instance else {
+            return ProjectRoutes.error(404, "no_instance", "no project service instance: pass ?instance= (several are configured) or create one")
+        }
+        return try await ProjectRoutes(instance: instance, context: context).handle(route)
     }
 }

@@ -5,8 +5,9 @@ import PluginAPI
 
 /// `/api/v1/plugins/{plugin}/{path...}`: requests to the routes plugins declare in their manifests. The host
 /// matches the path against the declared templates, checks the admin token (unless the route is declared
-/// public: the plugin then authenticates the caller itself), resolves `{id}` to an instance of that plugin
-/// and hands the request to the plugin's "route" operation. The plugin never sees the admin token.
+/// public: the plugin then authenticates the caller itself), resolves `{id}` (or `?instance=`, or else the
+/// plugin's only instance) to an instance of that plugin and hands the request to the plugin's "route"
+/// operation. The plugin never sees the admin token.
 struct PluginRoutes {
     let registry: PluginRegistry
     let store: any ScheduleStore
@@ -73,11 +74,15 @@ struct PluginRoutes {
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }
         var instance: InstanceRecord?
-        if let id = found.params["id"] {
+        if let id = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) }) {
             guard let i = try await store.instance(id: id), i.plugin == plugin.name else {
                 throw HostError.notFound("no \(plugin.name) instance \(id.debugDescription)")
             }
             instance = i
+        } else {
+            // A route without {id} (e.g. a public link) acts for the plugin's only instance, if it has one.
+            let mine = try await store.instances().filter { $0.plugin == plugin.name }
+            if mine.count == 1 { instance = mine[0] }
         }
         let body: String?
         do {

@@ -51,6 +51,12 @@ struct StoreHostService: HostService {
             let r = try decode(StoreService.AggregateRequest.self)
             try check(collection: r.collection, session: session)
             return try WireJSON.encode(StoreService.AggregateResult(rows: try await store.aggregate(instance: instance, r)))
+        case "purge_keys":
+            let r = try decode(StoreService.PurgeKeysRequest.self)
+            try check(collection: r.collection, session: session)
+            guard r.keys.count <= 10_000 else { throw PluginError(.invalid, "store.purge_keys: at most 10000 keys per call") }
+            if session.dryRun { return try WireJSON.encode(StoreService.Purged(purged: 0)) }
+            return try WireJSON.encode(StoreService.Purged(purged: try await store.purgeKeys(instance: instance, collection: r.collection, keys: r.keys)))
         case "purge_deleted":
             let r = try decode(StoreService.PurgeDeletedRequest.self)
             try check(collection: r.collection, session: session)

@@ -194,6 +194,13 @@ public final class PostgresStore: Store {
         }.first
     }
 
+    public func purgeKeys(instance: String, collection: String, keys: [String]) async throws -> Int {
+        try await all("""
+            WITH gone AS (DELETE FROM records WHERE instance_id = \(instance) AND collection = \(collection) AND key = ANY(\(keys))
+            RETURNING 1) SELECT COUNT(*) FROM gone
+            """) { Int(try $0.decode(Int64.self)) }.first ?? 0
+    }
+
     public func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int {
         let ms = cutoff.millis
         return try await all("""

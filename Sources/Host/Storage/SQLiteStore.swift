@@ -172,6 +172,17 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func purgeKeys(instance: String, collection: String, keys: [String]) async throws -> Int {
+        try await pool.write { db in
+            var n = 0
+            for k in keys {
+                try db.execute(sql: "DELETE FROM records WHERE instance_id = ? AND collection = ? AND key = ?", arguments: [instance, collection, k])
+                n += db.changesCount
+            }
+            return n
+        }
+    }
+
     public func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM records WHERE instance_id = ? AND collection = ? AND deleted_at IS NOT NULL AND deleted_at < ?",

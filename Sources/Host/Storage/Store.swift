@@ -22,6 +22,8 @@ public protocol Store: Sendable {
     func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int
     /// Removes records of a collection deleted before `cutoff` (and their change events); returns how many.
     func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int
+    /// Removes records by key for good; returns how many existed.
+    func purgeKeys(instance: String, collection: String, keys: [String]) async throws -> Int
     /// Change events after `id`, oldest first.
     func changes(after id: Int64, limit: Int) async throws -> [ChangeEvent]
     /// Removes everything an instance stored (records, cursors, state, events; runs are history and stay).

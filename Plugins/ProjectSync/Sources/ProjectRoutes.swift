@@ -1,0 +1,152 @@
+import Foundation
+import PluginAPI
+
+/// The public project reads (an access token instead of the admin token) and the admin routes.
+struct ProjectRoutes {
+    let instance: InstanceInfo
+    let context: RouteContext
+
+    var tokens: AccessTokens { AccessTokens(instance: instance.id, store: context.store) }
+    var config: [String: JSONValue] { instance.config }
+
+    static func error(_ status: Int, _ code: String, _ message: String, extra: [String: JSONValue] = [:]) -> RouteResponse {
+        var e: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
+        for (k, v) in extra { e[k] = v }
+        return RouteResponse(status: status, body: String(decoding: JSONValue.object(["error": .object(e)]).jsonBytes, as: UTF8.self))
+    }
+
+    static func ok(_ v: JSONValue, status: Int = 200) -> RouteResponse {
+        RouteResponse(status: status, body: String(decoding: v.jsonBytes, as: UTF8.self))
+    }
+
+    func handle(_ route: RouteRequest) async throws -> RouteResponse {
+        let p = route.pathParams
+        do {
+            switch (route.method, route.route) {
+            case ("GET", "projects/{project}/verify-access"):
+                let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
+                return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.string(from: payload.exp.value))])
+            case ("GET", "projects/{project}"):
+                let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
+                return try await project(p["project"] ?? "", force: route.query["force_sync"] == "true", jti: payload.jti.value)
+            case ("POST", "instances/{id}/tokens"): return try await createToken(route.body)
+            case ("GET", "instances/{id}/tokens"): return try await listTokens()
+            case ("DELETE", "instances/{id}/tokens/{jti}"):
+                guard try await tokens.revoke(p["jti"] ?? "") else { return Self.error(404, "not_found", "no access token \(p["jti"] ?? "")") }
+                return Self.ok(["revoked": true, "jti": .string(p["jti"] ?? "")])
+            case ("GET", "instances/{id}/history"): return try await history(route.query)
+            case ("POST", "instances/{id}/sync"):
+                let id = try await context.scheduler.enqueue(job: "sync", trigger: "manual")
+                return Self.ok(["run_id": .string(id), "status": "queued"], status: 202)
+            default: return Self.error(404, "not_found", "projectsync has no route \(route.method) \(route.route)")
+            }
+        } catch let r as AccessTokens.Refusal {
+            return Self.error(r.status, r.code, r.message)
+        }
+    }
+
+    /// Cache first (milliseconds); live when asked (`force_sync`, rate-limited per token), when not cached
+    /// or when the entry outlived the cache lifetime; the cache marked `stale` when the remote fails.
+    func project(_ id: String, force: Bool, jti: String) async throws -> RouteResponse {
+        if force {
+            let gap = Double(try config.int("force_sync_interval_s") ?? 10)
+            let key = "force/\(jti)"
+            if let last = try await context.store.state(key)?.doubleValue, Date().timeIntervalSince1970 - last < gap {
+                let wait = Int((gap - (Date().timeIntervalSince1970 - last)).rounded(.up))
+                return Self.error(429, "rate_limited", "force_sync at most every \(Int(gap)) s per access token; retry in \(wait) s", extra: ["retry_after": .int(Int64(wait))])
+            }
+            try await context.store.setState(key, .double(Date().timeIntervalSince1970))
+        }
+        let ttl = Double(try config.int("cache_ttl_hours") ?? 24) * 3600
+        let cached = try await context.store.list(.init(collection: "projects", keyFrom: id, keyTo: id, limit: 1)).records.first
+        let fresh = cached.map { Date().timeIntervalSince($0.syncedAt) < ttl } ?? false
+        if !force, let cached, fresh { return respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: false) }
+        do {
+            let remote = try RemoteProjects(config: config, http: context.http)
+            let version = cached?.data["version"]?.intValue
+            let etag = version.map { "\"\(id)-\($0)\"" }
+            // One quick attempt: a reader waits for the cache, not for retries.
+            let answer = try await remote.get("/api/v1/projects/\(RemoteProjects.segment(id))", ifNoneMatch: etag,
+                                              options: .init(timeoutMs: 5_000, maxAttempts: 1, retryOnStatus: []))
+            switch answer {
+            case .notModified:
+                return respond(cached!.data, source: "live", syncedAt: Date(), stale: false)
+            case .ok(let project, _):
+                let sync = ProjectSync(remote: remote, config: config, instance: instance.id, store: context.store,
+                                       notifications: context.notifications, log: context.log)
+                var outcome = ProjectSync.Outcome()
+                _ = try await sync.apply([project], outcome: &outcome, newest: nil)
+                return respond(project, source: "live", syncedAt: Date(), stale: false)
+            }
+        } catch let e as PluginError where e.kind == .notFound {
+            return Self.error(404, "not_found", "project \(id) does not exist")
+        } catch {
+            guard let cached else {
+                return Self.error(503, "unavailable", "project \(id) is not cached and the project service failed: \((error as? PluginError)?.message ?? "\(error)")")
+            }
+            return respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: true, error: (error as? PluginError)?.message ?? "\(error)")
+        }
+    }
+
+    func respond(_ project: JSONValue, source: String, syncedAt: Date, stale: Bool, error: String? = nil) -> RouteResponse {
+        if project["deleted"] == true { return Self.error(410, "deleted", "the project was deleted") }
+        var o: [String: JSONValue] = ["project": project, "source": .string(source), "stale": .bool(stale),
+                                      "cached_at": .string(ProjectSync.iso.string(from: syncedAt))]
+        if let error { o["error"] = .string(error) }
+        return Self.ok(.object(o))
+    }
+
+    func createToken(_ body: String?) async throws -> RouteResponse {
+        guard let body, case .object(let o)? = try? JSONValue.parse(Array(body.utf8)) else {
+            return Self.error(400, "invalid", "body must be a JSON object: {\"project_id\": \"P-1001\", \"ttl_hours\": 72, \"note\": \"…\"}")
+        }
+        for k in o.keys where !["project_id", "ttl_hours", "ttl_seconds", "note"].contains(k) { return Self.error(400, "invalid", "unknown field \(k.debugDescription)") }
+        guard let project = o["project_id"]?.stringValue, !project.isEmpty else { return Self.error(400, "invalid", "project_id (string) is required") }
+        let hours = o["ttl_hours"]?.intValue ?? 72
+        guard (1...8760).contains(hours), o["ttl_hours"] == nil || o["ttl_hours"]?.intValue != nil else { return Self.error(400, "invalid", "ttl_hours must be an integer 1-8760") }
+        // ttl_seconds, when given, wins (short-lived links).
+        let seconds = o["ttl_seconds"]?.intValue
+        guard o["ttl_seconds"] == nil || (seconds.map { (1...31_536_000).contains($0) } ?? false) else { return Self.error(400, "invalid", "ttl_seconds must be an integer 1-31536000") }
+        guard o["note"] == nil || o["note"]?.stringValue != nil else { return Self.error(400, "invalid", "note must be a string") }
+        guard try await context.store.get("projects", key: project) != nil else {
+            return Self.error(404, "not_found", "project \(project) is not in the cache (run a sync first)")
+        }
+        let t = try await tokens.issue(project: project, ttl: seconds.map(Double.init) ?? Double(hours) * 3600, note: o["note"]?.stringValue)
+        return Self.ok(["token": .string(t.token), "jti": .string(t.jti), "project_id": .string(project),
+                        "expires_at": .string(ProjectSync.iso.string(from: t.expires))], status: 201)
+    }
+
+    func listTokens() async throws -> RouteResponse {
+        var all: [JSONValue] = []
+        var cursor: String?
+        repeat {
+            let page = try await context.store.list(.init(collection: "access_tokens", limit: 1000, cursor: cursor))
+            all += page.records.map(\.data)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return Self.ok(["tokens": .array(all)])
+    }
+
+    func history(_ query: [String: String]) async throws -> RouteResponse {
+        let limit = Int(query["limit"] ?? "50") ?? 0
+        guard (1...500).contains(limit) else { return Self.error(400, "invalid", "limit must be 1-500") }
+        let runs = try await context.scheduler.runs(job: "sync", limit: limit)
+        let rows: [JSONValue] = runs.map { r in
+            let figures = Dictionary(uniqueKeysWithValues: (r.message ?? "").split(separator: ",").compactMap { part -> (String, Int)? in
+                let w = part.split(separator: " ")
+                guard w.count == 2, let n = Int(w[1]) else { return nil }
+                return (String(w[0]), n)
+            })
+            let duration = r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } }
+            return [
+                "run_id": .string(r.id), "status": .string(r.status), "trigger": .string(r.trigger),
+                "started_at": r.startedAt.map { .string(ProjectSync.iso.string(from: $0)) } ?? .null,
+                "duration_s": duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
+                "total": .int(Int64(r.counts.fetched)), "updated": .int(Int64(figures["updated"] ?? 0)),
+                "unchanged": .int(Int64(figures["unchanged"] ?? 0)), "failed": .int(Int64(figures["failed"] ?? 0)),
+                "error": r.error.map { .string($0) } ?? .null,
+            ]
+        }
+        return Self.ok(["history": .array(rows)])
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import PluginAPI
+import ProjectServiceSimulator
+import Testing
+import WeComSimulator
+
+@testable import Host
+
+/// The ProjectSync plugin (real libProjectSync.so) against the project service simulator, notifying through
+/// the real Notify plugin into the WeCom simulator.
+@Suite("ProjectSync plugin against the project service simulator", .serialized)
+struct ProjectSyncPluginTests {
+    @Test func changesNotifyOncePerChannelTokensGuardReadsAndOutagesServeStaleCache() async throws {
+        let remote = ProjectServiceSimulator(projects: 30)
+        try await remote.start()
+        defer { remote.stop() }
+        let wecom = WeComSimulator()
+        try await wecom.start()
+        defer { wecom.stop() }
+        wecom.addRobot(key: "pm")
+        let host = try await TestHost()
+        #expect(try await host.api("POST", "/instances", #"{"id": "robot", "plugin": "notify", "config": {"channel": "wecom_robot", "webhook_key": "pm", "base_url": "\#(wecom.server.baseURL)", "max_per_minute": 600}}"#).status == 201)
+        #expect(try await host.api("POST", "/instances", #"{"id": "app", "plugin": "notify", "config": {"channel": "wecom_app", "corp_id": "\#(wecom.data.corpID)", "corp_secret": "\#(wecom.data.corpSecret)", "agent_id": "1000002", "base_url": "\#(wecom.server.baseURL)", "recipients": ["user001"]}}"#).status == 201)
+        let created = try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)", "notify_channels": ["robot", "app"]}}"#)
+        #expect(created.status == 201, "\(created.body)")
+
+        // First import: everything cached, nobody notified.
+        let first = try await host.run("ps", "sync")
+        #expect(first.status == .succeeded && first.counts.inserted == 30, "\(first.counts) \(first.error ?? "")")
+        #expect(try await host.store.notifications(NotificationQuery()).isEmpty)
+        // Nothing changed: the next sync writes nothing (the overlap re-read is skipped by version).
+        let quiet = try await host.run("ps", "sync")
+        #expect(quiet.counts.inserted == 0 && quiet.counts.updated == 0, "\(quiet.counts)")
+
+        // A status change: exactly one notification per configured channel, delivered and recorded.
+        remote.change("P-1005", status: "completed", stage: "验收")
+        let changed = try await host.run("ps", "sync")
+        #expect(changed.counts.updated == 1, "\(changed.counts)")
+        _ = try await host.run("ps", "sync")  // re-reading the overlap must not notify again
+        var notes: [OutboxNotification] = []
+        for _ in 0..<100 {
+            notes = try await host.store.notifications(NotificationQuery())
+            if notes.count >= 2 && notes.allSatisfy(\.state.isFinal) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(notes.count == 2 && Set(notes.map(\.channel)) == ["robot", "app"], "\(notes.map(\.channel))")
+        #expect(notes.allSatisfy { $0.state == .sent && $0.message.text.contains("completed") && $0.message.text.contains("P-1005") })
+        #expect(wecom.delivered.count == 2)
+        // A change nobody watches (the name) notifies nobody.
+        remote.change("P-1006", name: "新名字")
+        _ = try await host.run("ps", "sync")
+        #expect(try await host.store.notifications(NotificationQuery()).count == 2)
+
+        // Access tokens: created by an admin, checked without the admin token.
+        let base = host.base + "/plugins/projectsync"
+        let issued = try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1005", "ttl_hours": 2}"#)
+        #expect(issued.status == 201, "\(issued.body)")
+        let token = try #require(issued.json?["token"]?.stringValue)
+        let ok = try await request("GET", "\(base)/projects/P-1005/verify-access?token=\(token)")
+        #expect(ok.status == 200 && ok.json?["valid"] == true, "\(ok.body)")
+        let read = try await request("GET", "\(base)/projects/P-1005?token=\(token)")
+        #expect(read.status == 200 && read.json?["source"] == "cache" && read.json?["project"]?["status"] == "completed", "\(read.body)")
+        #expect(try await request("GET", "\(base)/projects/P-1005").json?["error"]?["code"] == "token_missing")
+        let other = try await request("GET", "\(base)/projects/P-1001?token=\(token)")
+        #expect(other.status == 403 && other.json?["error"]?["code"] == "token_wrong_project")
+        let forgedToken = String(token.dropLast(3)) + (token.hasSuffix("AAA") ? "BBB" : "AAA")
+        let forged = try await request("GET", "\(base)/projects/P-1005/verify-access?token=\(forgedToken)")
+        #expect(forged.status == 401 && forged.json?["error"]?["code"] == "token_invalid")
+        let short = try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1005", "ttl_seconds": 1}"#)
+        let shortToken = try #require(short.json?["token"]?.stringValue)
+        try await Task.sleep(for: .milliseconds(1_200))
+        let expired = try await request("GET", "\(base)/projects/P-1005?token=\(shortToken)")
+        #expect(expired.status == 401 && expired.json?["error"]?["code"] == "token_expired", "\(expired.body)")
+        let revokable = try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1005"}"#)
+        let jti = try #require(revokable.json?["jti"]?.stringValue)
+        #expect(try await host.api("DELETE", "/plugins/projectsync/instances/ps/tokens/\(jti)").status == 200)
+        let revoked = try await request("GET", "\(base)/projects/P-1005?token=\(try #require(revokable.json?["token"]?.stringValue))")
+        #expect(revoked.status == 401 && revoked.json?["error"]?["code"] == "token_revoked")
+        #expect(try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-9999"}"#).status == 404)
+        #expect(try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": 5}"#).status == 400)
+        let listed = try await host.api("GET", "/plugins/projectsync/instances/ps/tokens")
+        #expect(listed.json?["tokens"]?.arrayValue?.count == 3 && !listed.body.contains(token))
+
+        // force_sync reads live (and sees a new change, which notifies once more); rate-limited per token.
+        remote.change("P-1005", progress: 99)
+        let live = try await request("GET", "\(base)/projects/P-1005?token=\(token)&force_sync=true")
+        #expect(live.json?["source"] == "live" && live.json?["project"]?["progress"] == 99, "\(live.body)")
+        let again = try await request("GET", "\(base)/projects/P-1005?token=\(token)&force_sync=true")
+        #expect(again.status == 429 && again.json?["error"]?["retry_after"] != nil)
+        // An outage: the cache is served, marked stale.
+        #expect(try await host.api("PATCH", "/instances/ps", #"{"config": {"force_sync_interval_s": 0}}"#).status == 200)
+        remote.faults.down = true
+        let stale = try await request("GET", "\(base)/projects/P-1005?token=\(token)&force_sync=true")
+        #expect(stale.status == 200 && stale.json?["stale"] == true && stale.json?["project"]?["progress"] == 99, "\(stale.body)")
+        let outage = try await host.run("ps", "sync")
+        #expect(outage.status == .failed && outage.error?.contains("503") == true, "\(outage.error ?? "")")
+        remote.faults = .init()
+
+        // Tombstones: a deleted project answers 410.
+        remote.change("P-1005", deleted: true)
+        _ = try await host.run("ps", "sync")
+        #expect(try await request("GET", "\(base)/projects/P-1005?token=\(token)").status == 410)
+
+        // Sync history and clean-up of expired tokens.
+        let history = try await host.api("GET", "/plugins/projectsync/instances/ps/history")
+        let rows = try #require(history.json?["history"]?.arrayValue)
+        #expect(rows.contains { $0["total"] == 30 && $0["updated"] == 30 } && rows.contains { $0["error"] != .null }, "\(history.body)")
+        let cleaned = try await host.run("ps", "cleanup_tokens")
+        #expect(cleaned.counts.deleted == 1, "\(cleaned.counts)")
+        let manual = try await host.api("POST", "/plugins/projectsync/instances/ps/sync")
+        #expect(manual.status == 202)
+        _ = try await host.waitForRun(try #require(manual.json?["run_id"]?.stringValue))
+        #expect(!host.log.all.contains { $0.contains(remote.apiToken) || $0.contains(token) })
+        await host.stop()
+    }
+}
