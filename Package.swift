@@ -86,7 +86,12 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(name: "synchost", dependencies: ["Host"]),
+        .executableTarget(name: "synchost", dependencies: ["Host", "Demo"]),
+        // `synchost demo`: the simulators wired to a host (kept out of the kernel, which knows no plugin).
+        .target(
+            name: "Demo",
+            dependencies: ["Host", "PluginAPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")] + simulators.filter { $0.name != "AliyunSMSSimulator" }.map { .target(name: $0.name) }),
         // What every upstream simulator shares: a loopback server, deterministic randomness, fault counters.
         .target(name: "SimulatorKit", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(

@@ -3,8 +3,9 @@
 # packages that are absent. Debian/Ubuntu (apt).
 set -euo pipefail
 
-# Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd).
-packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv)
+# Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd),
+# chromium (the web admin page, headless). Benchmarks: wrk.
+packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium wrk)
 
 missing=()
 for p in "${packages[@]}"; do

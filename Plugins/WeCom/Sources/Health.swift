@@ -14,6 +14,8 @@ struct Health {
     let context: RouteContextLike
     let config: [String: JSONValue]
     let now: Date
+    /// The run that is ending (evaluated at its end, before the host has recorded it): "succeeded" or "failed".
+    var ending: String? = nil
 
     struct Thresholds {
         var minScore = 60, maxErrors = 5, maxDelayHours = 2.0
@@ -38,7 +40,11 @@ struct Health {
     }
 
     func report() async throws -> Report {
-        let day = try await runs(since: now.addingTimeInterval(-86_400))
+        var day = try await runs(since: now.addingTimeInterval(-86_400))
+        if let ending {
+            day.append(RunInfo(id: "current", job: "contacts_incremental", trigger: "", status: ending, dryRun: false, createdAt: now,
+                               startedAt: now, finishedAt: now, counts: RunCounts(), message: nil, error: nil))
+        }
         let ended = day.filter { ["succeeded", "incomplete", "failed", "interrupted", "cancelled"].contains($0.status) }
         let succeeded = ended.filter { $0.status == "succeeded" }.count
         let failed = ended.filter { $0.status == "failed" || $0.status == "interrupted" }.count
@@ -50,7 +56,7 @@ struct Health {
             let a = Double(live), b = Double(seen)
             consistency = max(a, b) == 0 ? 1 : min(a, b) / max(a, b)
         }
-        let lastSuccess = try await context.scheduler.runs(limit: 200)
+        let lastSuccess = ending == "succeeded" ? now : try await context.scheduler.runs(limit: 200)
             .first { Self.contactJobs.contains($0.job) && !$0.dryRun && $0.status == "succeeded" }?.finishedAt
         let delayHours = lastSuccess.map { now.timeIntervalSince($0) / 3600 }
         let delayScore = delayHours.map { $0 <= 1 ? 1 : max(0, 1 - ($0 - 1) / 5) } ?? 0

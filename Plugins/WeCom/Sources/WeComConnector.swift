@@ -57,16 +57,16 @@ struct WeComConnector: Connector {
             default: throw PluginError(.notFound, "wecom has no job \(job)")
             }
         } catch {
-            if !context.dryRun { await raiseAlerts(context) }
+            if !context.dryRun { await raiseAlerts(context, ending: "failed") }
             throw error
         }
-        if !context.dryRun { await raiseAlerts(context) }
+        if !context.dryRun { await raiseAlerts(context, ending: result.complete ? "succeeded" : "incomplete") }
         return result
     }
 
-    func raiseAlerts(_ context: JobContext) async {
+    func raiseAlerts(_ context: JobContext, ending: String) async {
         do {
-            try await Health(context: context, config: context.config, now: Date()).notify(instance: context.instance.id)
+            try await Health(context: context, config: context.config, now: Date(), ending: ending).notify(instance: context.instance.id)
         } catch {
             context.log.warning("alerts not evaluated: \(error)")
         }

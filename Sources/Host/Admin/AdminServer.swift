@@ -40,6 +40,12 @@ public struct AdminServer: Sendable {
                 plugins: Dictionary(entries.map { (PluginView($0).name, $0.isLoaded ? "loaded" : "failed") }, uniquingKeysWith: { a, _ in a }),
                 loaded: loaded, failed: entries.count - loaded))
         }
+        // The web admin page: static, public (it holds no data; every call it makes needs the token).
+        router.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                                             .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"],
+                     body: .init(byteBuffer: ByteBuffer(string: AdminPage.html)))
+        }
         // Prometheus text format; behind the token like everything but /healthz.
         router.group("metrics").add(middleware: BearerAuthMiddleware(token: token)).get { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

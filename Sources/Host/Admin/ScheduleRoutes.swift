@@ -9,7 +9,27 @@ struct ScheduleRoutes {
     let manager: InstanceManager
     let scheduler: Scheduler
 
+    struct Preview: Encodable {
+        var expression: String
+        var timezone: String
+        var next: [String]
+    }
+
     func add(to api: RouterGroup<BasicRequestContext>) {
+        // The web page's "as you type" check: the parser's own message, or the next fire times.
+        api.get("cron/preview") { request, _ -> Response in
+            let p = request.uri.queryParameters
+            guard let expr = p.get("expr"), !expr.isEmpty else { throw HostError.invalid("expr is required") }
+            let zoneName = p.get("tz") ?? "UTC"
+            guard let zone = TimeZone(identifier: zoneName) else { throw HostError.invalid("tz: unknown IANA time zone \(zoneName.debugDescription)") }
+            let count = Int(p.get("count") ?? "5") ?? 0
+            guard (1...50).contains(count) else { throw HostError.invalid("count must be 1-50") }
+            let cron: CronExpression
+            do { cron = try CronExpression(expr) } catch let e as CronError { throw HostError.invalid("cron: \(e.message)") }
+            let f = ISO8601DateFormatter()
+            f.timeZone = zone
+            return try .json(Preview(expression: expr, timezone: zoneName, next: cron.nextFires(after: Date(), in: zone, count: count).map { f.string(from: $0) }))
+        }
         api.get("schedules") { request, _ -> Response in
             let instance = request.uri.queryParameters.get("instance")
             return try .json(try await store.schedules(instance: instance).map { ScheduleView($0) })

@@ -4,12 +4,19 @@ import Logging
 
 /// `synchost`: the host's command line. One file per command in this folder.
 public struct SynchostCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "synchost",
-        abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
-        version: SynchostVersion.current,
-        subcommands: [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self, RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self]
-    )
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "synchost",
+            abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
+            version: SynchostVersion.current,
+            subcommands: extraSubcommands + [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self,
+                                             RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self]
+        )
+    }
+
+    /// Commands the executable adds before parsing (`demo`, which brings the simulators: the kernel itself
+    /// knows no plugin). Set once, at start-up, before anything else runs.
+    nonisolated(unsafe) public static var extraSubcommands: [any ParsableCommand.Type] = []
 
     public init() {}
 }

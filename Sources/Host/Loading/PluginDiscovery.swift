@@ -1,7 +1,7 @@
 import Foundation
 
 /// Finds plugin files: every `*.so` directly in the plugin directory, in name order.
-enum PluginDiscovery {
+public enum PluginDiscovery {
     static func sharedObjects(in directory: URL) throws -> [URL] {
         let names: [String]
         do {
@@ -15,7 +15,7 @@ enum PluginDiscovery {
 
     /// The default plugin directory: next to the `synchost` binary when plugins are there (a build tree or
     /// an install prefix), then `./plugins`.
-    static func defaultDirectory() -> URL {
+    public static func defaultDirectory() -> URL {
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         for candidate in [exe.appendingPathComponent("plugins"), exe] {
             if let found = try? sharedObjects(in: candidate), !found.isEmpty { return candidate }
