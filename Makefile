@@ -1,5 +1,5 @@
 # synchost — the two commands of the README, and the rest.
-#   make demo   install what is missing, build, start the host with every plugin and the admin API
+#   make demo   install what is missing, build, start the simulators and a host with every plugin wired to them
 #   make test   install what is missing, build once, run the whole test suite
 #   make bench  benchmarks (never part of make test); writes BENCHMARKS.md
 
@@ -16,10 +16,11 @@ build: setup
 	$(SWIFT) build
 
 demo: build
+	.build/debug/synchost demo --port $(PORT)
+
+serve: build
 	mkdir -p $(DATA_DIR)
 	.build/debug/synchost serve --port $(PORT) --data-dir $(DATA_DIR)
-
-serve: demo
 
 # The store suite runs against SQLite and against a real PostgreSQL server that scripts/postgres.sh
 # installs and starts (a throwaway cluster on 127.0.0.1:54329).
