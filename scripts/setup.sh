@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd),
 # chromium (the web admin page, headless). Benchmarks: wrk.
-packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium wrk)
+packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium chromium-driver wrk)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,12 +20,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The SMTP server the Notify tests deliver to (aiosmtpd from PyPI), in a venv of its own.
+# Test tools from PyPI, in a venv of their own: the SMTP server the Notify tests deliver to (aiosmtpd), the
+# browser driver of the web page test (selenium), the API fuzzer (schemathesis).
 venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "setup: installing aiosmtpd into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q aiosmtpd==1.4.6
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd, selenium, schemathesis' 2>/dev/null; then
+  echo "setup: installing aiosmtpd, selenium, schemathesis into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q aiosmtpd==1.4.6 selenium==4.35.0 schemathesis==4.32.5
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.3 toolchain expected)" >&2; exit 1; }

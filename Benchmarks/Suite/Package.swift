@@ -4,6 +4,9 @@
 //   abi-bench:   a plugin (.so) loaded through the real kernel vs the same code called in-process
 //   store-bench: raw SQLite prepared inserts vs the store's batched upsert of realistic CDRs
 //   scheduler-bench: next-fire cost vs Foundation's Calendar; 10k schedules: lateness vs a bare timer, idle CPU
+//   sync-bench:  a 1M-CDR day synced from the VOS simulator through the dlopen'd libVOS.so vs the store alone
+//   read-bench:  wrk at 64 connections: bare Hummingbird route vs cached grade-stats and collection reads;
+//                the live grade-stats path; start-up (all plugins loaded, /healthz answered) and idle RSS
 import PackageDescription
 
 let package = Package(
@@ -14,10 +17,14 @@ let package = Package(
         .executable(name: "abi-bench", targets: ["ABIBench"]),
         .executable(name: "store-bench", targets: ["StoreBench"]),
         .executable(name: "scheduler-bench", targets: ["SchedulerBench"]),
+        .executable(name: "sync-bench", targets: ["SyncBench"]),
+        .executable(name: "read-bench", targets: ["ReadBench"]),
     ],
     dependencies: [
         .package(name: "synchost", path: "../.."),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .target(name: "BenchWorkload", dependencies: [.product(name: "PluginAPI", package: "synchost")]),
@@ -28,6 +35,15 @@ let package = Package(
         .executableTarget(
             name: "ABIBench",
             dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost")]
+        ),
+        .executableTarget(
+            name: "SyncBench",
+            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"), .product(name: "Simulators", package: "synchost")]
+        ),
+        .executableTarget(
+            name: "ReadBench",
+            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"), .product(name: "Simulators", package: "synchost"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .executableTarget(
             name: "SchedulerBench",

@@ -74,7 +74,7 @@ struct StatsRoutes {
 
     func respond(_ data: JSONValue, source: String, syncedAt: Date, elapsed: Double) throws -> RouteResponse {
         guard case .object(var o) = data else { throw PluginError(.internal, "cached stats are not an object") }
-        let at = ISO8601DateFormatter().string(from: syncedAt)
+        let at = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(syncedAt)
         o["source"] = .string(source)
         o["from_cache"] = .bool(source == "cache")
         o["last_synced_at"] = .string(at)

@@ -3,11 +3,12 @@ import PluginAPI
 
 /// JSON shapes of the admin API: snake_case keys, ISO-8601 times, secrets as "***".
 enum ISOTime {
+    /// A value-type format style: no formatter object per call (this runs for every time in every response).
+    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     static func string(_ d: Date?) -> String? {
         guard let d else { return nil }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: d)
+        return style.format(d)
     }
 
     static func parse(_ s: String, field: String) throws -> Date {

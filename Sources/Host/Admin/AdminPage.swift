@@ -85,8 +85,14 @@ const views = {
     return html;
   },
   async schedules() {
-    const list = await api("GET", "/schedules");
-    const html = table(["instance", "job", "params", "cron (edit: preview as you type)", "zone", "enabled", "next", "last", ""], list.map(s => [
+    const [list, instances, plugins] = await Promise.all([api("GET", "/schedules"), api("GET", "/instances"), api("GET", "/plugins")]);
+    const jobs = Object.fromEntries(plugins.map(p => [p.name, (p.jobs || []).map(j => j.name)]));
+    const form = `<fieldset id="newschedule"><legend>New schedule</legend>
+      <select id="si">${instances.map(i => `<option value="${esc(i.id)}" data-plugin="${esc(i.plugin)}">${esc(i.id)}</option>`).join("")}</select>
+      <select id="sj"></select> cron <input id="sc" class="cron" data-tz="UTC" size="18" placeholder="*/10 9-23 * * *"> zone <input id="sz" value="UTC" size="14">
+      params <input id="sp" size="24" placeholder='{"dates": "T-3..T-1"}'> <button id="sadd">Add</button>
+      <div class="muted preview" id="spreview"></div><span id="smsg"></span></fieldset>`;
+    const html = form + table(["instance", "job", "params", "cron (edit: preview as you type)", "zone", "enabled", "next", "last", ""], list.map(s => [
       esc(s.instance), esc(s.job), `<code>${esc(JSON.stringify(s.params))}</code>`,
       `<input class="cron" data-id="${esc(s.id)}" data-tz="${esc(s.timezone)}" value="${esc(s.cron)}" size="18"><div class="muted preview"></div>`,
       esc(s.timezone), `<input type="checkbox" class="en" data-id="${esc(s.id)}" ${s.enabled ? "checked" : ""}>`, esc(s.next_run_at || "-"),
@@ -98,7 +104,17 @@ const views = {
         try { const p = await api("GET", `/cron/preview?count=3&expr=${encodeURIComponent(inp.value)}&tz=${encodeURIComponent(inp.dataset.tz)}`);
           out.className = "muted preview"; out.textContent = "next: " + p.next.join(", "); }
         catch (e) { out.className = "err preview"; out.textContent = e.message; } };
-      document.querySelectorAll("input.cron").forEach(inp => { preview(inp); inp.oninput = () => { clearTimeout(t); t = setTimeout(() => preview(inp), 250); }; });
+      document.querySelectorAll("input.cron").forEach(inp => { if (inp.value) preview(inp); inp.oninput = () => { clearTimeout(t); t = setTimeout(() => preview(inp), 250); }; });
+      const fill = () => { const o = $("#si").selectedOptions[0]; $("#sj").innerHTML = o ? (jobs[o.dataset.plugin] || []).map(j => `<option>${esc(j)}</option>`).join("") : ""; };
+      $("#si").onchange = fill; fill();
+      $("#sz").oninput = () => { $("#sc").dataset.tz = $("#sz").value; $("#sc").oninput(); };
+      $("#sadd").onclick = async () => {
+        try {
+          const params = $("#sp").value.trim() ? JSON.parse($("#sp").value) : {};
+          await api("POST", "/schedules", {instance: $("#si").value, job: $("#sj").value, cron: $("#sc").value, timezone: $("#sz").value, params});
+          show("schedules");
+        } catch (e) { $("#smsg").innerHTML = `<span class="err" id="serror">${esc(e.message)}</span>`; }
+      };
       document.querySelectorAll("button.save").forEach(b => b.onclick = async () => {
         const id = b.dataset.id; const cron = $(`input.cron[data-id="${id}"]`).value; const enabled = $(`input.en[data-id="${id}"]`).checked;
         try { await api("PATCH", "/schedules/" + id, {cron, enabled}); show("schedules"); } catch (e) { fail(e); } });

@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import BenchWorkload
+import Foundation
+import GuankeSimulator
+import Host
+import Hummingbird
+import Logging
+import NIOCore
+import PluginAPI
+
+// Usage: read-bench PLUGINS DIR [records] [page_latency_ms] [wrk_seconds] — prints one JSON object.
+//   start-up: kernel + every plugin in PLUGINS loaded + admin API answering /healthz, beside a bare Hummingbird
+//             app's start to its first answer (same process); idle RSS after start-up.
+//   reads:    wrk -c64 against a bare Hummingbird route (anchor), the cached grade-stats route, a collection read.
+//   live:     the same grade-stats date computed live from the Guanke simulator (pages slowed by page_latency_ms,
+//             to stand for the legacy platform's 17–30 s days).
+
+let args = CommandLine.arguments
+guard args.count >= 3 else { FileHandle.standardError.write(Data("usage: read-bench PLUGINS DIR [records] [page_latency_ms] [wrk_seconds]\n".utf8)); exit(2) }
+let plugins = URL(fileURLWithPath: args[1]), dir = URL(fileURLWithPath: args[2])
+let records = args.count > 3 ? Int(args[3]) ?? 200_000 : 200_000
+let latency = args.count > 4 ? Int(args[4]) ?? 100 : 100
+let wrkSeconds = args.count > 5 ? Int(args[5]) ?? 10 : 10
+let clock = ContinuousClock()
+func ms(_ d: Duration) -> Double { (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * 1000 }
+func rssMiB() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}
+var logger = Logger(label: "read-bench")
+logger.logLevel = .error
+
+func serve(_ router: Router<BasicRequestContext>, logger: Logger) async throws -> Int {
+    let (stream, cont) = AsyncStream<Int>.makeStream()
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                          onServerRunning: { cont.yield($0.localAddress?.port ?? 0) }, logger: logger)
+    Task { try await app.run() }
+    for await p in stream { return p }
+    return 0
+}
+
+func get(_ url: String, token: String? = nil) async throws -> (Int, String) {
+    var req = HTTPClientRequest(url: url)
+    if let token { req.headers.add(name: "authorization", value: "Bearer \(token)") }
+    let r = try await HTTPClient.shared.execute(req, timeout: .seconds(600))
+    return (Int(r.status.code), String(buffer: try await r.body.collect(upTo: 1 << 24)))
+}
+
+// --- start-up: every plugin loaded and /healthz answered ---
+let t0 = clock.now
+let store = try SQLiteStore(path: dir.appendingPathComponent("read.db").path)
+let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
+try kernel.registry.rescan()
+let token = "bench-token"
+let (portStream, portCont) = AsyncStream<Int>.makeStream()
+Task { try await AdminServer(kernel: kernel, token: token).run(host: "127.0.0.1", port: 0) { portCont.yield($0) } }
+var port = 0
+for await p in portStream { port = p; break }
+let (healthStatus, _) = try await get("http://127.0.0.1:\(port)/healthz")
+let startupMs = ms(clock.now - t0)
+guard healthStatus == 200 else { fatalError("healthz: \(healthStatus)") }
+let loaded = kernel.registry.entries.filter(\.isLoaded).count
+try await Task.sleep(for: .seconds(2))
+let idleRSS = rssMiB()
+// Anchor: a bare Hummingbird app, started and answering in the same process.
+let t1 = clock.now
+let bareRouter = Router()
+let payload = ByteBuffer(string: #"{"date":"2026-11-20","grade_1":1234,"grade_9":5678,"total_records":200000,"total_success":6912,"source":"cache"}"#)
+bareRouter.get("bare") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: payload)) }
+let barePort = try await serve(bareRouter, logger: logger)
+_ = try await get("http://127.0.0.1:\(barePort)/bare")
+let bareStartupMs = ms(clock.now - t1)
+
+// --- the day: synced once from the (slow) simulator, then read from the cache ---
+let date = "2026-11-20"
+var data = GuankeSimulator.Data()
+data.recordsPerDay = { $0 == date ? records : 0 }
+let sim = GuankeSimulator(data)
+try await sim.start()
+sim.faults.pageLatencyMs = latency
+_ = try await kernel.instances!.create(id: "g", plugin: "guanke", config: ["base_url": .string(sim.server.baseURL), "secret": .string(sim.data.secret)])
+let api = "http://127.0.0.1:\(port)/api/v1"
+let t2 = clock.now
+let (liveStatus, liveBody) = try await get("\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)&cache=live", token: token)
+let liveMs = ms(clock.now - t2)
+guard liveStatus == 200, liveBody.contains("\"total_records\":\(records)") else { fatalError("live read: \(liveStatus) \(liveBody.prefix(300))") }
+
+struct WrkResult { var rps: Double; var p50: Double; var p99: Double }
+func wrk(_ url: String, auth: Bool, token: String, wrkSeconds: Int) throws -> WrkResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["wrk", "-t2", "-c64", "-d\(wrkSeconds)s", "--latency"] + (auth ? ["-H", "Authorization: Bearer \(token)"] : []) + [url]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    func value(_ s: Substring) -> Double {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        for (unit, factor) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0)] where t.hasSuffix(unit) {
+            return (Double(t.dropLast(unit.count)) ?? 0) * factor
+        }
+        return Double(t) ?? 0
+    }
+    var r = WrkResult(rps: 0, p50: 0, p99: 0)
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        if line.hasPrefix("Requests/sec:"), let v = parts.last { r.rps = Double(v) ?? 0 }
+        if parts.count == 2 && parts[0] == "50%" { r.p50 = value(parts[1]) }
+        if parts.count == 2 && parts[0] == "99%" { r.p99 = value(parts[1]) }
+        if line.contains("Non-2xx") { fatalError("wrk saw errors on \(url): \(line)") }
+    }
+    return r
+}
+let bare = try wrk("http://127.0.0.1:\(barePort)/bare", auth: false, token: token, wrkSeconds: wrkSeconds)
+let cached = try wrk("\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)", auth: true, token: token, wrkSeconds: wrkSeconds)
+let record = try wrk("\(api)/instances/g/collections/grade_stats/\(date)", auth: true, token: token, wrkSeconds: wrkSeconds)
+let out: [String: Any] = [
+    "plugins_loaded": loaded, "startup_ms": startupMs, "bare_startup_ms": bareStartupMs, "idle_rss_mib": idleRSS,
+    "records": records, "page_latency_ms": latency, "live_ms": liveMs, "wrk_seconds": wrkSeconds,
+    "bare_rps": bare.rps, "bare_p50_ms": bare.p50, "bare_p99_ms": bare.p99,
+    "cached_rps": cached.rps, "cached_p50_ms": cached.p50, "cached_p99_ms": cached.p99,
+    "record_rps": record.rps, "record_p50_ms": record.p50, "record_p99_ms": record.p99,
+]
+print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
+sim.stop()
+exit(0)

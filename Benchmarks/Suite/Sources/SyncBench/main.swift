@@ -1,0 +1,80 @@
+import BenchWorkload
+import Foundation
+import Host
+import Logging
+import PluginAPI
+import VOSSimulator
+
+// Usage:
+//   sync-bench sim CDRS ACCOUNTS          — a VOS node simulator in its own process; prints its URL; stops when stdin closes
+//   sync-bench run PLUGINS DIR URL DATE   — a full `cdrs` sync of DATE through the dlopen'd libVOS.so; prints one JSON object
+// Figure: the whole sync (HTTP from the simulator, JSON parsing and keying in the plugin, the ABI, the store).
+// Anchor for the store's share: the same records upserted again into a fresh instance with the same page
+// size, store calls only. Peak RSS is this process's (the simulator runs in another one).
+
+let args = CommandLine.arguments
+let clock = ContinuousClock()
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+if args.count > 1 && args[1] == "sim" {
+    var data = VOSSimulator.Data()
+    data.cdrsPerDay = Int(args[2]) ?? 1_000_000
+    data.customers = Int(args[3]) ?? 20
+    let sim = VOSSimulator(data)
+    let url = try await sim.start()
+    print(url)
+    fflush(nil)
+    _ = FileHandle.standardInput.readDataToEndOfFile()
+    sim.stop()
+    exit(0)
+}
+
+guard args.count >= 6, args[1] == "run" else {
+    FileHandle.standardError.write(Data("usage: sync-bench sim CDRS ACCOUNTS | sync-bench run PLUGINS DIR URL DATE\n".utf8))
+    exit(2)
+}
+let plugins = URL(fileURLWithPath: args[2]), dir = URL(fileURLWithPath: args[3]), url = args[4], date = args[5]
+var logger = Logger(label: "sync-bench")
+logger.logLevel = .error
+let store = try SQLiteStore(path: dir.appendingPathComponent("sync.db").path)
+let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
+try kernel.registry.rescan()
+let manager = kernel.instances!
+_ = try await manager.create(id: "node", plugin: "vos", config: [
+    "base_url": .string(url), "cdr_pacing_ms": 0, "backfill_days": 0, "timeout_ms": 600_000,
+])
+// The create hook queued the customers job; run the CDR day directly (no scheduler in this process).
+Workload.resetPeakRSS()
+let queued = try await manager.enqueue(instance: "node", job: "cdrs", params: ["date": .string(date)], dryRun: false, trigger: "manual")
+let instance = try await store.instance(id: "node")!.info
+let started = clock.now
+let run = try await kernel.runner!.execute(queued, instance: instance)
+let syncTime = seconds(clock.now - started)
+let syncRSS = Workload.peakRSSMiB()
+guard run.status == .succeeded else { fatalError("sync failed: \(run.status) \(run.error ?? "")") }
+
+// Anchor: the store alone, the same records (read back), the same page size, into a fresh instance.
+var pages: [[(key: String, data: [UInt8])]] = []
+var q = RecordQuery()
+q.limit = 5_000
+repeat {
+    let page = try await store.records(instance: "node", collection: "cdrs", query: q)
+    var rows = page.records.map { (key: $0.key, data: $0.data) }
+    while !rows.isEmpty {
+        pages.append(Array(rows.prefix(5_000)))
+        rows.removeFirst(min(5_000, rows.count))
+    }
+    q.cursor = page.nextCursor
+} while q.cursor != nil
+var storeTime = Duration.zero
+for p in pages {
+    let page = UpsertPage(collection: "cdrs", records: p)
+    storeTime += try await clock.measure { _ = try await store.upsert(page, instance: "anchor", runID: "a", now: Date()) }
+}
+let records = run.counts.fetched
+let out: [String: Any] = [
+    "records": records, "inserted": run.counts.inserted, "accounts": run.counts.pages,
+    "sync_s": syncTime, "sync_per_s": Double(records) / syncTime, "store_only_s": seconds(storeTime),
+    "store_only_per_s": Double(records) / seconds(storeTime), "store_share": seconds(storeTime) / syncTime, "peak_rss_mib": syncRSS,
+]
+print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
