@@ -102,7 +102,7 @@ lines = [
     f"| idle CPU with {sc['schedules']:,} enabled schedules, none due | {sc['idle_cpu_percent']:.2f}% of a core | the same process only sleeping: {sc['anchor_sleep_cpu_percent']:.2f}% | – |",
     "",
     "## Ingest: a full VOS sync (issues: VOS, demo/bench)", "",
-    f"One day of {sy['records']:,} CDRs, {sy['accounts']} accounts (one `GetCdr` per account, the VOS way), from the VOS simulator in its own "
+    f"One day of {sy['records']:,} CDRs, 20 accounts (one `GetCdr` per account, the VOS way; {sy['accounts']} store pages), from the VOS simulator in its own "
     "process over loopback, through the dlopen'd release `libVOS.so` (HTTP through the host, JSON parsing and keying in the plugin, "
     "pages of 5,000 across the C ABI) into SQLite.", "",
     "| what | figure | anchor | ratio |", "|---|---|---|---|",

@@ -51,6 +51,10 @@ public struct AdminServer: Sendable {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: HostMetrics.text())))
         }
+        router.group("openapi.json").add(middleware: BearerAuthMiddleware(token: token)).get { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.build(plugins: registry.loaded).jsonBytes)))
+        }
         let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: token))
         api.get("plugins") { _, _ -> Response in
             try .json(registry.entries.map(PluginView.init))

@@ -41,9 +41,9 @@ public struct RecordReader: Sendable {
             return try await cached()
         case .ifMissing:
             let c = try await cached()
-            return c.record != nil ? c : try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+            return c.record != nil ? c : try await liveOrRefuse(instance: instance, plugin: plugin, collection: collection, key: key)
         case .live:
-            return try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+            return try await liveOrRefuse(instance: instance, plugin: plugin, collection: collection, key: key)
         case .staleOK:
             do {
                 return try await live(instance: instance, plugin: plugin, collection: collection, key: key)
@@ -70,6 +70,16 @@ public struct RecordReader: Sendable {
         }
         return ListResult(page: try await store.records(instance: instance.id, collection: collection, query: query), source: "cache",
                           lastSyncedAt: try await store.lastSyncedAt(instance: instance.id, collection: collection))
+    }
+
+    /// A plugin that cannot read one record live answers "unavailable": for the caller that is a bad request
+    /// (ask the cache), not a server failure.
+    func liveOrRefuse(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String) async throws -> Result {
+        do {
+            return try await live(instance: instance, plugin: plugin, collection: collection, key: key)
+        } catch let e as PluginError where e.kind == .unavailable {
+            throw HostError.invalid("\(e.message); read it with cache=cache (or stale-ok)")
+        }
     }
 
     func live(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String) async throws -> Result {

@@ -1,0 +1,162 @@
+import PluginAPI
+
+/// `GET /openapi.json`: an OpenAPI 3.1 description of the admin API as this host serves it, including the
+/// routes of the plugins loaded right now (so the document matches exactly what answers). Used by
+/// schemathesis in CI to fuzz the API and check every response against it.
+enum OpenAPIDocument {
+    // MARK: schema helpers
+
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func object(_ props: [String: JSONValue], required: [String] = []) -> JSONValue {
+        ["type": "object", "properties": .object(props), "required": .array(required.map { .string($0) })]
+    }
+    static let string: JSONValue = ["type": "string"]
+    static let optString: JSONValue = ["type": ["string", "null"]]
+    static let integer: JSONValue = ["type": "integer"]
+    static let boolean: JSONValue = ["type": "boolean"]
+    static let anyObject: JSONValue = ["type": "object"]
+    static func array(_ items: JSONValue) -> JSONValue { ["type": "array", "items": items] }
+
+    static func json(_ schema: JSONValue, _ description: String = "OK") -> JSONValue {
+        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+    }
+    static let error: JSONValue = json(ref("Error"), "Error")
+
+    /// An operation: its responses (with the error statuses it may answer), parameters and body.
+    static func op(_ summary: String, _ ok: [String: JSONValue], errors: [Int], params: [JSONValue] = [], body: JSONValue? = nil, secure: Bool = true) -> JSONValue {
+        var responses = ok
+        for e in errors + (secure ? [401] : []) { responses[String(e)] = error }
+        var o: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if !params.isEmpty { o["parameters"] = .array(params) }
+        if let body { o["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]] }
+        if !secure { o["security"] = [] }
+        return .object(o)
+    }
+
+    static func path(_ name: String) -> JSONValue { ["name": .string(name), "in": "path", "required": true, "schema": string] }
+    static func query(_ name: String, _ schema: JSONValue = string) -> JSONValue { ["name": .string(name), "in": "query", "required": false, "schema": schema] }
+
+    // MARK: the document
+
+    static func build(plugins: [PluginHandle]) -> JSONValue {
+        let counts = object(["fetched": integer, "pages": integer, "inserted": integer, "updated": integer, "unchanged": integer, "deleted": integer])
+        let record = object(["key": string, "data": [:], "hash": string, "first_seen_at": optString, "synced_at": optString,
+                             "changed_at": optString, "deleted_at": optString], required: ["key", "data"])
+        let schemas: [String: JSONValue] = [
+            "Error": object(["error": object(["code": string, "message": string], required: ["code", "message"])], required: ["error"]),
+            "Plugin": object(["name": string, "version": optString, "kind": optString, "abi": optString, "status": string, "reason": optString,
+                              "path": string, "config": ["type": ["array", "null"]], "jobs": ["type": ["array", "null"]],
+                              "collections": ["type": ["array", "null"]], "routes": ["type": ["array", "null"]]], required: ["name", "status", "path"]),
+            "Instance": object(["id": string, "plugin": string, "config": anyObject, "enabled": boolean, "created_at": optString, "updated_at": optString],
+                               required: ["id", "plugin", "config", "enabled"]),
+            "Schedule": object(["id": string, "instance": string, "job": string, "params": anyObject, "cron": string, "timezone": string, "enabled": boolean,
+                                "next_fires": array(string)], required: ["id", "instance", "job", "cron", "timezone", "enabled", "next_fires"]),
+            "Run": object(["id": string, "instance": string, "job": string, "trigger": string, "status": string, "dry_run": boolean, "counts": counts,
+                           "complete": ["type": ["boolean", "null"]], "error": optString, "message": optString],
+                          required: ["id", "instance", "job", "trigger", "status", "counts"]),
+            "Accepted": object(["run_id": string, "status": string], required: ["run_id", "status"]),
+            "Record": record,
+            "Notification": object(["id": string, "channel": string, "state": string, "attempts": integer, "max_attempts": integer,
+                                    "message": anyObject, "last_error": optString], required: ["id", "channel", "state", "attempts", "message"]),
+        ]
+        let id = path("id")
+        let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject],
+                                        "required": ["id", "plugin"], "additionalProperties": false]
+        let scheduleProps: [String: JSONValue] = [
+            "instance": string, "job": string, "cron": string, "timezone": string, "params": anyObject, "enabled": boolean, "misfire": string,
+            "misfire_cap": integer, "overlap": string, "jitter_seconds": integer, "max_attempts": integer, "retry_backoff_seconds": integer,
+            "timeout_seconds": integer, "note": optString,
+        ]
+        var paths: [String: JSONValue] = [
+            "/healthz": ["get": op("Liveness and per-plugin status", ["200": json(object(["status": string, "version": string, "plugins": anyObject,
+                                                                                          "loaded": integer, "failed": integer], required: ["status", "plugins"]))],
+                                   errors: [], secure: false)],
+            "/metrics": ["get": op("Prometheus metrics", ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]], errors: [])],
+            "/openapi.json": ["get": op("This document", ["200": json(anyObject)], errors: [])],
+            "/api/v1/plugins": ["get": op("Plugins the loader found", ["200": json(array(ref("Plugin")))], errors: [])],
+            "/api/v1/plugins/rescan": ["post": op("Load plugins added to the directory", ["200": json(object(["added": array(ref("Plugin")), "changed": array(string)]))], errors: [])],
+            "/api/v1/plugins/{name}": ["get": op("One plugin", ["200": json(ref("Plugin"))], errors: [404], params: [path("name")])],
+            "/api/v1/instances": [
+                "get": op("Instances (secrets as ***)", ["200": json(array(ref("Instance")))], errors: []),
+                "post": op("Create an instance (config checked; default schedules; on-create hook)", ["201": json(ref("Instance"))], errors: [400, 404, 409, 413], body: instanceInput),
+            ],
+            "/api/v1/instances/{id}": [
+                "get": op("One instance", ["200": json(ref("Instance"))], errors: [404], params: [id]),
+                "patch": op("Change config keys or enabled", ["200": json(ref("Instance"))], errors: [400, 404, 413], params: [id],
+                            body: ["type": "object", "properties": ["config": anyObject, "enabled": boolean], "additionalProperties": false]),
+                "delete": op("Delete (purge=true deletes its data too)", ["204": ["description": "Deleted"]], errors: [400, 404], params: [id, query("purge", ["type": "string", "enum": ["true", "false"]])]),
+            ],
+            "/api/v1/instances/{id}/jobs/{job}/run": ["post": op("Queue a run now", ["202": json(ref("Accepted"))], errors: [400, 404, 413], params: [id, path("job")],
+                                                               body: ["type": "object", "properties": ["params": anyObject, "dry_run": boolean], "additionalProperties": false])],
+            "/api/v1/schedules": [
+                "get": op("Schedules", ["200": json(array(ref("Schedule")))], errors: [], params: [query("instance")]),
+                "post": op("Create a schedule", ["201": json(ref("Schedule"))], errors: [400, 404, 413],
+                           body: ["type": "object", "properties": .object(scheduleProps), "required": ["instance", "job", "cron"], "additionalProperties": false]),
+            ],
+            "/api/v1/schedules/{id}": [
+                "get": op("One schedule with its next fire times", ["200": json(ref("Schedule"))], errors: [404], params: [id]),
+                "put": op("Replace (cron required)", ["200": json(ref("Schedule"))], errors: [400, 404, 413], params: [id],
+                          body: ["type": "object", "properties": .object(scheduleProps), "additionalProperties": false]),
+                "patch": op("Change fields", ["200": json(ref("Schedule"))], errors: [400, 404, 413], params: [id],
+                            body: ["type": "object", "properties": .object(scheduleProps), "additionalProperties": false]),
+                "delete": op("Delete", ["204": ["description": "Deleted"]], errors: [404], params: [id]),
+            ],
+            "/api/v1/runs": ["get": op("Run history, newest first", ["200": json(object(["runs": array(ref("Run")), "next_cursor": optString], required: ["runs"]))],
+                                       errors: [400], params: [query("instance"), query("job"), query("status"), query("since"), query("limit"), query("cursor")])],
+            "/api/v1/runs/{id}": ["get": op("One run", ["200": json(ref("Run"))], errors: [404], params: [id])],
+            "/api/v1/runs/{id}/cancel": ["post": op("Cancel a queued or running run", ["202": json(ref("Run"))], errors: [404, 409], params: [id])],
+            "/api/v1/instances/{id}/collections": ["get": op("Collections with counts and last_synced_at",
+                                                             ["200": json(object(["collections": array(anyObject), "source": string], required: ["collections", "source"]))],
+                                                             errors: [404], params: [id])],
+            "/api/v1/instances/{id}/collections/{collection}": ["get": op("A page of records",
+                ["200": json(object(["records": array(ref("Record")), "next_cursor": optString, "last_synced_at": optString, "source": string],
+                                    required: ["records", "source"]))],
+                errors: [400, 404, 503], params: [id, path("collection"), query("limit"), query("cursor"), query("order"), query("desc"), query("from"),
+                                                  query("to"), query("include_deleted"), query("cache", ["type": "string", "enum": ["cache", "live"]])])],
+            "/api/v1/instances/{id}/collections/{collection}/{key}": ["get": op("One record (cache policy)",
+                ["200": json(object(["record": ref("Record"), "last_synced_at": optString, "source": string, "stale": boolean], required: ["record", "source"]))],
+                errors: [400, 404, 422, 502, 503], params: [id, path("collection"), path("key"),
+                                                          query("cache", ["type": "string", "enum": ["cache", "live", "if-missing", "stale-ok"]])])],
+            "/api/v1/cron/preview": ["get": op("Next fire times of a cron expression, or the parser's message",
+                                               ["200": json(object(["expression": string, "timezone": string, "next": array(string)], required: ["next"]))],
+                                               errors: [400], params: [["name": "expr", "in": "query", "required": true, "schema": string], query("tz"), query("count")])],
+            "/api/v1/notifications": ["get": op("The outbox", ["200": json(object(["notifications": array(ref("Notification")), "next_cursor": optString, "depth": integer],
+                                                                                  required: ["notifications", "depth"]))],
+                                                errors: [400], params: [query("state"), query("channel"), query("limit"), query("cursor")])],
+            "/api/v1/notifications/test": ["post": op("Queue a test message to a channel", ["202": json(object(["ids": array(string)], required: ["ids"]))],
+                                                      errors: [400, 404, 413, 503],
+                                                      body: ["type": "object", "properties": ["channel": string, "text": string, "subject": string, "format": string,
+                                                                                              "recipients": array(string)], "required": ["channel"], "additionalProperties": false])],
+            "/api/v1/notifications/{id}": ["get": op("One notification", ["200": json(ref("Notification"))], errors: [404], params: [id])],
+            "/api/v1/notifications/{id}/retry": ["post": op("Retry a dead or unknown notification", ["202": json(ref("Notification"))], errors: [404, 409], params: [id])],
+        ]
+        // The loaded plugins' own routes, as they declared them.
+        for plugin in plugins.sorted(by: { $0.name < $1.name }) {
+            for route in plugin.manifest.routes {
+                let p = "/api/v1/plugins/\(plugin.name)/" + route.path
+                let names = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
+                var entry = paths[p]?.objectValue ?? [:]
+                var responses: [String: JSONValue] = ["200": json(anyObject), "201": json(anyObject), "202": json(anyObject)]
+                for e in [400, 403, 404, 405, 410, 413, 422, 429, 502, 503] { responses[String(e)] = json(anyObject, "Error") }
+                responses["401"] = error
+                var o: [String: JSONValue] = ["summary": .string("\(plugin.name): \(route.description)"), "responses": .object(responses),
+                                              "parameters": .array(names.map(path) + [query("instance")])]
+                if route.isPublic { o["security"] = [] }
+                if route.method != "GET" && route.method != "DELETE" {
+                    o["requestBody"] = ["required": false, "content": ["application/json": ["schema": anyObject]]]
+                }
+                entry[route.method.lowercased()] = .object(o)
+                paths[p] = .object(entry)
+            }
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "synchost admin API", "version": .string(SynchostVersion.current),
+                     "description": "Every endpoint but /healthz (and routes plugins declare public) needs Authorization: Bearer <admin token>."],
+            "servers": [["url": "/"]],
+            "security": [["bearer": []]],
+            "components": ["securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]], "schemas": .object(schemas)],
+            "paths": .object(paths),
+        ]
+    }
+}
