@@ -145,6 +145,8 @@ struct VOSPluginTests {
         let partial = try await host.run("n", "cdrs", params: ["date": .string(other)])
         #expect(partial.status == .incomplete, "\(partial.status) \(partial.error ?? "")")
         #expect(partial.message?.contains("incomplete day(s): \(other)") == true, "\(partial.message ?? "")")
+        // The run keeps the plugin's log lines: the failed account-day is named there too.
+        #expect(partial.log?.contains("warning cdrs \(other)") == true, "\(partial.log ?? "no log")")
         let days = try await host.api("GET", "/plugins/vos/instances/n/cdr-stats?from=\(other)&to=\(other)")
         #expect(days.json?["days"]?.arrayValue?.first?["complete"] == false, "\(days.body)")
         // A clean re-run completes it, without duplicates.

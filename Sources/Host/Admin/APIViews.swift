@@ -105,6 +105,8 @@ struct RunView: Codable {
     var complete: Bool?
     var message: String?
     var error: String?
+    /// The plugin's last log lines of the run.
+    var log: String?
     var attempt: Int
     var max_attempts: Int
     var host: String?
@@ -128,6 +130,7 @@ struct RunView: Codable {
         complete = r.complete
         message = r.message
         error = r.error
+        log = r.log
         attempt = r.attempt
         max_attempts = r.maxAttempts
         host = r.leaseOwner

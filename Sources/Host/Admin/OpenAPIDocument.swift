@@ -52,7 +52,7 @@ enum OpenAPIDocument {
             "Schedule": object(["id": string, "instance": string, "job": string, "params": anyObject, "cron": string, "timezone": string, "enabled": boolean,
                                 "next_fires": array(string)], required: ["id", "instance", "job", "cron", "timezone", "enabled", "next_fires"]),
             "Run": object(["id": string, "instance": string, "job": string, "trigger": string, "status": string, "dry_run": boolean, "counts": counts,
-                           "complete": ["type": ["boolean", "null"]], "error": optString, "message": optString],
+                           "complete": ["type": ["boolean", "null"]], "error": optString, "message": optString, "log": optString],
                           required: ["id", "instance", "job", "trigger", "status", "counts"]),
             "Accepted": object(["run_id": string, "status": string], required: ["run_id", "status"]),
             "Record": record,

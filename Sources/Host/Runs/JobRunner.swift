@@ -58,6 +58,7 @@ public struct JobRunner: Sendable {
             run.error = SecretMasker.redact(PluginError.wrapping(error).description, secrets: secrets)
         }
         run.finishedAt = Date()
+        run.log = tally.excerpt
         // The outcome is written even when the run's task was cancelled (host shutdown): never lose it.
         let final = run
         let store = self.store

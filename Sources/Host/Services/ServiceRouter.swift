@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PluginAPI
 
@@ -52,7 +53,11 @@ public final class ServiceRouter: Sendable {
         if let instance = context?.instance?.id { metadata["instance"] = .string(instance) }
         if let run = context?.runID { metadata["run"] = .string(run) }
         let text = SecretMasker.redact(message, secrets: context?.secrets ?? [])
-        logger.log(level: Self.level(level), "\(text)", metadata: metadata)
+        let lvl = Self.level(level)
+        if lvl >= .info {
+            context?.tally?.log("\(ISOTime.string(Date()) ?? "") \(lvl) \(text)")
+        }
+        logger.log(level: lvl, "\(text)", metadata: metadata)
     }
 
     static func level(_ raw: Int32) -> Logger.Level {

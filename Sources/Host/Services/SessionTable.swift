@@ -24,10 +24,22 @@ public struct SessionContext: Sendable {
 
 /// Store counts accumulated over one call's upserts.
 public final class RunTally: Sendable {
+    static let maxLines = 100
     private let counts = Mutex(RunCounts())
+    private let lines = Mutex<[String]>([])
     public init() {}
     func add(_ c: RunCounts) { counts.withLock { $0 += c } }
     public var total: RunCounts { counts.withLock { $0 } }
+
+    /// Keeps the run's last log lines (already masked) for its record.
+    func log(_ line: String) {
+        lines.withLock { l in
+            l.append(String(line.prefix(500)))
+            if l.count > Self.maxLines { l.removeFirst(l.count - Self.maxLines) }
+        }
+    }
+
+    public var excerpt: String? { lines.withLock { $0.isEmpty ? nil : $0.joined(separator: "\n") } }
 }
 
 /// Sessions of in-flight plugin calls. A session id is handed to the plugin with each invoke and comes back

@@ -43,7 +43,7 @@ public final class PostgresStore: Store {
             try await conn.query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: self.logger)
             var applied = Set<Int64>()
             for try await v in try await conn.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int64.self) { applied.insert(v) }
-            for (version, statements) in [(Int64(1), StoreSchema.postgres), (2, StoreSchema.outbox(.postgres))] where !applied.contains(version) {
+            for (version, statements) in [(Int64(1), StoreSchema.postgres), (2, StoreSchema.outbox(.postgres)), (3, StoreSchema.runLog)] where !applied.contains(version) {
                 for sql in statements { try await conn.query(PostgresQuery(unsafeSQL: sql), logger: self.logger) }
                 try await conn.query("INSERT INTO schema_migrations (version, applied_at) VALUES (\(version), \(Date().millis))", logger: self.logger)
             }

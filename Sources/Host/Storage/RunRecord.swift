@@ -43,6 +43,8 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var retryBackoffSeconds: Int
     /// Set by `replace` overlap or a user: the host running it cancels it at its next heartbeat.
     public var cancelRequested: Bool
+    /// The plugin's last log lines of the run (secrets masked), for the run's page.
+    public var log: String?
 
     public init(
         id: String = UUID().uuidString.lowercased(), instance: String, job: String, trigger: String, status: Status = .queued,

@@ -31,6 +31,9 @@ public final class SQLiteStore: Store {
         m.registerMigration("2-notification-outbox") { db in
             for sql in StoreSchema.outbox(.sqlite) { try db.execute(sql: sql) }
         }
+        m.registerMigration("3-run-log") { db in
+            for sql in StoreSchema.runLog { try db.execute(sql: sql) }
+        }
         return m
     }
 

@@ -77,6 +77,9 @@ enum StoreSchema {
     static let sqlite = tables(.sqlite)
     static let postgres = tables(.postgres)
 
+    /// Version 3: the run's log excerpt (the plugin's last log lines of the run).
+    static let runLog = ["ALTER TABLE runs ADD COLUMN log TEXT"]
+
     /// Version 2: the notification outbox (every message persisted before delivery).
     static func outbox(_ d: SQLDialect) -> [String] {
         let int = d == .sqlite ? "INTEGER" : "BIGINT"
@@ -168,7 +171,7 @@ enum RunRow {
     static let names = ["id", "instance_id", "job", "trigger", "status", "params", "dry_run", "schedule_id", "scheduled_for",
                         "created_at", "started_at", "finished_at", "counts", "complete", "message", "error", "attempt",
                         "run_at", "lease_owner", "lease_expires_at", "overlap", "timeout_seconds", "max_attempts",
-                        "retry_backoff_seconds", "cancel_requested"]
+                        "retry_backoff_seconds", "cancel_requested", "log"]
     static let columns = names.joined(separator: ", ")
     static let columnCount = names.count
 
@@ -197,6 +200,7 @@ enum RunRow {
             int(r.complete.map { $0 ? 1 : 0 }), text(r.message), text(r.error), .int(Int64(r.attempt)),
             int(r.runAt?.millis), text(r.leaseOwner), int(r.leaseExpiresAt?.millis), .text(r.overlap.rawValue),
             .int(Int64(r.timeoutSeconds)), .int(Int64(r.maxAttempts)), .int(Int64(r.retryBackoffSeconds)), .int(r.cancelRequested ? 1 : 0),
+            text(r.log),
         ]
     }
 
@@ -223,6 +227,7 @@ enum RunRow {
         r.maxAttempts = Int(int(22) ?? 1)
         r.retryBackoffSeconds = Int(int(23) ?? 30)
         r.cancelRequested = int(24) == 1
+        r.log = v.count > 25 ? text(25) : nil
         return r
     }
 }

@@ -20,7 +20,7 @@ for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-
     options.add_argument(a)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 wait = WebDriverWait(driver, 20)
-main = lambda: driver.find_element(By.ID, "main").text
+main = lambda: driver.execute_script("return document.getElementById('main').innerText")
 try:
     driver.get(base + "/")
     wait.until(lambda d: d.find_elements(By.ID, "tok"))
@@ -47,7 +47,9 @@ try:
     zone.send_keys("Asia/Shanghai")
     driver.find_element(By.ID, "sp").send_keys('{"dates": "T-1"}')
     driver.find_element(By.ID, "sadd").click()
-    wait.until(lambda d: any(e.get_attribute("value") == "*/20 9-18 * * 1-5" for e in d.find_elements(By.CSS_SELECTOR, "input.cron[data-id]")))
+    # Checked inside the page: the table is re-rendered, so element handles may go stale between calls.
+    wait.until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('input.cron[data-id]')].some(e => e.value === '*/20 9-18 * * 1-5')"))
     # An invalid cron through the form is refused with the parser's message.
     driver.find_element(By.ID, "sc").send_keys("61 * * * *")
     driver.find_element(By.ID, "sadd").click()
