@@ -31,6 +31,20 @@ struct JobRunnerTests {
                        plugin: plugin, log: log)
     }
 
+    @Test func aJobThatHangsFailsAtItsTimeoutAndThePluginKeepsWorking() async throws {
+        let f = try await Self.fixture(.sqlite)
+        let hung = RunRecord(instance: f.instance.id, job: "slow", trigger: "manual", params: ["ms": 60_000])
+        try await f.store.insertRun(hung)
+        let started = ContinuousClock.now
+        let run = try await f.runner.execute(hung, instance: f.instance, timeout: .milliseconds(400))
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(run.status == .failed && run.error?.contains("timed out") == true, "\(run.status) \(run.error ?? "")")
+        // The same plugin (and the host) carry on.
+        let next = RunRecord(instance: f.instance.id, job: "greet", trigger: "manual")
+        try await f.store.insertRun(next)
+        #expect(try await f.runner.execute(next, instance: f.instance).status == .succeeded)
+    }
+
     @Test(arguments: Backend.available)
     func anIncompleteRunNeverDeletesAndACompleteOneDoes(_ backend: Backend) async throws {
         let f = try await Self.fixture(backend)

@@ -72,7 +72,27 @@ struct ScaleOutTests {
             if runs.count >= 60 && runs.allSatisfy(\.status.isFinal) { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        for h in hosts { h.terminate(); h.waitUntilExit() }
+        // One host dies without warning: the survivor takes over every schedule.
+        kill(hosts[0].processIdentifier, SIGKILL)
+        hosts[0].waitUntilExit()
+        var later: [String] = []
+        for _ in 0..<10 {
+            var s = ScheduleRecord(instance: instance, job: "slow", params: ["ms": 10], cron: "0 0 1 1 *", overlap: .allow)
+            s.nextFireAt = Date().addingTimeInterval(-1)
+            s.nextRunAt = s.nextFireAt
+            try await store.insertSchedule(s)
+            later.append(s.id)
+        }
+        var afterKill: [RunRecord] = []
+        let deadline2 = Date().addingTimeInterval(60)
+        while Date() < deadline2 {
+            afterKill = try await store.runs(q).filter { $0.scheduleID.map(later.contains) ?? false }
+            if afterKill.count == 10 && afterKill.allSatisfy(\.status.isFinal) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        for h in hosts where h.isRunning { h.terminate(); h.waitUntilExit() }
+        #expect(afterKill.count == 10 && afterKill.allSatisfy { $0.status == .succeeded }, "\(afterKill.map(\.status.rawValue))")
+        #expect(Set(afterKill.compactMap(\.leaseOwner)).count == 1, "one host left")
 
         #expect(runs.count == 60, "every fire became exactly one run")
         #expect(runs.allSatisfy { $0.status == .succeeded }, "\(runs.map(\.status.rawValue))")
@@ -93,9 +113,10 @@ struct ScaleOutTests {
             perHost.append(ids.count)
             for id in ids { finishedBy[id, default: 0] += 1 }
         }
-        #expect(finishedBy.count == 60)
+        #expect(finishedBy.count == 70, "60 before the kill, 10 after")
         #expect(finishedBy.values.allSatisfy { $0 == 1 })
         #expect(perHost.allSatisfy { $0 > 0 }, "both hosts ran some: \(perHost)")
         #expect(Set(runs.compactMap(\.leaseOwner)).count == 2)
+        #expect(Set(afterKill.compactMap(\.leaseOwner)).isSubset(of: Set(runs.compactMap(\.leaseOwner))))
     }
 }

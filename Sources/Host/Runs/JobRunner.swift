@@ -48,7 +48,8 @@ public struct JobRunner: Sendable {
                 }
             }
             run.status = result.complete ? .succeeded : .incomplete
-        } catch let e as PluginError where e.kind == .cancelled {
+        } catch let e as PluginError where e.kind == .cancelled && !e.message.contains("timed out") {
+            // Cancelled by a user, a `replace` overlap or shutdown. A job that hit its timeout failed instead.
             run.counts = tally.total
             run.status = .cancelled
             run.error = SecretMasker.redact(e.message, secrets: secrets)
