@@ -8,16 +8,9 @@ struct DateSpec {
 
     let zone: TimeZone
 
-    var calendar: Calendar {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = zone
-        return c
-    }
+    var calendar: Calendar { CalendarDays(zone: zone).calendar }
 
-    func string(_ d: Date) -> String {
-        let c = calendar.dateComponents([.year, .month, .day], from: d)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-    }
+    func string(_ d: Date) -> String { CalendarDays(zone: zone).string(d) }
 
     func today(_ now: Date = Date()) -> String { string(now) }
 
@@ -27,12 +20,7 @@ struct DateSpec {
         if t.hasPrefix("T-"), let n = Int(t.dropFirst(2)), (0...3660).contains(n) {
             return calendar.date(byAdding: .day, value: -n, to: calendar.startOfDay(for: now))!
         }
-        let parts = t.split(separator: "-").map(String.init)
-        if parts.count == 3, parts[0].count == 4, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-           let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
-           calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d) {
-            return date
-        }
+        if t.count == 10, let date = CalendarDays(zone: zone).date(t) { return date }
         throw PluginError(.invalid, "dates: \(token.debugDescription) is not today, T-N or yyyy-MM-dd")
     }
 

@@ -61,22 +61,15 @@ struct GuankeClient: Sendable {
         self.log = log
     }
 
-    /// Query strings with every character but the unreserved ones percent-encoded (passwords may hold
-    /// '&', '+', '=', spaces...).
-    static func query(_ items: KeyValuePairs<String, String>) -> String {
-        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-        return items.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
-    }
-
     static let options = HTTPRequest.Options(timeoutMs: 30_000, maxAttempts: 3, retryOnStatus: [429, 500, 502, 503, 504], initialBackoffMs: 500)
 
     func login() async throws -> String {
         let url: String
         switch credentials {
         case .password(let user, let password):
-            url = baseURL + "/token?" + Self.query(["username": user, "password": password])
+            url = baseURL + "/token?" + URLEncoding.query([("username", user), ("password", password)])
         case .secret(let secret):
-            url = baseURL + "/token/secret?" + Self.query(["secret": secret])
+            url = baseURL + "/token/secret?" + URLEncoding.query([("secret", secret)])
         }
         let data = try await envelope(try await http.get(url, options: Self.options), what: "token")
         guard let token = data["token"]?.stringValue, !token.isEmpty else { throw PluginError(.upstream, "token: the response has no data.token") }
@@ -126,8 +119,8 @@ struct GuankeClient: Sendable {
 
     /// One page of `GET /task/cdr/all2` for a whole day.
     func cdrPage(date: String, page: Int) async throws -> JSONValue {
-        let u = baseURL + "/task/cdr/all2?" + Self.query([
-            "page": String(page), "pageSize": String(pageSize), "startTime": "\(date) 00:00:00", "endTime": "\(date) 23:59:59",
+        let u = baseURL + "/task/cdr/all2?" + URLEncoding.query([
+            ("page", String(page)), ("pageSize", String(pageSize)), ("startTime", "\(date) 00:00:00"), ("endTime", "\(date) 23:59:59"),
         ])
         return try await call("cdr/all2 \(date) page \(page)") { token in
             HTTPRequest(method: "GET", url: u, headers: ["authorization": token], options: Self.options)

@@ -81,6 +81,4 @@ func truncated(_ text: String, limit: Int) -> (text: String, cut: Bool) {
 }
 
 /// A query value with everything but RFC 3986 unreserved characters percent-encoded.
-func urlEncoded(_ s: String) -> String {
-    s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? s
-}
+func urlEncoded(_ s: String) -> String { URLEncoding.component(s) }

@@ -48,12 +48,7 @@ struct RemoteProjects {
 
     static func detail(_ r: HTTPResponse) -> String? { (try? JSONValue.parse(r.body))?["detail"]?.stringValue }
 
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    static func query(_ items: [(String, String)]) -> String { URLEncoding.query(items) }
 
-    static func query(_ items: [(String, String)]) -> String {
-        items.map { "\($0.0)=\(segment($0.1))" }.joined(separator: "&")
-    }
-
-    /// A path segment or query value with everything but unreserved characters percent-encoded.
-    static func segment(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s }
+    static func segment(_ s: String) -> String { URLEncoding.component(s) }
 }

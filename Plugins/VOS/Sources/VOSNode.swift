@@ -89,36 +89,24 @@ struct VOSNode: Sendable {
 
     // MARK: dates in the node's zone
 
-    var calendar: Calendar {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = zone
-        return c
-    }
+    var days: CalendarDays { CalendarDays(zone: zone) }
 
     /// yyyy-MM-dd of `date` in the node's zone.
-    func day(_ date: Date) -> String {
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-    }
+    func day(_ date: Date) -> String { days.string(date) }
 
-    func day(_ date: Date, minus days: Int) -> String {
-        day(calendar.date(byAdding: .day, value: -days, to: date)!)
-    }
+    func day(_ date: Date, minus n: Int) -> String { days.string(date, minus: n) }
 
-    /// Parses yyyy-MM-dd (or yyyyMMdd) into a calendar date of the node's zone.
-    func parseDay(_ s: String, what: String) throws -> DateComponents {
-        let digits = s.replacingOccurrences(of: "-", with: "")
-        guard digits.count == 8, digits.allSatisfy(\.isASCII), let y = Int(digits.prefix(4)), let m = Int(digits.dropFirst(4).prefix(2)),
-              let d = Int(digits.suffix(2)), let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
-              calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d)
-        else { throw PluginError(.invalid, "\(what): \(s.debugDescription) is not a date (yyyy-MM-dd)") }
-        return DateComponents(year: y, month: m, day: d)
+    /// Parses yyyy-MM-dd (or yyyyMMdd) into the start of that day in the node's zone.
+    func parseDay(_ s: String, what: String) throws -> Date {
+        guard let d = days.date(s) else { throw PluginError(.invalid, "\(what): \(s.debugDescription) is not a date (yyyy-MM-dd)") }
+        return d
     }
 
     /// The days from `from` to `to` inclusive, as yyyy-MM-dd.
     func days(from: String, to: String) throws -> [String] {
-        let a = calendar.date(from: try parseDay(from, what: "date"))!
-        let b = calendar.date(from: try parseDay(to, what: "to"))!
+        let calendar = days.calendar
+        let a = try parseDay(from, what: "date")
+        let b = try parseDay(to, what: "to")
         guard a <= b else { throw PluginError(.invalid, "to (\(to)) is before date (\(from))") }
         var out: [String] = []
         var d = a

@@ -131,7 +131,5 @@ struct WeComClient: Sendable {
         do { return try JSONValue.parse(r.body) } catch { throw PluginError(.upstream, "\(what): the response is not JSON") }
     }
 
-    static func encode(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? s
-    }
+    static func encode(_ s: String) -> String { URLEncoding.component(s) }
 }
