@@ -37,7 +37,8 @@ struct JobRunnerTests {
         try await f.store.insertRun(hung)
         let started = ContinuousClock.now
         let run = try await f.runner.execute(hung, instance: f.instance, timeout: .milliseconds(400))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Ended by the timeout, not by the job (60 s); generous for a loaded CI machine.
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(run.status == .failed && run.error?.contains("timed out") == true, "\(run.status) \(run.error ?? "")")
         // The same plugin (and the host) carry on.
         let next = RunRecord(instance: f.instance.id, job: "greet", trigger: "manual")
