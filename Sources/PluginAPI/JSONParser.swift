@@ -157,3 +157,72 @@ struct JSONParser {
         return v
     }
 }
+
+extension JSONValue {
+    /// Parses a top-level object, handing the elements of its array `key` to `each` one at a time instead
+    /// of building them all (a 50k-record response stays ~its own size in memory). Returns the object
+    /// without that key. A top-level one-element array wrapping the object is stepped into.
+    public static func parseStreaming<C: Collection>(_ bytes: C, arrayKey key: String, each: (JSONValue) throws -> Void) throws -> JSONValue
+    where C.Element == UInt8 {
+        let array = Array(bytes)
+        return try array.withUnsafeBufferPointer { buf in
+            var p = JSONParser(buf)
+            p.skipSpace()
+            var wrapped = false
+            if p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
+                wrapped = true
+                p.i += 1
+                p.skipSpace()
+            }
+            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { throw p.error("expected an object") }
+            p.i += 1
+            var o: [String: JSONValue] = [:]
+            p.skipSpace()
+            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") {
+                p.i += 1
+            } else {
+                while true {
+                    p.skipSpace()
+                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
+                    let k = try p.string()
+                    p.skipSpace()
+                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
+                    p.i += 1
+                    p.skipSpace()
+                    if k == key, p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
+                        p.i += 1
+                        p.skipSpace()
+                        if p.i < buf.count, buf[p.i] == UInt8(ascii: "]") {
+                            p.i += 1
+                        } else {
+                            while true {
+                                p.skipSpace()
+                                try each(try p.value(depth: 1))
+                                p.skipSpace()
+                                guard p.i < buf.count else { throw p.error("unexpected end in array") }
+                                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                                if buf[p.i] == UInt8(ascii: "]") { p.i += 1; break }
+                                throw p.error("expected ',' or ']'")
+                            }
+                        }
+                    } else {
+                        o[k] = try p.value(depth: 1)
+                    }
+                    p.skipSpace()
+                    guard p.i < buf.count else { throw p.error("unexpected end in object") }
+                    if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                    if buf[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+                    throw p.error("expected ',' or '}'")
+                }
+            }
+            p.skipSpace()
+            if wrapped {
+                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "]") else { throw p.error("expected one object in the array") }
+                p.i += 1
+                p.skipSpace()
+            }
+            guard p.i == buf.count else { throw p.error("trailing characters") }
+            return .object(o)
+        }
+    }
+}

@@ -83,3 +83,27 @@ struct AdminTokenTests {
         #expect(!AdminToken.matches("abcd", "abc"))
     }
 }
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test func parsesEveryJSONValueAndRefusesMalformedInput() throws {
+        let v = try JSONValue.parse(Array(#" {"a": [1, -2.5e3, "x\"\u00e9\ud83d\ude00", true, false, null], "b": {}} "#.utf8))
+        #expect(v == ["a": [1, -2500.0, "x\"é😀", true, false, nil], "b": [:]])
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "1 2", "\"open"] {
+            #expect(throws: PluginError.self, "\(bad)") { try JSONValue.parse(Array(bad.utf8)) }
+        }
+    }
+
+    @Test func streamingHandsOverArrayElementsOneByOneAndKeepsTheRest() throws {
+        var seen: [JSONValue] = []
+        let rest = try JSONValue.parseStreaming(Array(#"[{"retCode": 0, "infoCdrs": [{"flowNo": 1}, {"flowNo": 2}], "x": "y"}]"#.utf8), arrayKey: "infoCdrs") { seen.append($0) }
+        #expect(seen == [["flowNo": 1], ["flowNo": 2]])
+        #expect(rest == ["retCode": 0, "x": "y"])
+        var none = 0
+        #expect(try JSONValue.parseStreaming(Array(#"{"retCode": -10007, "exception": "Not found"}"#.utf8), arrayKey: "infoCdrs") { _ in none += 1 }
+                == ["retCode": -10007, "exception": "Not found"])
+        #expect(try JSONValue.parseStreaming(Array(#"{"infoCdrs": []}"#.utf8), arrayKey: "infoCdrs") { _ in none += 1 } == [:])
+        #expect(none == 0)
+        #expect(throws: PluginError.self) { try JSONValue.parseStreaming(Array(#"[{"a":1},{"b":2}]"#.utf8), arrayKey: "x") { _ in } }
+    }
+}

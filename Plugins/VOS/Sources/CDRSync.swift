@@ -70,17 +70,14 @@ struct CDRSync {
             details: details)
     }
 
-    /// One account-day: fetched, keyed, written in batches. Returns how many CDRs the node sent.
+    /// One account-day: fetched (streamed: CDRs become stored bytes as they are parsed), keyed, then written
+    /// in batches once the node's retCode says the answer is good. Returns how many CDRs the node sent.
     func fetch(account: String, day: String, counts: inout RunCounts) async throws -> Int {
         let compact = day.replacingOccurrences(of: "-", with: "")
-        let r = try await node.call("GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)], http: context.http)
-        let cdrs = r["infoCdrs"]?.arrayValue ?? []
-        counts.pages += 1
-        counts.fetched += cdrs.count
-        var batch: [(key: String, json: [UInt8])] = []
-        batch.reserveCapacity(min(cdrs.count, Self.batchSize))
-        for cdr in cdrs {
-            guard var o = cdr.objectValue else { continue }
+        var rows: [(key: String, json: [UInt8])] = []
+        try await node.call("GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)],
+                            http: context.http, streaming: "infoCdrs") { cdr in
+            guard var o = cdr.objectValue else { return }
             let key: String
             if let flow = o["flowNo"], !flow.isNull {
                 key = flow.intValue.map(String.init) ?? flow.stringValue ?? ContentHash.of(cdr.jsonBytes)
@@ -88,13 +85,16 @@ struct CDRSync {
                 key = "h:" + ContentHash.of(cdr.jsonBytes)
             }
             o["date"] = .string(day)
-            batch.append((key, JSONValue.object(o).jsonBytes))
-            if batch.count == Self.batchSize {
-                try await context.store.upsertRaw("cdrs", batch)
-                batch.removeAll(keepingCapacity: true)
-            }
+            rows.append((key, JSONValue.object(o).jsonBytes))
         }
-        if !batch.isEmpty { try await context.store.upsertRaw("cdrs", batch) }
-        return cdrs.count
+        counts.pages += 1
+        counts.fetched += rows.count
+        var start = 0
+        while start < rows.count {
+            let end = min(start + Self.batchSize, rows.count)
+            try await context.store.upsertRaw("cdrs", Array(rows[start..<end]))
+            start = end
+        }
+        return rows.count
     }
 }

@@ -40,6 +40,35 @@ struct VOSNode: Sendable {
     /// empty body, a body that is not JSON, `retCode` ≠ 0 with the node's `exception` text. Timeouts and
     /// 5xx are retried with backoff by the host; a 403 or a retCode is not (it would not change).
     func call(_ op: String, _ body: JSONValue, http: HTTPService) async throws -> JSONValue {
+        let bytes = try await post(op, body, http: http)
+        var value: JSONValue
+        do { value = try JSONValue.parse(bytes) } catch {
+            throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
+        }
+        // Some nodes wrap the result in a one-element array.
+        if case .array(let a) = value {
+            guard a.count == 1 else { throw PluginError(.upstream, "\(op): expected one result object, got an array of \(a.count)") }
+            value = a[0]
+        }
+        return try checked(op, value)
+    }
+
+    /// The same for a result with one big array (GetCdr's `infoCdrs`): its elements are handed to `each`
+    /// as they are parsed, so a 50k-CDR answer is never held as one parsed tree. `each` may run before the
+    /// retCode is known: it should only collect, and the caller writes once this returns.
+    func call(_ op: String, _ body: JSONValue, http: HTTPService, streaming key: String, each: (JSONValue) throws -> Void) async throws {
+        let bytes = try await post(op, body, http: http)
+        let value: JSONValue
+        do { value = try JSONValue.parseStreaming(bytes, arrayKey: key, each: each) } catch let e as PluginError where e.kind == .invalid {
+            throw e
+        } catch {
+            throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
+        }
+        _ = try checked(op, value)
+    }
+
+    /// POSTs the operation; the body of a 200 that is not empty.
+    private func post(_ op: String, _ body: JSONValue, http: HTTPService) async throws -> [UInt8] {
         let url = "\(baseURL)/external/server/\(op)\(appendJSP ? ".jsp" : "")"
         let response: HTTPResponse
         do {
@@ -61,15 +90,11 @@ struct VOSNode: Sendable {
         guard response.body.contains(where: { $0 > 0x20 }) else {
             throw PluginError(.upstream, "\(op): the node returned an empty body (VOS does this for a request it could not parse or a server-side exception)")
         }
-        var value: JSONValue
-        do { value = try JSONValue.parse(response.body) } catch {
-            throw PluginError(.upstream, "\(op): the response is not JSON: \(response.text.prefix(120).debugDescription)")
-        }
-        // Some nodes wrap the result in a one-element array.
-        if case .array(let a) = value {
-            guard a.count == 1 else { throw PluginError(.upstream, "\(op): expected one result object, got an array of \(a.count)") }
-            value = a[0]
-        }
+        return response.body
+    }
+
+    /// retCode 0, or the node's code and `exception` text as the error.
+    private func checked(_ op: String, _ value: JSONValue) throws -> JSONValue {
         guard case .object = value else { throw PluginError(.upstream, "\(op): expected a JSON object, got \(value.typeName)") }
         guard let code = value["retCode"]?.intValue else { throw PluginError(.upstream, "\(op): the response has no retCode") }
         guard code == 0 else {
