@@ -17,7 +17,8 @@ public actor OutboxDispatcher {
     public let maxAttempts: Int
     let lease: Duration
     private var task: Task<Void, Never>?
-    private var wakeUp: CheckedContinuation<Void, Never>?
+    private var wakeWaiter: CheckedContinuation<Void, Never>?
+    private var pendingWake = false
 
     public init(store: any ScheduleStore, registry: PluginRegistry, logger: Logger, owner: String,
                 retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120)) {
@@ -37,16 +38,20 @@ public actor OutboxDispatcher {
 
     public func stop() async {
         task?.cancel()
-        wakeUp?.resume()
-        wakeUp = nil
+        signal()
         task = nil
     }
 
+    /// A notification was queued (or the host is stopping): look now.
     public nonisolated func wake() { Task { await self.signal() } }
 
     private func signal() {
-        wakeUp?.resume()
-        wakeUp = nil
+        if let waiter = wakeWaiter {
+            wakeWaiter = nil
+            waiter.resume()
+        } else {
+            pendingWake = true
+        }
     }
 
     private func loop() async {
@@ -58,23 +63,24 @@ public actor OutboxDispatcher {
             } catch {
                 logger.error("outbox: \(error)")
             }
-            if delivered == 0 { await idle(.milliseconds(500)) }
+            if delivered == 0 { await sleep(.milliseconds(500)) }
         }
     }
 
-    private func idle(_ d: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: d) }
-            group.addTask { await withCheckedContinuation { c in Task { await self.park(c) } } }
-            await group.next()
-            group.cancelAll()
-            signal()
+    /// Sleeps for `duration` or until woken, whichever is first (the continuation is installed on the
+    /// actor before any wake can look for it).
+    private func sleep(_ duration: Duration) async {
+        if pendingWake {
+            pendingWake = false
+            return
         }
-    }
-
-    private func park(_ c: CheckedContinuation<Void, Never>) {
-        if let old = wakeUp { old.resume() }
-        wakeUp = c
+        let timer = Task {
+            try? await Task.sleep(for: duration)
+            if !Task.isCancelled { await self.signal() }
+        }
+        await withCheckedContinuation { wakeWaiter = $0 }
+        timer.cancel()
+        pendingWake = false
     }
 
     /// Claims and delivers one batch; returns how many were attempted.
