@@ -19,6 +19,8 @@ public final class WeComSimulator: Sendable {
         public var staffWithoutCustomers = 3
         public var contacts = 1_000
         public var tokenLifetime: Duration = .seconds(7200)
+        /// The robot limit: 20 messages per this window (a minute on the real service; shorter in tests).
+        public var robotWindow: Duration = .seconds(60)
         public init() {}
     }
 
@@ -90,6 +92,8 @@ public final class WeComSimulator: Sendable {
 
     public func count(of path: String) -> Int { state.withLock { $0.counts[path] ?? 0 } }
     public var delivered: [Delivered] { state.withLock { $0.delivered } }
+    /// Webhook calls refused with 45009 (over the robot's rate).
+    public var robotRefusals: Int { state.withLock { $0.counts["webhook45009"] ?? 0 } }
     public func addRobot(key: String) { state.withLock { _ = $0.robotKeys.insert(key) } }
     public func disableRobot(key: String) { state.withLock { _ = $0.disabledKeys.insert(key) } }
 
@@ -268,6 +272,7 @@ public final class WeComSimulator: Sendable {
 
     func webhook(key: String, _ body: Foundation.Data) -> Response {
         enum Verdict { case ok, code(Int, String) }
+        let data = self.data
         guard let o = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let type = o["msgtype"] as? String,
               let part = o[type] as? [String: Any], let content = part["content"] as? String else {
             return respond(40008, "invalid message type")
@@ -279,8 +284,11 @@ public final class WeComSimulator: Sendable {
             if s.disabledKeys.contains(key) { return .code(93004, "robot is disabled") }
             guard content.utf8.count <= limit else { return .code(40058, "content exceed max length \(limit)") }
             let now = ContinuousClock.now
-            var times = s.webhookTimes[key, default: []].filter { now - $0 < .seconds(60) }
-            guard times.count < 20 else { return .code(45009, "api freq out of limit") }
+            var times = s.webhookTimes[key, default: []].filter { now - $0 < data.robotWindow }
+            guard times.count < 20 else {
+                s.counts["webhook45009", default: 0] += 1
+                return .code(45009, "api freq out of limit")
+            }
             times.append(now)
             s.webhookTimes[key] = times
             s.delivered.append(Delivered(channel: "webhook:\(key)", msgtype: type, content: content, touser: nil, at: Date()))

@@ -109,7 +109,9 @@ struct PluginRoutes {
             throw PluginError(.internal, "plugin \(plugin.name) answered with HTTP status \(response.status)")
         }
         var fields = HTTPFields()
-        for (k, v) in response.headers.sorted(by: { $0.key < $1.key }) {
+        // The host frames the body itself: a plugin cannot set framing or connection headers.
+        let hopByHop: Set<String> = ["content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"]
+        for (k, v) in response.headers.sorted(by: { $0.key < $1.key }) where !hopByHop.contains(k.lowercased()) {
             if let n = HTTPField.Name(k) { fields[n] = SecretMasker.redact(v, secrets: secrets) }
         }
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
