@@ -54,6 +54,13 @@ public enum SimRandom {
     }
 
     public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 { mix(a ^ mix(b)) }
+
+    /// FNV-1a of a string: the same in every process (Swift's `hashValue` is seeded per process).
+    public static func hash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
 }
 
 /// Request counting and the "fail the k-th request" knob shared by every simulator.

@@ -69,7 +69,7 @@ public final class GuankeSimulator: Sendable {
     static let otherGrades = ["A", "邀约失败", "F-直接挂机", "未接通", "空号", "关机", "拒接", "B"]
 
     func record(date: String, index i: Int) -> (grade: String, task: Int, duration: Int, isCall: Int, r: UInt64) {
-        let r = SimRandom.mix(data.seed ^ UInt64(truncatingIfNeeded: date.hashValueStable), UInt64(i))
+        let r = SimRandom.mix(data.seed ^ SimRandom.hash(date), UInt64(i))
         let g: String =
             switch r % 100 {
             case 0..<9: "9元"
@@ -250,14 +250,5 @@ public final class GuankeSimulator: Sendable {
         if let data { o["data"] = data }
         let bytes = (try? JSONSerialization.data(withJSONObject: o)) ?? Foundation.Data()
         return Response(status: .ok, headers: [.contentType: "application/json;charset=UTF-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-}
-
-extension String {
-    /// A hash that is the same in every process (Swift's `hashValue` is seeded per process).
-    var hashValueStable: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
     }
 }

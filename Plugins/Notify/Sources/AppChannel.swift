@@ -15,7 +15,7 @@ struct AppChannel {
            let exp = s["expires_at"]?.doubleValue, exp > Date().timeIntervalSince1970 {
             return t
         }
-        let r = try await context.http.get("\(base)/cgi-bin/gettoken?corpid=\(urlEncoded(try config.requiredString("corp_id")))&corpsecret=\(urlEncoded(try config.requiredString("corp_secret")))")
+        let r = try await context.http.get("\(base)/cgi-bin/gettoken?corpid=\(URLEncoding.component(try config.requiredString("corp_id")))&corpsecret=\(URLEncoding.component(try config.requiredString("corp_secret")))")
         let v = try JSONValue.parse(r.body)
         let code = v["errcode"]?.intValue ?? -1
         guard code == 0, let t = v["access_token"]?.stringValue else {
@@ -40,7 +40,7 @@ struct AppChannel {
         while true {
             let t = try await token(fresh: fresh)
             let r = try await context.http.send(HTTPRequest(
-                method: "POST", url: "\(base)/cgi-bin/message/send?access_token=\(urlEncoded(t))", headers: ["content-type": "application/json"], body: payload.jsonBytes))
+                method: "POST", url: "\(base)/cgi-bin/message/send?access_token=\(URLEncoding.component(t))", headers: ["content-type": "application/json"], body: payload.jsonBytes))
             guard r.status == 200 else { throw PluginError(.upstream, "message/send: HTTP \(r.status)") }
             let v = try JSONValue.parse(r.body)
             let code = v["errcode"]?.intValue ?? -1

@@ -79,6 +79,3 @@ func truncated(_ text: String, limit: Int) -> (text: String, cut: Bool) {
     }
     return (out + marker, true)
 }
-
-/// A query value with everything but RFC 3986 unreserved characters percent-encoded.
-func urlEncoded(_ s: String) -> String { URLEncoding.component(s) }

@@ -20,7 +20,7 @@ struct RobotChannel {
         var part: [String: JSONValue] = ["content": .string(body)]
         if !markdown, !message.recipients.isEmpty { part["mentioned_list"] = .array(message.recipients.map { .string($0) }) }
         let payload: JSONValue = ["msgtype": .string(markdown ? "markdown" : "text"), (markdown ? "markdown" : "text"): .object(part)]
-        let url = "\(base)/cgi-bin/webhook/send?key=\(urlEncoded(key))"
+        let url = "\(base)/cgi-bin/webhook/send?key=\(URLEncoding.component(key))"
         let r = try await context.http.send(HTTPRequest(
             method: "POST", url: url, headers: ["content-type": "application/json"], body: payload.jsonBytes,
             options: .init(timeoutMs: try config.int("timeout_ms") ?? 15_000, maxAttempts: 2, rateLimitKey: "robot/\(ContentHash.of(Array(key.utf8)))",

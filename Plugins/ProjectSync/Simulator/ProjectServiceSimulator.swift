@@ -140,7 +140,7 @@ public final class ProjectServiceSimulator: Sendable {
             let items = self.state.withLock { $0.projects.values }.filter { $0.updatedAt >= since && (type == nil || $0.type == type) }
                 .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
             let slice = Array(items.dropFirst((page - 1) * size).prefix(size))
-            let etag = "W/\"\(slice.map { "\($0.id)-\($0.version)" }.joined(separator: ",").hashValueStable)-\(items.count)\""
+            let etag = "W/\"\(SimRandom.hash(slice.map { "\($0.id)-\($0.version)" }.joined(separator: ",")))-\(items.count)\""
             if request.headers[.ifNoneMatch] == etag { return Response(status: .notModified, headers: [.eTag: etag]) }
             let next: Any = page * size < items.count ? page + 1 : NSNull()
             return self.json(["items": slice.map(\.json), "page": page, "page_size": size, "total": items.count, "next_page": next], etag: etag)
@@ -164,13 +164,5 @@ public final class ProjectServiceSimulator: Sendable {
             return self.json(p.json, etag: "\"\(p.id)-\(p.version)\"")
         }
         return r
-    }
-}
-
-extension String {
-    var hashValueStable: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
     }
 }

@@ -67,8 +67,8 @@ struct AccessTokens {
         let token = try await keys().sign(Payload(jti: .init(value: jti), sub: .init(value: project), exp: .init(value: expires),
                                                    iat: .init(value: now), ins: instance))
         try await store.upsert("access_tokens", [Record(key: jti, data: [
-            "jti": .string(jti), "project_id": .string(project), "expires_at": .string(ProjectSync.iso.string(from: expires)),
-            "created_at": .string(ProjectSync.iso.string(from: now)), "revoked": false, "note": note.map { .string($0) } ?? .null,
+            "jti": .string(jti), "project_id": .string(project), "expires_at": .string(ProjectSync.iso.format(expires)),
+            "created_at": .string(ProjectSync.iso.format(now)), "revoked": false, "note": note.map { .string($0) } ?? .null,
         ])])
         return (token, jti, expires)
     }
@@ -88,7 +88,7 @@ struct AccessTokens {
     func revoke(_ jti: String) async throws -> Bool {
         guard case .object(var o)? = try await store.get("access_tokens", key: jti)?.data else { return false }
         o["revoked"] = true
-        o["revoked_at"] = .string(ProjectSync.iso.string(from: Date()))
+        o["revoked_at"] = .string(ProjectSync.iso.format(Date()))
         try await store.upsert("access_tokens", [Record(key: jti, data: .object(o))])
         return true
     }

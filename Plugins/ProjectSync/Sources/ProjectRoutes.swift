@@ -25,7 +25,7 @@ struct ProjectRoutes {
             switch (route.method, route.route) {
             case ("GET", "projects/{project}/verify-access"):
                 let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
-                return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.string(from: payload.exp.value))])
+                return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.format(payload.exp.value))])
             case ("GET", "projects/{project}"):
                 let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
                 return try await project(p["project"] ?? "", force: route.query["force_sync"] == "true", jti: payload.jti.value)
@@ -66,7 +66,7 @@ struct ProjectRoutes {
             let version = cached?.data["version"]?.intValue
             let etag = version.map { "\"\(id)-\($0)\"" }
             // One quick attempt: a reader waits for the cache, not for retries.
-            let answer = try await remote.get("/api/v1/projects/\(RemoteProjects.segment(id))", ifNoneMatch: etag,
+            let answer = try await remote.get("/api/v1/projects/\(URLEncoding.component(id))", ifNoneMatch: etag,
                                               options: .init(timeoutMs: 5_000, maxAttempts: 1, retryOnStatus: []))
             switch answer {
             case .notModified:
@@ -91,7 +91,7 @@ struct ProjectRoutes {
     func respond(_ project: JSONValue, source: String, syncedAt: Date, stale: Bool, error: String? = nil) -> RouteResponse {
         if project["deleted"] == true { return Self.error(410, "deleted", "the project was deleted") }
         var o: [String: JSONValue] = ["project": project, "source": .string(source), "stale": .bool(stale),
-                                      "cached_at": .string(ProjectSync.iso.string(from: syncedAt))]
+                                      "cached_at": .string(ProjectSync.iso.format(syncedAt))]
         if let error { o["error"] = .string(error) }
         return Self.ok(.object(o))
     }
@@ -113,7 +113,7 @@ struct ProjectRoutes {
         }
         let t = try await tokens.issue(project: project, ttl: seconds.map(Double.init) ?? Double(hours) * 3600, note: o["note"]?.stringValue)
         return Self.ok(["token": .string(t.token), "jti": .string(t.jti), "project_id": .string(project),
-                        "expires_at": .string(ProjectSync.iso.string(from: t.expires))], status: 201)
+                        "expires_at": .string(ProjectSync.iso.format(t.expires))], status: 201)
     }
 
     func listTokens() async throws -> RouteResponse {
@@ -140,7 +140,7 @@ struct ProjectRoutes {
             let duration = r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } }
             return [
                 "run_id": .string(r.id), "status": .string(r.status), "trigger": .string(r.trigger),
-                "started_at": r.startedAt.map { .string(ProjectSync.iso.string(from: $0)) } ?? .null,
+                "started_at": r.startedAt.map { .string(ProjectSync.iso.format($0)) } ?? .null,
                 "duration_s": duration.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
                 "total": .int(Int64(r.counts.fetched)), "updated": .int(Int64(figures["updated"] ?? 0)),
                 "unchanged": .int(Int64(figures["unchanged"] ?? 0)), "failed": .int(Int64(figures["failed"] ?? 0)),

@@ -20,16 +20,13 @@ struct ProjectSync {
         var total = 0, updated = 0, unchanged = 0, failed = 0, notified = 0, pages = 0
     }
 
-    /// A formatter per use: ISO8601DateFormatter is not Sendable.
-    static var iso: ISO8601DateFormatter {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }
+    /// Value-type format styles (Sendable, no formatter object per call; this runs for every project).
+    static let iso = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    static let isoWhole = Date.ISO8601FormatStyle()
 
     static func date(_ s: String?) -> Date? {
         guard let s else { return nil }
-        return iso.date(from: s) ?? ISO8601DateFormatter().date(from: s)
+        return (try? iso.parse(s)) ?? (try? isoWhole.parse(s))
     }
 
     func run(full: Bool) async throws -> RunResult {
@@ -41,13 +38,13 @@ struct ProjectSync {
         let types = config.strings("project_types")
         for type in types.isEmpty ? [nil] : types.map(Optional.some) {
             var page = 1
-            let etagState = "etag/\(type ?? "all")/\(since.map(Self.iso.string(from:)) ?? "all")"
+            let etagState = "etag/\(type ?? "all")/\(since.map { Self.iso.format($0) } ?? "all")"
             while true {
                 var q: [(String, String)] = [("page", String(page)), ("page_size", String(Self.pageSize))]
-                if let since { q.append(("updated_since", Self.iso.string(from: since))) }
+                if let since { q.append(("updated_since", Self.iso.format(since))) }
                 if let type { q.append(("type", type)) }
                 let known = page == 1 ? try await store.state(etagState)?.stringValue : nil
-                let answer = try await remote.get("/api/v1/projects?" + RemoteProjects.query(q), ifNoneMatch: known)
+                let answer = try await remote.get("/api/v1/projects?" + URLEncoding.query(q), ifNoneMatch: known)
                 outcome.pages += 1
                 guard case .ok(let body, let etag) = answer else { break }  // 304: nothing new for this type
                 if page == 1, let etag { try await store.setState(etagState, .string(etag)) }
@@ -57,7 +54,7 @@ struct ProjectSync {
                 page = Int(next)
             }
         }
-        if let newest, newest != Self.date(cursor) { try await store.setCursor("updated_since", .string(Self.iso.string(from: newest))) }
+        if let newest, newest != Self.date(cursor) { try await store.setCursor("updated_since", .string(Self.iso.format(newest))) }
         let message = "total \(outcome.total), updated \(outcome.updated), unchanged \(outcome.unchanged), failed \(outcome.failed), notified \(outcome.notified)"
         return RunResult(complete: outcome.failed == 0, counts: RunCounts(fetched: outcome.total, pages: outcome.pages), message: message,
                          details: ["updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),

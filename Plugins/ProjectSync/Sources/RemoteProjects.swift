@@ -48,7 +48,4 @@ struct RemoteProjects {
 
     static func detail(_ r: HTTPResponse) -> String? { (try? JSONValue.parse(r.body))?["detail"]?.stringValue }
 
-    static func query(_ items: [(String, String)]) -> String { URLEncoding.query(items) }
-
-    static func segment(_ s: String) -> String { URLEncoding.component(s) }
 }

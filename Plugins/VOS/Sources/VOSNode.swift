@@ -59,9 +59,7 @@ struct VOSNode: Sendable {
     func call(_ op: String, _ body: JSONValue, http: HTTPService, streaming key: String, each: (JSONValue) throws -> Void) async throws {
         let bytes = try await post(op, body, http: http)
         let value: JSONValue
-        do { value = try JSONValue.parseStreaming(bytes, arrayKey: key, each: each) } catch let e as PluginError where e.kind == .invalid {
-            throw e
-        } catch {
+        do { value = try JSONValue.parseStreaming(bytes, arrayKey: key, each: each) } catch {
             throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
         }
         _ = try checked(op, value)

@@ -83,7 +83,7 @@ struct ContactSync {
         for user in users {
             let customers: Int
             do {
-                customers = try await client.call("/cgi-bin/externalcontact/list", query: "userid=\(WeComClient.encode(user))")["external_userid"]?.arrayValue?.count ?? 0
+                customers = try await client.call("/cgi-bin/externalcontact/list", query: "userid=\(URLEncoding.component(user))")["external_userid"]?.arrayValue?.count ?? 0
             } catch is WeComClient.NotExternalContact {
                 customers = 0
             }

@@ -70,7 +70,7 @@ struct WeComClient: Sendable {
            let exp = s["expires_at"]?.doubleValue, exp > Date().timeIntervalSince1970 {
             return t
         }
-        let url = "\(settings.baseURL)/cgi-bin/gettoken?corpid=\(Self.encode(settings.corpID))&corpsecret=\(Self.encode(settings.corpSecret))"
+        let url = "\(settings.baseURL)/cgi-bin/gettoken?corpid=\(URLEncoding.component(settings.corpID))&corpsecret=\(URLEncoding.component(settings.corpSecret))"
         let v = try Self.json(try await http.get(url, options: Self.options), "gettoken")
         let code = v["errcode"]?.intValue ?? 0
         guard code == 0, let token = v["access_token"]?.stringValue, !token.isEmpty else {
@@ -90,7 +90,7 @@ struct WeComClient: Sendable {
         var refreshed = false, busy = 0, limited = 0
         while true {
             try Task.checkCancellation()
-            let url = "\(settings.baseURL)\(path)?access_token=\(Self.encode(token))\(query.isEmpty ? "" : "&" + query)"
+            let url = "\(settings.baseURL)\(path)?access_token=\(URLEncoding.component(token))\(query.isEmpty ? "" : "&" + query)"
             let response = try await http.send(HTTPRequest(
                 method: body == nil ? "GET" : "POST", url: url, headers: body == nil ? [:] : ["content-type": "application/json"],
                 body: body?.jsonBytes ?? [], options: Self.options))
@@ -130,6 +130,4 @@ struct WeComClient: Sendable {
         guard r.status == 200 else { throw PluginError(.upstream, "\(what): HTTP \(r.status)") }
         do { return try JSONValue.parse(r.body) } catch { throw PluginError(.upstream, "\(what): the response is not JSON") }
     }
-
-    static func encode(_ s: String) -> String { URLEncoding.component(s) }
 }

@@ -17,8 +17,7 @@ public actor OutboxDispatcher {
     public let maxAttempts: Int
     let lease: Duration
     private var task: Task<Void, Never>?
-    private var wakeWaiter: CheckedContinuation<Void, Never>?
-    private var pendingWake = false
+    private let wakeup = Wakeup()
 
     public init(store: any ScheduleStore, registry: PluginRegistry, logger: Logger, owner: String,
                 retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120)) {
@@ -38,21 +37,12 @@ public actor OutboxDispatcher {
 
     public func stop() async {
         task?.cancel()
-        signal()
+        wakeup.wake()
         task = nil
     }
 
     /// A notification was queued (or the host is stopping): look now.
-    public nonisolated func wake() { Task { await self.signal() } }
-
-    private func signal() {
-        if let waiter = wakeWaiter {
-            wakeWaiter = nil
-            waiter.resume()
-        } else {
-            pendingWake = true
-        }
-    }
+    public nonisolated func wake() { wakeup.wake() }
 
     private func loop() async {
         while !Task.isCancelled {
@@ -63,24 +53,8 @@ public actor OutboxDispatcher {
             } catch {
                 logger.error("outbox: \(error)")
             }
-            if delivered == 0 { await sleep(.milliseconds(500)) }
+            if delivered == 0 { await wakeup.sleep(.milliseconds(500)) }
         }
-    }
-
-    /// Sleeps for `duration` or until woken, whichever is first (the continuation is installed on the
-    /// actor before any wake can look for it).
-    private func sleep(_ duration: Duration) async {
-        if pendingWake {
-            pendingWake = false
-            return
-        }
-        let timer = Task {
-            try? await Task.sleep(for: duration)
-            if !Task.isCancelled { await self.signal() }
-        }
-        await withCheckedContinuation { wakeWaiter = $0 }
-        timer.cancel()
-        pendingWake = false
     }
 
     /// Claims and delivers one batch; returns how many were attempted.

@@ -22,8 +22,7 @@ public actor Scheduler {
 
     private var active: [String: Task<Void, Never>] = [:]
     private var loopTask: Task<Void, Never>?
-    private var wakeWaiter: CheckedContinuation<Void, Never>?
-    private var pendingWake = false
+    private let wakeup = Wakeup()
 
     public init(store: any ScheduleStore, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
                 lease: Duration = .seconds(60), maxConcurrentRuns: Int = 8, maxIdle: Duration = .seconds(30),
@@ -44,16 +43,7 @@ public actor Scheduler {
     }
 
     /// Something changed (a schedule edited, a run queued): look again now.
-    public nonisolated func wake() { Task { await self.signal() } }
-
-    private func signal() {
-        if let waiter = wakeWaiter {
-            wakeWaiter = nil
-            waiter.resume()
-        } else {
-            pendingWake = true
-        }
-    }
+    public nonisolated func wake() { wakeup.wake() }
 
     public func start() async throws {
         guard loopTask == nil else { return }
@@ -67,7 +57,7 @@ public actor Scheduler {
 
     public func stop() async {
         loopTask?.cancel()
-        signal()
+        wakeup.wake()
         loopTask = nil
         for task in active.values { task.cancel() }
         for task in active.values { await task.value }
@@ -93,23 +83,8 @@ public actor Scheduler {
                 wait = min(wait, .milliseconds(max(0, Int64(due.timeIntervalSince(now) * 1000))))
             }
             if !active.isEmpty { wait = min(wait, lease / 3) }
-            await sleep(wait)
+            await wakeup.sleep(wait)
         }
-    }
-
-    /// Sleeps for `duration` or until woken, whichever is first.
-    private func sleep(_ duration: Duration) async {
-        if pendingWake || duration <= .zero {
-            pendingWake = false
-            return
-        }
-        let timer = Task {
-            try? await Task.sleep(for: duration)
-            if !Task.isCancelled { await self.signal() }
-        }
-        await withCheckedContinuation { wakeWaiter = $0 }
-        timer.cancel()
-        pendingWake = false
     }
 
     /// One round: recover, fire, claim, launch.
@@ -119,7 +94,7 @@ public actor Scheduler {
             for run in try await store.recoverRuns(now: now, all: false) { try await afterRecovery(run) }
         }
         let fired = try await store.fireDueSchedules(now: now, limit: 250) { MisfirePolicy.plan($0, now: now) }
-        if fired.more { pendingWake = true }
+        if fired.more { wakeup.wake() }
         for run in fired.queued where run.status == .skipped {
             logger.notice("schedule \(run.scheduleID ?? "?") \(run.instance)/\(run.job): \(run.message ?? "skipped")")
         }
