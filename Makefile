@@ -22,11 +22,13 @@ serve: build
 	mkdir -p $(DATA_DIR)
 	.build/debug/synchost serve --port $(PORT) --data-dir $(DATA_DIR)
 
-# The store suite runs against SQLite and against a real PostgreSQL server that scripts/postgres.sh
-# installs and starts (a throwaway cluster on 127.0.0.1:54329).
+# Every test: SYNCHOST_TEST_ALL=1 makes a test whose server, browser or tool is missing fail instead of
+# skipping. The store suite runs against SQLite and against a real PostgreSQL server that scripts/postgres.sh
+# installs and starts (a throwaway cluster on 127.0.0.1:54329); SYNCHOST_TEST_POSTGRES_URL overrides it.
 test: setup
 	$(SWIFT) build --build-tests
-	url=$$(scripts/postgres.sh) && SYNCHOST_TEST_POSTGRES_URL=$$url $(SWIFT) test --skip-build
+	url="$${SYNCHOST_TEST_POSTGRES_URL:-$$(scripts/postgres.sh)}" && \
+	SYNCHOST_TEST_ALL=1 SYNCHOST_TEST_POSTGRES_URL="$$url" $(SWIFT) test --skip-build
 
 bench: setup
 	scripts/bench.sh

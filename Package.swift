@@ -56,7 +56,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
@@ -66,6 +65,8 @@ let package = Package(
     targets: [
         // libcurl (system library, libcurl4-openssl-dev), with C wrappers for its variadic setopt.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        // The system libsqlite3 (libsqlite3-dev): the embedded database, driven directly.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         // The contract: a C header. Nothing Swift-typed crosses the plugin boundary.
         .target(name: "PluginABI"),
         // The plugin author's Swift SDK on top of the C ABI (no third-party dependencies on purpose).
@@ -79,8 +80,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

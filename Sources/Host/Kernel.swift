@@ -8,7 +8,7 @@ public final class Kernel: Sendable {
     public let router: ServiceRouter
     public let registry: PluginRegistry
     public let logger: Logger
-    public let store: (any ScheduleStore)?
+    public let store: (any HostDatabase)?
     /// Present with a store: runs jobs and records them.
     public let runner: JobRunner?
     /// Present with a store; started by `serve` (or a test), not by construction.
@@ -19,7 +19,7 @@ public final class Kernel: Sendable {
 
     public init(
         pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared,
-        store: (any ScheduleStore)? = nil, storeService: (any HostService)? = nil,
+        store: (any HostDatabase)? = nil, storeService: (any HostService)? = nil,
         notify: (any HostService)? = nil, defaultTimeZone: String = "UTC", schedulerLease: Duration = .seconds(60),
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
         outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,

@@ -31,7 +31,7 @@ struct CrashTests {
         var written = 0
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
-            guard FileManager.default.fileExists(atPath: db), let store = try? SQLiteStore(path: db) else { continue }
+            guard FileManager.default.fileExists(atPath: db), let store = try? await openSQLite(db) else { continue }
             written = (try? await store.collections(instance: "crash").first?.records) ?? 0
             if written >= 40_000 { break }
         }
@@ -39,7 +39,7 @@ struct CrashTests {
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
 
-        let store = try SQLiteStore(path: db)
+        let store = try await openSQLite(db)
         let atKill = try await store.collections(instance: "crash").first?.records ?? 0
         let cursorAtKill = try await store.cursor(instance: "crash", stream: "bulk")?.intValue ?? 0
         #expect(atKill > 0 && atKill < total, "the kill must land mid-run (had \(atKill) of \(total))")

@@ -11,7 +11,7 @@ import Testing
 struct JobRunnerTests {
     struct Fixture {
         var kernel: Kernel
-        var store: any ScheduleStore
+        var store: any HostDatabase
         var runner: JobRunner
         var instance: InstanceInfo
         var plugin: PluginHandle

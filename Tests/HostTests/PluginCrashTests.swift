@@ -85,7 +85,7 @@ struct PluginCrashTests {
         var partial = (cdrs: 0, contacts: 0)
         for _ in 0..<600 {
             try await Task.sleep(for: .milliseconds(50))
-            guard let store = try? SQLiteStore(path: db) else { continue }
+            guard let store = try? await openSQLite(db) else { continue }
             let cdrs = (try? await store.collections(instance: "node").first { $0.name == "cdrs" }?.records) ?? 0
             let contacts = (try? await store.collections(instance: "corp").first { $0.name == "contacts" }?.records) ?? 0
             partial = (cdrs, contacts)
@@ -121,7 +121,7 @@ struct PluginCrashTests {
             }
             #expect(status == "succeeded", "run \(id): \(status)")
         }
-        let store = try SQLiteStore(path: db)
+        let store = try await openSQLite(db)
         #expect(try await store.collections(instance: "node").first { $0.name == "cdrs" }?.records == 60_000)
         var q = RecordQuery()
         q.limit = 10_000

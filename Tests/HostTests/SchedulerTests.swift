@@ -21,7 +21,7 @@ final class ShiftedClock: Sendable {
 
 struct SchedulerFixture {
     var kernel: Kernel
-    var store: any ScheduleStore
+    var store: any HostDatabase
     var scheduler: Scheduler
     var instances: InstanceManager
     var instance: String

@@ -72,7 +72,7 @@ struct SecretTests {
         }
         #expect(everything.contains("greet job running"), "the debug log was captured")
         // The stored config kept the real secret (a "***" sent back does not overwrite it).
-        let store = try SQLiteStore(path: dir.appendingPathComponent("synchost.db").path)
+        let store = try await openSQLite(dir.appendingPathComponent("synchost.db").path)
         #expect(try await store.instance(id: "s1")?.config["password"]?.stringValue == secret)
     }
 }

@@ -14,7 +14,7 @@ final class TestHost: Sendable {
     let directory: URL
 
     var base: String { "http://127.0.0.1:\(server.port)/api/v1" }
-    var store: any ScheduleStore { kernel.store! }
+    var store: any HostDatabase { kernel.store! }
 
     /// `reusing` starts a host on another host's directory (plugins and database): a restart.
     init(reusing: URL? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3, startOutbox: Bool = true) async throws {

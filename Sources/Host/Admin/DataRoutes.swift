@@ -5,7 +5,7 @@ import PluginAPI
 /// `/api/v1/instances/{id}/collections...`: what a plugin synced, with `last_synced_at` and `source` on
 /// every response.
 struct DataRoutes {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let registry: PluginRegistry
     let manager: InstanceManager
 

@@ -5,7 +5,7 @@ import PluginAPI
 /// `/api/v1/instances` and runs: create (config checked, default schedules, on-create hook), read, patch,
 /// delete (`?purge=true` deletes the data too); run a job now; list and read runs; cancel a run.
 struct InstanceRoutes {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let registry: PluginRegistry
     let manager: InstanceManager
 

@@ -5,7 +5,7 @@ import PluginAPI
 /// `/api/v1/notifications`: the outbox — list and read (state, attempts, last error), send a test message
 /// to a channel, and retry a dead or unknown one.
 struct NotificationRoutes {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let registry: PluginRegistry
     let outbox: OutboxDispatcher
 

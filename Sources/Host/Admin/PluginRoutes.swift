@@ -10,7 +10,7 @@ import PluginAPI
 /// operation. The plugin never sees the admin token.
 struct PluginRoutes {
     let registry: PluginRegistry
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let token: String
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]

@@ -5,7 +5,7 @@ import PluginAPI
 /// `/api/v1/schedules`: list, create, read, replace, patch, delete. Every edit is validated (cron parser
 /// message on a bad expression), saved, and wakes the dispatcher: it takes effect at once.
 struct ScheduleRoutes {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let manager: InstanceManager
     let scheduler: Scheduler
 

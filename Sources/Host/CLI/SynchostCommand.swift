@@ -57,7 +57,7 @@ struct HostOptions: ParsableArguments {
         return Logger(label: "synchost")
     }
 
-    func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any ScheduleStore)? = nil, defaultTimeZone: String = "UTC",
+    func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any HostDatabase)? = nil, defaultTimeZone: String = "UTC",
                     schedulerMaxIdle: Duration = .seconds(30)) throws -> Kernel {
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
                             defaultTimeZone: defaultTimeZone, schedulerMaxIdle: schedulerMaxIdle)

@@ -6,13 +6,13 @@ import PluginAPI
 /// plugin itself, the manifest's default schedules created with the instance, the plugin's on-create hook
 /// (e.g. VOS initial sync) run after it exists.
 public struct InstanceManager: Sendable {
-    public let store: any ScheduleStore
+    public let store: any HostDatabase
     public let registry: PluginRegistry
     public let scheduler: Scheduler?
     public let defaultTimeZone: String
     let logger: Logger
 
-    public init(store: any ScheduleStore, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger) {
+    public init(store: any HostDatabase, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger) {
         self.store = store
         self.registry = registry
         self.scheduler = scheduler
@@ -95,7 +95,7 @@ public struct InstanceManager: Sendable {
     }
 
     public func delete(id: String, purge: Bool) async throws {
-        try await store.deleteInstance(id: id, purgeData: purge)
+        try await store.deleteInstance(id: id, purgeData: purge, now: Date())
         scheduler?.wake()
     }
 

@@ -5,7 +5,7 @@ import PluginAPI
 /// returns; delivery happens later, by the dispatcher. With no channels named, every enabled notifier
 /// instance receives it.
 struct NotifyHostService: HostService {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let registry: @Sendable () -> PluginRegistry?
     let maxAttempts: Int
     let wake: @Sendable () -> Void
@@ -28,7 +28,7 @@ enum Outbox {
     static let maxText = 64 * 1024
 
     static func queue(_ message: OutgoingMessage, channels: [String], dedupKey: String?, source: String?,
-                      store: any ScheduleStore, registry: PluginRegistry?, maxAttempts: Int) async throws -> [String] {
+                      store: any HostDatabase, registry: PluginRegistry?, maxAttempts: Int) async throws -> [String] {
         guard !message.text.isEmpty else { throw PluginError(.invalid, "notify: the message text is empty") }
         guard message.text.utf8.count <= maxText else { throw PluginError(.invalid, "notify: the message text is over \(maxText) bytes") }
         guard ["text", "markdown"].contains(message.format) else { throw PluginError(.invalid, "notify: format must be text or markdown") }

@@ -9,7 +9,7 @@ import PluginAPI
 /// retried blindly). A host that dies mid-delivery leaves a lease that expires; the notification is then
 /// delivered again (at-least-once), except by channels that report unknown outcomes.
 public actor OutboxDispatcher {
-    let store: any ScheduleStore
+    let store: any HostDatabase
     let registry: PluginRegistry
     let logger: Logger
     let owner: String
@@ -19,7 +19,7 @@ public actor OutboxDispatcher {
     private var task: Task<Void, Never>?
     private let wakeup = Wakeup()
 
-    public init(store: any ScheduleStore, registry: PluginRegistry, logger: Logger, owner: String,
+    public init(store: any HostDatabase, registry: PluginRegistry, logger: Logger, owner: String,
                 retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120)) {
         self.store = store
         self.registry = registry

@@ -7,10 +7,10 @@ import PluginAPI
 /// collections it reports as seen in full (and declared with tombstones); an incomplete run never deletes.
 public struct JobRunner: Sendable {
     public let registry: PluginRegistry
-    public let store: any Store
+    public let store: any HostDatabase
     public let logger: Logger
 
-    public init(registry: PluginRegistry, store: any Store, logger: Logger) {
+    public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger) {
         self.registry = registry
         self.store = store
         self.logger = logger

@@ -24,9 +24,9 @@ public struct RecordReader: Sendable {
         public var upstreamError: String?
     }
 
-    public let store: any Store
+    public let store: any HostDatabase
 
-    public init(store: any Store) { self.store = store }
+    public init(store: any HostDatabase) { self.store = store }
 
     public func read(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String, policy: Policy) async throws -> Result {
         guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {

@@ -7,7 +7,7 @@ struct HostJobs: Sendable {
     static let instance = "_host"
     static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [("purge_runs", "15 3 * * *", ["days": 90])]
 
-    let store: any ScheduleStore
+    let store: any HostDatabase
 
     /// Creates the maintenance schedules once; afterwards they are the user's to edit like any other.
     func ensureSchedules(now: Date) async throws {

@@ -7,7 +7,7 @@ import PluginAPI
 /// schedules into runs (misfire policy), claims due runs (overlap policy) and runs them under a lease it
 /// renews while they work. Failed runs are retried with exponential backoff and jitter, as often as allowed.
 public actor Scheduler {
-    public let store: any ScheduleStore
+    public let store: any HostDatabase
     let runner: JobRunner
     let logger: Logger
     /// This host's name in leases.
@@ -24,7 +24,7 @@ public actor Scheduler {
     private var loopTask: Task<Void, Never>?
     private let wakeup = Wakeup()
 
-    public init(store: any ScheduleStore, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
+    public init(store: any HostDatabase, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
                 lease: Duration = .seconds(60), maxConcurrentRuns: Int = 8, maxIdle: Duration = .seconds(30),
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock

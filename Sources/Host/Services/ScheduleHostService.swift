@@ -26,7 +26,7 @@ struct ScheduleHostService: HostService {
         }
     }
 
-    func runs(_ request: [UInt8], instance: String, store: any ScheduleStore) async throws -> [UInt8] {
+    func runs(_ request: [UInt8], instance: String, store: any HostDatabase) async throws -> [UInt8] {
         let r: SchedulerService.RunsRequest
         do { r = try WireJSON.decode(SchedulerService.RunsRequest.self, from: request) } catch {
             throw PluginError(.invalid, "schedule.runs: malformed request: \(error)")

@@ -4,7 +4,7 @@ import PluginAPI
 /// The store as plugins reach it: every operation acts on the calling session's instance, so a plugin can
 /// only ever read and write its own instance's data.
 struct StoreHostService: HostService {
-    let store: any Store
+    let store: any HostDatabase
     let collectionsOf: @Sendable (String) -> Set<String>?
 
     typealias KeyRequest = StoreService.KeyRequest

@@ -1,15 +1,55 @@
 import Foundation
 import Logging
 
-/// Opens the store a URL names: a path or `sqlite:PATH` for the embedded default, `postgres://...` for the
-/// scale-out backend.
-public enum StoreFactory {
-    public static func open(_ location: String, logger: Logger) async throws -> any ScheduleStore {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            return try await PostgresStore.connect(url: location, logger: logger)
+/// Where the host's database is, as the operator wrote it. Exactly three forms are accepted, so a stray line of
+/// output captured as a "URL" is refused instead of silently becoming an SQLite file of that name.
+public enum DatabaseLocation: Equatable, Sendable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    public static let acceptedForms = "a postgres:// or postgresql:// URL, sqlite:PATH, or a plain file path"
+
+    public init(parsing text: String) throws {
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw HostError.invalid("database: \(text.debugDescription) contains control characters; give \(Self.acceptedForms)")
         }
-        let path = location.hasPrefix("sqlite:") ? String(location.dropFirst("sqlite:".count)) : location
-        guard !path.isEmpty else { throw HostError.invalid("database: empty path") }
-        return try SQLiteStore(path: path)
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
+            return
+        }
+        let path = text.hasPrefix("sqlite:") ? String(text.dropFirst("sqlite:".count)) : text
+        guard !path.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw HostError.invalid("database: empty path; give \(Self.acceptedForms)")
+        }
+        if let scheme = path.range(of: "://"), !path[..<scheme.lowerBound].contains("/") {
+            throw HostError.invalid("database: unsupported URL scheme \(String(path[..<scheme.lowerBound]).debugDescription); give \(Self.acceptedForms)")
+        }
+        self = .sqlite(path: path)
+    }
+}
+
+/// Opens the database a location names, applying pending migrations.
+public enum StoreFactory {
+    public static func open(_ location: String, logger: Logger) async throws -> SQLStore {
+        try await open(DatabaseLocation(parsing: location), logger: logger)
+    }
+
+    public static func open(_ location: DatabaseLocation, logger: Logger) async throws -> SQLStore {
+        let executor: any SQLExecutor
+        switch location {
+        case .postgres(let url):
+            executor = try PostgresExecutor.connect(url: url, logger: logger)
+        case .sqlite(let path):
+            // Opening a file blocks: off the concurrency pool.
+            executor = try await offPool { try SQLiteExecutor(path: path) }
+        }
+        let store = SQLStore(executor: executor)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
     }
 }

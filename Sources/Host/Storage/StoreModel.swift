@@ -5,7 +5,7 @@ import PluginAPI
 public struct StoredRecord: Sendable, Equatable {
     public var collection: String
     public var key: String
-    /// The record's data, UTF-8 JSON exactly as the plugin sent it (PostgreSQL returns it normalised).
+    /// The record's data, UTF-8 JSON exactly as the plugin sent it (and as it was hashed), on both backends.
     public var data: [UInt8]
     public var hash: String
     public var firstSeenAt: Date
@@ -74,21 +74,6 @@ public struct UpsertPage: Sendable {
         if "tfn".utf8.contains(first) { return ["true", "false", "null"].contains(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
         return true
     }
-}
-
-/// A content change other parts of the host consume (notifications, metrics). Inserts are counted, not
-/// evented: a first import is not a change.
-public struct ChangeEvent: Sendable, Equatable {
-    public enum Kind: String, Sendable, Codable { case updated, deleted, restored }
-    public var id: Int64
-    public var instance: String
-    public var collection: String
-    public var key: String
-    public var kind: Kind
-    public var oldData: [UInt8]?
-    public var newData: [UInt8]?
-    public var runID: String?
-    public var at: Date
 }
 
 /// What a list read asks for.

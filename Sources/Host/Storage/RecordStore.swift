@@ -1,10 +1,9 @@
 import Foundation
 import PluginAPI
 
-/// The host's storage, one model for every upstream: collections of records per instance with content
-/// hashes and change events, cursors and plugin state saved atomically with the data, and run history.
-/// Two backends implement it with the same semantics (SQLite by default, PostgreSQL to scale out).
-public protocol Store: Sendable {
+/// The records part of the host's database, one model for every upstream: collections of records per
+/// instance with content hashes, and cursors and plugin state saved atomically with the data.
+public protocol RecordStore: Sendable {
     /// Which backend, for logs and health ("sqlite", "postgresql").
     var backend: String { get }
 
@@ -20,24 +19,15 @@ public protocol Store: Sendable {
     /// Marks every live record of the collection that `runID` did not see as deleted; returns how many.
     /// Call only for a run that completed.
     func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int
-    /// Removes records of a collection deleted before `cutoff` (and their change events); returns how many.
+    /// Removes records of a collection deleted before `cutoff`; returns how many.
     func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int
     /// Removes records by key for good; returns how many existed.
     func purgeKeys(instance: String, collection: String, keys: [String]) async throws -> Int
-    /// Change events after `id`, oldest first.
-    func changes(after id: Int64, limit: Int) async throws -> [ChangeEvent]
-    /// Removes everything an instance stored (records, cursors, state, events; runs are history and stay).
+    /// Removes everything an instance stored (records, cursors, state; runs are history and stay).
     func purge(instance: String) async throws
 
     func cursor(instance: String, stream: String) async throws -> JSONValue?
     func setCursor(instance: String, stream: String, value: JSONValue, now: Date) async throws
     func state(instance: String, name: String) async throws -> JSONValue?
     func setState(instance: String, name: String, value: JSONValue, now: Date) async throws
-
-    func insertRun(_ run: RunRecord) async throws
-    func updateRun(_ run: RunRecord) async throws
-    func run(id: String) async throws -> RunRecord?
-    func runs(_ query: RunQuery) async throws -> [RunRecord]
-    /// Deletes ended runs that finished before `cutoff`; returns how many.
-    func purgeRuns(finishedBefore cutoff: Date) async throws -> Int
 }

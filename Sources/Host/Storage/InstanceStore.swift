@@ -1,0 +1,12 @@
+import Foundation
+
+/// Connector and notifier instances (their configuration) in the host's database.
+public protocol InstanceStore: Sendable {
+    /// Creates the instance and its schedules in one transaction; conflict if the id exists.
+    func createInstance(_ instance: InstanceRecord, schedules: [ScheduleRecord]) async throws
+    func instance(id: String) async throws -> InstanceRecord?
+    func instances() async throws -> [InstanceRecord]
+    func updateInstance(_ instance: InstanceRecord) async throws
+    /// Deletes the instance and its schedules (and cancels its queued runs); its data only when asked to.
+    func deleteInstance(id: String, purgeData: Bool, now: Date) async throws
+}

@@ -1,0 +1,55 @@
+import Foundation
+import PluginAPI
+
+extension SQLStore: InstanceStore {
+    static let instanceColumns = "id, plugin, config, enabled, created_at, updated_at"
+
+    static func instance(_ row: SQLRow) throws -> InstanceRecord {
+        InstanceRecord(id: row.text(0) ?? "", plugin: row.text(1) ?? "",
+                       config: try WireJSON.decode([String: JSONValue].self, from: row.bytes(2) ?? Array("{}".utf8)),
+                       enabled: row.bool(3), createdAt: row.date(4) ?? Date(millis: 0), updatedAt: row.date(5) ?? Date(millis: 0))
+    }
+
+    static func configText(_ i: InstanceRecord) -> SQLValue { .bytes(JSONValue.object(i.config).jsonBytes) }
+
+    public func createInstance(_ instance: InstanceRecord, schedules: [ScheduleRecord]) async throws {
+        try await write { s in
+            let inserted = try await s.count("""
+                INSERT INTO instances (\(Self.instanceColumns)) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id
+                """, [.text(instance.id), .text(instance.plugin), Self.configText(instance), .bool(instance.enabled),
+                      .int(instance.createdAt.millis), .int(instance.updatedAt.millis)])
+            if inserted == 0 { throw HostError.conflict("an instance \(instance.id.debugDescription) exists already") }
+            for schedule in schedules {
+                try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
+            }
+        }
+    }
+
+    public func instance(id: String) async throws -> InstanceRecord? {
+        try await rows("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).first.map(Self.instance)
+    }
+
+    public func instances() async throws -> [InstanceRecord] {
+        try await rows("SELECT \(Self.instanceColumns) FROM instances ORDER BY \(dialect == .postgres ? "id COLLATE \"C\"" : "id")").map(Self.instance)
+    }
+
+    public func updateInstance(_ instance: InstanceRecord) async throws {
+        let updated = try await writeCount("UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING id",
+                                           [.text(instance.plugin), Self.configText(instance), .bool(instance.enabled), .int(instance.updatedAt.millis), .text(instance.id)])
+        if updated == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
+    }
+
+    public func deleteInstance(id: String, purgeData: Bool, now: Date) async throws {
+        try await write { s in
+            if try await s.count("DELETE FROM instances WHERE id = ? RETURNING id", [.text(id)]) == 0 {
+                throw HostError.notFound("no instance \(id.debugDescription)")
+            }
+            try await s.execute("DELETE FROM schedules WHERE instance_id = ?", [.text(id)])
+            try await s.execute("UPDATE runs SET status = 'cancelled', error = 'instance deleted', finished_at = ? WHERE instance_id = ? AND status = 'queued'",
+                                [.int(now.millis), .text(id)])
+            if purgeData {
+                for table in StoreSchema.instanceDataTables { try await s.execute("DELETE FROM \(table) WHERE instance_id = ?", [.text(id)]) }
+            }
+        }
+    }
+}

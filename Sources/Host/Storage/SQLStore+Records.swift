@@ -1,0 +1,201 @@
+import Foundation
+import PluginAPI
+
+extension SQLStore: RecordStore {
+    public func upsert(_ page: UpsertPage, instance: String, runID: String?, now: Date) async throws -> RunCounts {
+        let unique = page.deduplicated
+        let hashes = unique.map { ContentHash.of($0.data) }
+        let ms = now.millis
+        let collection = page.collection
+        let dialect = self.dialect
+        let body: (any SQLSession) async throws -> RunCounts = { s in
+            // Writers of one collection take turns: two runs inserting the same new key must not both see it absent.
+            if !page.dryRun { try await self.executor.lock(s, named: "\(instance)/\(collection)") }
+            var existing: [String: (hash: String, deleted: Bool)] = [:]
+            let keys = unique.map(\.key)
+            let chunk = dialect == .sqlite ? 500 : max(keys.count, 1)
+            for start in stride(from: 0, to: keys.count, by: chunk) {
+                let part = Array(keys[start..<min(start + chunk, keys.count)])
+                for row in try await s.query(
+                    "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE instance_id = ? AND collection = ? AND \(dialect.inList("key", count: part.count))",
+                    [.text(instance), .text(collection)] + dialect.listArguments(part))
+                {
+                    existing[row.text(0) ?? ""] = (row.text(1) ?? "", row.bool(2))
+                }
+            }
+            var counts = RunCounts(fetched: page.records.count, pages: 1)
+            var fresh: [Int] = [], changed: [Int] = [], same: [Int] = []
+            for i in unique.indices {
+                if let old = existing[unique[i].key] {
+                    if old.hash == hashes[i] && !old.deleted { same.append(i) } else { changed.append(i) }
+                } else {
+                    fresh.append(i)
+                }
+            }
+            counts.inserted = fresh.count
+            counts.updated = changed.count
+            counts.unchanged = same.count
+            if page.dryRun { return counts }
+            let run = SQLValue.optional(runID)
+            switch dialect {
+            case .sqlite:
+                // One prepared statement per kind, stepped per record: no round trips to save.
+                for i in fresh {
+                    try await s.execute("""
+                        INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, [.text(instance), .text(collection), .text(unique[i].key), .bytes(unique[i].data), .text(hashes[i]), .int(ms), .int(ms), .int(ms), run])
+                }
+                for i in changed {
+                    try await s.execute("""
+                        UPDATE records SET data = ?, hash = ?, synced_at = ?, changed_at = ?, deleted_at = NULL, seen_run = COALESCE(?, seen_run)
+                        WHERE instance_id = ? AND collection = ? AND key = ?
+                        """, [.bytes(unique[i].data), .text(hashes[i]), .int(ms), .int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
+                }
+                for i in same {
+                    try await s.execute("UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ?",
+                                        [.int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
+                }
+            case .postgres:
+                // Set-wise: a page costs a handful of round trips, not one per record.
+                func texts(_ idx: [Int], _ f: (Int) -> String) -> SQLValue { .texts(idx.map(f)) }
+                if !fresh.isEmpty {
+                    try await s.execute("""
+                        INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
+                        SELECT ?, ?, k, d, h, ?, ?, ?, ? FROM UNNEST(?::text[], ?::text[], ?::text[]) AS u(k, d, h)
+                        """, [.text(instance), .text(collection), .int(ms), .int(ms), .int(ms), run,
+                              texts(fresh) { unique[$0].key }, texts(fresh) { String(decoding: unique[$0].data, as: UTF8.self) }, texts(fresh) { hashes[$0] }])
+                }
+                if !changed.isEmpty {
+                    try await s.execute("""
+                        UPDATE records r SET data = u.d, hash = u.h, synced_at = ?, changed_at = ?, deleted_at = NULL, seen_run = COALESCE(?, r.seen_run)
+                        FROM UNNEST(?::text[], ?::text[], ?::text[]) AS u(k, d, h)
+                        WHERE r.instance_id = ? AND r.collection = ? AND r.key = u.k
+                        """, [.int(ms), .int(ms), run, texts(changed) { unique[$0].key }, texts(changed) { String(decoding: unique[$0].data, as: UTF8.self) },
+                              texts(changed) { hashes[$0] }, .text(instance), .text(collection)])
+                }
+                if !same.isEmpty {
+                    try await s.execute("UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ANY(?)",
+                                        [.int(ms), run, .text(instance), .text(collection), texts(same) { unique[$0].key }])
+                }
+            }
+            if let cursor = page.cursor {
+                try await Self.setCursor(s, instance: instance, stream: cursor.stream, value: cursor.value, now: ms)
+            }
+            try await s.execute("""
+                INSERT INTO collection_sync (instance_id, collection, last_synced_at) VALUES (?, ?, ?)
+                ON CONFLICT (instance_id, collection) DO UPDATE SET last_synced_at = excluded.last_synced_at
+                """, [.text(instance), .text(collection), .int(ms)])
+            return counts
+        }
+        return page.dryRun ? try await executor.read(body) : try await executor.transaction(body)
+    }
+
+    static let recordColumns = "collection, key, data, hash, first_seen_at, synced_at, changed_at, deleted_at"
+
+    static func record(_ row: SQLRow) -> StoredRecord {
+        StoredRecord(collection: row.text(0) ?? "", key: row.text(1) ?? "", data: row.bytes(2) ?? [], hash: row.text(3) ?? "",
+                     firstSeenAt: row.date(4) ?? Date(millis: 0), syncedAt: row.date(5) ?? Date(millis: 0),
+                     changedAt: row.date(6) ?? Date(millis: 0), deletedAt: row.date(7))
+    }
+
+    public func record(instance: String, collection: String, key: String) async throws -> StoredRecord? {
+        try await rows("SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?",
+                       [.text(instance), .text(collection), .text(key)]).first.map(Self.record)
+    }
+
+    public func records(instance: String, collection: String, query q: RecordQuery) async throws -> RecordPage {
+        let q = try q.validated()
+        let plan = try KeysetPlan(query: q, dialect: dialect)
+        let sql = "SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ?\(plan.whereSQL) ORDER BY \(plan.orderSQL) LIMIT ?"
+        let found = try await rows(sql, [.text(instance), .text(collection)] + plan.arguments + [.int(Int64(q.limit + 1))]).map(Self.record)
+        return plan.page(found, limit: q.limit)
+    }
+
+    public func collections(instance: String) async throws -> [CollectionSummary] {
+        try await rows("""
+            SELECT r.collection, SUM(CASE WHEN r.deleted_at IS NULL THEN 1 ELSE 0 END), SUM(CASE WHEN r.deleted_at IS NULL THEN 0 ELSE 1 END),
+                   MAX(s.last_synced_at)
+            FROM records r LEFT JOIN collection_sync s ON s.instance_id = r.instance_id AND s.collection = r.collection
+            WHERE r.instance_id = ? GROUP BY r.collection ORDER BY r.collection\(dialect == .postgres ? " COLLATE \"C\"" : "")
+            """, [.text(instance)]).map {
+            CollectionSummary(name: $0.text(0) ?? "", records: Int($0.int(1) ?? 0), deleted: Int($0.int(2) ?? 0), lastSyncedAt: $0.date(3))
+        }
+    }
+
+    public func aggregate(instance: String, _ request: StoreService.AggregateRequest) async throws -> [StoreService.AggregateRow] {
+        let plan = try AggregatePlan(request, dialect: dialect)
+        return try await rows(plan.sql, [.text(instance), .text(request.collection)] + plan.arguments).map(plan.row)
+    }
+
+    public func lastSyncedAt(instance: String, collection: String) async throws -> Date? {
+        try await rows("SELECT last_synced_at FROM collection_sync WHERE instance_id = ? AND collection = ?", [.text(instance), .text(collection)])
+            .first?.date(0)
+    }
+
+    public func purgeKeys(instance: String, collection: String, keys: [String]) async throws -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let dialect = self.dialect
+        return try await write { s in
+            var n = 0
+            let chunk = dialect == .sqlite ? 500 : keys.count
+            for start in stride(from: 0, to: keys.count, by: chunk) {
+                let part = Array(keys[start..<min(start + chunk, keys.count)])
+                n += try await s.count("DELETE FROM records WHERE instance_id = ? AND collection = ? AND \(dialect.inList("key", count: part.count)) RETURNING 1",
+                                       [.text(instance), .text(collection)] + dialect.listArguments(part))
+            }
+            return n
+        }
+    }
+
+    public func purgeDeleted(instance: String, collection: String, before cutoff: Date) async throws -> Int {
+        try await writeCount("DELETE FROM records WHERE instance_id = ? AND collection = ? AND deleted_at IS NOT NULL AND deleted_at < ? RETURNING 1",
+                             [.text(instance), .text(collection), .int(cutoff.millis)])
+    }
+
+    public func markUnseenDeleted(instance: String, collection: String, runID: String, now: Date) async throws -> Int {
+        try await writeCount("""
+            UPDATE records SET deleted_at = ?, changed_at = ?
+            WHERE instance_id = ? AND collection = ? AND deleted_at IS NULL AND (seen_run IS NULL OR seen_run <> ?) RETURNING 1
+            """, [.int(now.millis), .int(now.millis), .text(instance), .text(collection), .text(runID)])
+    }
+
+    public func purge(instance: String) async throws {
+        try await write { s in
+            for table in StoreSchema.instanceDataTables { try await s.execute("DELETE FROM \(table) WHERE instance_id = ?", [.text(instance)]) }
+        }
+    }
+
+    // MARK: cursors and state
+
+    public func cursor(instance: String, stream: String) async throws -> JSONValue? {
+        try Self.json(try await rows("SELECT value FROM cursors WHERE instance_id = ? AND stream = ?", [.text(instance), .text(stream)]).first?.text(0))
+    }
+
+    public func setCursor(instance: String, stream: String, value: JSONValue, now: Date) async throws {
+        try await write { s in try await Self.setCursor(s, instance: instance, stream: stream, value: value, now: now.millis) }
+    }
+
+    static func setCursor(_ s: any SQLSession, instance: String, stream: String, value: JSONValue, now: Int64) async throws {
+        try await s.execute("""
+            INSERT INTO cursors (instance_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (instance_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """, [.text(instance), .text(stream), .bytes(value.jsonBytes), .int(now)])
+    }
+
+    public func state(instance: String, name: String) async throws -> JSONValue? {
+        try Self.json(try await rows("SELECT value FROM plugin_state WHERE instance_id = ? AND name = ?", [.text(instance), .text(name)]).first?.text(0))
+    }
+
+    public func setState(instance: String, name: String, value: JSONValue, now: Date) async throws {
+        try await write("""
+            INSERT INTO plugin_state (instance_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """, [.text(instance), .text(name), .bytes(value.jsonBytes), .int(now.millis)])
+    }
+
+    static func json(_ text: String?) throws -> JSONValue? {
+        guard let text else { return nil }
+        return try WireJSON.decode(JSONValue.self, from: Array(text.utf8))
+    }
+}

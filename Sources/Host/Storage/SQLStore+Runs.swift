@@ -1,0 +1,176 @@
+import Foundation
+import PluginAPI
+
+extension SQLStore: RunStore {
+    // MARK: run history
+
+    public func insertRun(_ run: RunRecord) async throws {
+        try await write("INSERT INTO runs (\(RunRow.columns)) VALUES (\(RunRow.placeholders))", RunRow.values(run))
+    }
+
+    public func updateRun(_ run: RunRecord) async throws {
+        if try await writeCount("UPDATE runs SET \(RunRow.assignments) WHERE id = ? RETURNING id", RunRow.updateValues(run)) == 0 {
+            throw HostError.notFound("no run \(run.id)")
+        }
+    }
+
+    public func run(id: String) async throws -> RunRecord? {
+        try await rows("SELECT \(RunRow.columns) FROM runs WHERE id = ?", [.text(id)]).first.map(RunRow.decode)
+    }
+
+    public func runs(_ q: RunQuery) async throws -> [RunRecord] {
+        let f = RunFilter(q)
+        return try await rows("SELECT \(RunRow.columns) FROM runs\(f.whereSQL) ORDER BY created_at DESC, id DESC LIMIT ?",
+                              f.arguments + [.int(Int64(q.limit))]).map(RunRow.decode)
+    }
+
+    public func purgeRuns(finishedBefore cutoff: Date) async throws -> Int {
+        try await writeCount("DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ? RETURNING 1", [.int(cutoff.millis)])
+    }
+
+    // MARK: schedules
+
+    public func insertSchedule(_ schedule: ScheduleRecord) async throws {
+        try await write("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
+    }
+
+    public func schedule(id: String) async throws -> ScheduleRecord? {
+        try await rows("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).first.map(ScheduleRow.decode)
+    }
+
+    public func schedules(instance: String?) async throws -> [ScheduleRecord] {
+        if let instance {
+            return try await rows("SELECT \(ScheduleRow.columns) FROM schedules WHERE instance_id = ? ORDER BY job, created_at, id", [.text(instance)])
+                .map(ScheduleRow.decode)
+        }
+        return try await rows("SELECT \(ScheduleRow.columns) FROM schedules ORDER BY instance_id, job, created_at, id").map(ScheduleRow.decode)
+    }
+
+    public func updateSchedule(_ schedule: ScheduleRecord) async throws {
+        if try await writeCount("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ? RETURNING id", ScheduleRow.updateValues(schedule)) == 0 {
+            throw HostError.notFound("no schedule \(schedule.id.debugDescription)")
+        }
+    }
+
+    public func deleteSchedule(id: String) async throws {
+        if try await writeCount("DELETE FROM schedules WHERE id = ? RETURNING id", [.text(id)]) == 0 {
+            throw HostError.notFound("no schedule \(id.debugDescription)")
+        }
+    }
+
+    public func recordScheduleResult(id: String, status: String, at: Date) async throws {
+        try await write("UPDATE schedules SET last_status = ?, last_run_at = ? WHERE id = ?", [.text(status), .int(at.millis), .text(id)])
+    }
+
+    // MARK: the run queue
+
+    public func earliestDue() async throws -> Date? {
+        try await read { s in
+            let schedule = try await s.one("SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1")?.int(0)
+            let run = try await s.one("SELECT MIN(run_at) FROM runs WHERE status = 'queued'")?.int(0)
+            return [schedule, run].compactMap { $0 }.min().map(Date.init(millis:))
+        }
+    }
+
+    public func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult {
+        let skipLocked = self.skipLocked
+        return try await write { s in
+            try await self.executor.lock(s, Self.queueLock)
+            let due = try await s.query("""
+                SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?\(skipLocked)
+                """, [.int(now.millis), .int(Int64(limit))]).map(ScheduleRow.decode)
+            var queued: [RunRecord] = []
+            for schedule in due {
+                let p = plan(schedule)
+                for run in p.runs {
+                    // A fire another replica queued already is not queued twice (unique (schedule, scheduled_for)).
+                    if try await s.count("INSERT INTO runs (\(RunRow.columns)) VALUES (\(RunRow.placeholders)) ON CONFLICT DO NOTHING RETURNING id",
+                                         RunRow.values(run)) > 0 {
+                        queued.append(run)
+                    }
+                }
+                try await s.execute("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ?", ScheduleRow.updateValues(p.schedule))
+            }
+            return FireResult(queued: queued, more: due.count == limit)
+        }
+    }
+
+    public func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord] {
+        let skipLocked = self.skipLocked
+        return try await write { s in
+            try await self.executor.lock(s, Self.queueLock)
+            let candidates = try await s.query("""
+                SELECT \(RunRow.columns) FROM runs WHERE status = 'queued' AND run_at <= ? ORDER BY run_at, created_at LIMIT ?\(skipLocked)
+                """, [.int(now.millis), .int(Int64(limit))]).map(RunRow.decode)
+            guard !candidates.isEmpty else { return [] }
+            var running: [String: [String]] = [:]
+            for row in try await s.query("SELECT instance_id, job, id FROM runs WHERE status = 'running'") {
+                running["\(row.text(0) ?? "")/\(row.text(1) ?? "")", default: []].append(row.text(2) ?? "")
+            }
+            var claimed: [RunRecord] = []
+            for (run, decision) in ClaimPolicy.decide(candidates, running: &running) {
+                switch decision {
+                case .wait: continue
+                case .skip(let why):
+                    try await s.execute("UPDATE runs SET status = 'skipped', message = ?, finished_at = ? WHERE id = ?", [.text(why), .int(now.millis), .text(run.id)])
+                    continue
+                case .claimReplacing(let others):
+                    for other in others { try await s.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", [.text(other)]) }
+                case .claim: break
+                }
+                try await s.execute("UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, started_at = ? WHERE id = ? AND status = 'queued'",
+                                    [.text(owner), .int(leaseUntil.millis), .int(now.millis), .text(run.id)])
+                var r = run
+                r.status = .running
+                r.leaseOwner = owner
+                r.leaseExpiresAt = leaseUntil
+                r.startedAt = now
+                claimed.append(r)
+            }
+            return claimed
+        }
+    }
+
+    public func renewLeases(ids: [String], owner: String, until: Date) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        let dialect = self.dialect
+        return try await write { s in
+            var cancelled: [String] = []
+            let chunk = dialect == .sqlite ? 500 : ids.count
+            for start in stride(from: 0, to: ids.count, by: chunk) {
+                let part = Array(ids[start..<min(start + chunk, ids.count)])
+                for row in try await s.query("""
+                    UPDATE runs SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running' AND \(dialect.inList("id", count: part.count))
+                    RETURNING id, cancel_requested
+                    """, [.int(until.millis), .text(owner)] + dialect.listArguments(part)) where row.int(1) == 1 {
+                    cancelled.append(row.text(0) ?? "")
+                }
+            }
+            return cancelled
+        }
+    }
+
+    public func recoverRuns(now: Date, all: Bool) async throws -> [RunRecord] {
+        let skipLocked = self.skipLocked
+        return try await write { s in
+            let stuck = try await s.query("SELECT \(RunRow.columns) FROM runs WHERE status = 'running'" + (all ? "" : " AND lease_expires_at < ?") + skipLocked,
+                                          all ? [] : [.int(now.millis)]).map(RunRow.decode)
+            for run in stuck {
+                let why = all ? "" : " (lease expired)"
+                try await s.execute("UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+                                    [.int(now.millis), .text("interrupted: host \(run.leaseOwner ?? "?") stopped while the run was in progress\(why)"), .text(run.id)])
+            }
+            return stuck
+        }
+    }
+
+    public func requestCancel(runID: String, now: Date) async throws -> Bool {
+        try await write { s in
+            if try await s.count("UPDATE runs SET status = 'cancelled', error = 'cancelled before it started', finished_at = ? WHERE id = ? AND status = 'queued' RETURNING id",
+                                 [.int(now.millis), .text(runID)]) > 0 { return true }
+            if try await s.count("UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status = 'running' RETURNING id", [.text(runID)]) > 0 { return true }
+            if try await s.one("SELECT id FROM runs WHERE id = ?", [.text(runID)]) == nil { throw HostError.notFound("no run \(runID)") }
+            return false
+        }
+    }
+}

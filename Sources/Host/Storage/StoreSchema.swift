@@ -1,0 +1,124 @@
+import Foundation
+
+/// One migration of the host's database: the same version numbers on both backends, SQL per dialect where
+/// the types differ. Applied in order at open, each in the transaction that records it.
+struct Migration: Sendable {
+    let version: Int64
+    let name: String
+    let statements: @Sendable (SQLDialect) -> [String]
+}
+
+enum StoreSchema {
+    /// Every migration, oldest first. Append only: a released version's statements never change.
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "1-records-cursors-state-runs", statements: tables),
+        Migration(version: 2, name: "2-notification-outbox", statements: outbox),
+        Migration(version: 3, name: "3-run-log") { _ in ["ALTER TABLE runs ADD COLUMN log TEXT"] },
+        Migration(version: 4, name: "4-raw-record-bytes", statements: rawRecordBytes),
+    ]
+
+    /// The tables that hold an instance's data (removed with it when asked).
+    static let instanceDataTables = ["records", "cursors", "plugin_state", "collection_sync"]
+
+    /// Version 4: both backends keep the bytes the plugin sent (and hashed); PostgreSQL keeps a JSONB copy beside
+    /// them for field queries. Change events were written on every update and read by nothing: gone.
+    static func rawRecordBytes(_ d: SQLDialect) -> [String] {
+        switch d {
+        case .sqlite:
+            return ["DROP TABLE change_events"]
+        case .postgres:
+            return [
+                "DROP TABLE change_events",
+                "ALTER TABLE records ALTER COLUMN data TYPE TEXT USING data::text",
+                "ALTER TABLE records ADD COLUMN doc JSONB GENERATED ALWAYS AS (data::jsonb) STORED",
+            ]
+        }
+    }
+
+    /// Times are milliseconds since the epoch (INTEGER / BIGINT) in both backends.
+    static func tables(_ d: SQLDialect) -> [String] {
+        let int = d == .sqlite ? "INTEGER" : "BIGINT"
+        let json = d == .sqlite ? "TEXT" : "JSONB"
+        let serial = d == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+        return [
+            """
+            CREATE TABLE records (
+                instance_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+                data \(json) NOT NULL, hash TEXT NOT NULL,
+                first_seen_at \(int) NOT NULL, synced_at \(int) NOT NULL, changed_at \(int) NOT NULL,
+                deleted_at \(int), seen_run TEXT,
+                PRIMARY KEY (instance_id, collection, key))
+            """,
+            "CREATE INDEX records_changed ON records (instance_id, collection, changed_at)",
+            "CREATE INDEX records_synced ON records (instance_id, collection, synced_at)",
+            """
+            CREATE TABLE collection_sync (
+                instance_id TEXT NOT NULL, collection TEXT NOT NULL, last_synced_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, collection))
+            """,
+            """
+            CREATE TABLE cursors (
+                instance_id TEXT NOT NULL, stream TEXT NOT NULL, value TEXT NOT NULL, updated_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, stream))
+            """,
+            """
+            CREATE TABLE plugin_state (
+                instance_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, updated_at \(int) NOT NULL,
+                PRIMARY KEY (instance_id, name))
+            """,
+            """
+            CREATE TABLE change_events (
+                id \(serial), instance_id TEXT NOT NULL, collection TEXT NOT NULL, key TEXT NOT NULL,
+                kind TEXT NOT NULL, old_data TEXT, new_data TEXT, run_id TEXT, at \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE runs (
+                id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, job TEXT NOT NULL, trigger TEXT NOT NULL,
+                status TEXT NOT NULL, params TEXT NOT NULL, dry_run \(int) NOT NULL, schedule_id TEXT,
+                scheduled_for \(int), created_at \(int) NOT NULL, started_at \(int), finished_at \(int),
+                counts TEXT NOT NULL, complete \(int), message TEXT, error TEXT, attempt \(int) NOT NULL,
+                run_at \(int), lease_owner TEXT, lease_expires_at \(int), overlap TEXT NOT NULL, timeout_seconds \(int) NOT NULL,
+                max_attempts \(int) NOT NULL, retry_backoff_seconds \(int) NOT NULL, cancel_requested \(int) NOT NULL)
+            """,
+            "CREATE INDEX runs_by_instance ON runs (instance_id, job, created_at)",
+            "CREATE INDEX runs_by_status ON runs (status, run_at)",
+            // A scheduled fire becomes at most one run, however many replicas see it due.
+            "CREATE UNIQUE INDEX runs_one_per_fire ON runs (schedule_id, scheduled_for) WHERE trigger = 'schedule'",
+            """
+            CREATE TABLE instances (
+                id TEXT PRIMARY KEY, plugin TEXT NOT NULL, config TEXT NOT NULL, enabled \(int) NOT NULL,
+                created_at \(int) NOT NULL, updated_at \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE schedules (
+                id TEXT PRIMARY KEY, instance_id TEXT NOT NULL, job TEXT NOT NULL, params TEXT NOT NULL, cron TEXT NOT NULL,
+                timezone TEXT NOT NULL, enabled \(int) NOT NULL, misfire TEXT NOT NULL, misfire_cap \(int) NOT NULL,
+                overlap TEXT NOT NULL, jitter_seconds \(int) NOT NULL, max_attempts \(int) NOT NULL,
+                retry_backoff_seconds \(int) NOT NULL, timeout_seconds \(int) NOT NULL, next_fire_at \(int), next_run_at \(int),
+                last_run_at \(int), last_status TEXT, note TEXT, created_at \(int) NOT NULL, updated_at \(int) NOT NULL)
+            """,
+            "CREATE INDEX schedules_due ON schedules (enabled, next_run_at)",
+            "CREATE INDEX schedules_by_instance ON schedules (instance_id, job)",
+            // The host's maintenance schedules exist once, however many replicas start together.
+            "CREATE UNIQUE INDEX schedules_host_jobs ON schedules (job) WHERE instance_id = '_host'",
+        ]
+    }
+
+    /// Version 2: the notification outbox (every message persisted before delivery).
+    static func outbox(_ d: SQLDialect) -> [String] {
+        let int = d == .sqlite ? "INTEGER" : "BIGINT"
+        return [
+            """
+            CREATE TABLE notifications (
+                id TEXT PRIMARY KEY, channel TEXT NOT NULL, source_instance TEXT, dedup_key TEXT, message TEXT NOT NULL,
+                state TEXT NOT NULL, attempts \(int) NOT NULL, max_attempts \(int) NOT NULL, next_attempt_at \(int),
+                last_error TEXT, detail TEXT, created_at \(int) NOT NULL, updated_at \(int) NOT NULL, sent_at \(int),
+                lease_owner TEXT, lease_expires_at \(int))
+            """,
+            // One notification per dedup key and channel, however often a plugin asks.
+            "CREATE UNIQUE INDEX notifications_dedup ON notifications (channel, dedup_key) WHERE dedup_key IS NOT NULL",
+            "CREATE INDEX notifications_due ON notifications (state, next_attempt_at)",
+            "CREATE INDEX notifications_by_created ON notifications (created_at)",
+        ]
+    }
+}
