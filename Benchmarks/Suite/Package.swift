@@ -22,7 +22,6 @@ let package = Package(
     ],
     dependencies: [
         .package(name: "synchost", path: "../.."),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
@@ -53,7 +52,6 @@ let package = Package(
             name: "StoreBench",
             dependencies: [
                 "BenchWorkload", .product(name: "SynchostKernel", package: "synchost"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
     ],

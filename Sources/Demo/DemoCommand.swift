@@ -68,7 +68,7 @@ public struct DemoCommand: AsyncParsableCommand {
         let store = try await StoreFactory.open(data.appendingPathComponent("synchost.db").path, logger: logger)
         let plugins = pluginDirectory.map { URL(fileURLWithPath: $0) } ?? PluginDiscovery.defaultDirectory()
         let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store, defaultTimeZone: "Asia/Shanghai", schedulerMaxIdle: .seconds(5))
-        try kernel.registry.rescan()
+        _ = try kernel.registry.rescan()
         let failed = kernel.registry.entries.filter { !$0.isLoaded }
         for f in failed { logger.error("plugin \(f.path) failed to load: \(f.failureReason ?? "")") }
         try await kernel.scheduler!.start()

@@ -23,7 +23,7 @@ public final class Kernel: Sendable {
         notify: (any HostService)? = nil, defaultTimeZone: String = "UTC", schedulerLease: Duration = .seconds(60),
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
         outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping HostClock = HostClocks.system
     ) {
         self.logger = logger
         self.store = store
@@ -31,32 +31,33 @@ public final class Kernel: Sendable {
         // The registry is created after the router; the store service looks plugins up through this box.
         let registryBox = RegistryBox()
         let service = storeService ?? store.map { s in
-            StoreHostService(store: s) { plugin in
+            StoreHostService(store: s, collectionsOf: { plugin in
                 registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.collections.map(\.name)) }
-            }
+            }, clock: clock)
         }
         let managerBox = ManagerBox()
         let schedule: (any HostService)? = store == nil ? nil : ScheduleHostService { managerBox.manager }
         let outboxBox = OutboxBox()
         let notifyService = notify ?? store.map { s in
-            NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts) { outboxBox.outbox?.wake() }
+            NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts, wake: { outboxBox.outbox?.wake() }, clock: clock)
         }
         router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notifyService)
         let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
         self.registry = registry
         registryBox.registry = registry
         let outbox = store.map {
-            OutboxDispatcher(store: $0, registry: registry, logger: logger, owner: schedulerOwner, retryBase: outboxRetryBase, maxAttempts: outboxMaxAttempts)
+            OutboxDispatcher(store: $0, registry: registry, logger: logger, owner: schedulerOwner, retryBase: outboxRetryBase, maxAttempts: outboxMaxAttempts,
+                             clock: clock)
         }
         self.outbox = outbox
         outboxBox.outbox = outbox
         if let store {
-            let runner = JobRunner(registry: registry, store: store, logger: logger)
+            let runner = JobRunner(registry: registry, store: store, logger: logger, clock: clock)
             let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
                                       maxIdle: schedulerMaxIdle, clock: clock)
             self.runner = runner
             self.scheduler = scheduler
-            instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger)
+            instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger, clock: clock)
             managerBox.manager = instances
         } else {
             runner = nil

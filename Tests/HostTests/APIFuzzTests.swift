@@ -11,7 +11,7 @@ import WeComSimulator
 /// Fuzzes the admin API from its own OpenAPI document with schemathesis (PyPI, installed by setup.sh):
 /// no 5xx, and every status code, content type and body as the document says. The host has an instance of
 /// every plugin, each pointed at its simulator, so plugin routes answer for real.
-@Suite("OpenAPI document and schemathesis", .serialized)
+@Suite("OpenAPI document and schemathesis", .serialized, .needs(.python))
 struct APIFuzzTests {
     @Test func theDocumentDescribesTheAPIAndSchemathesisFindsNoServerErrorOrMismatch() async throws {
         let vos = VOSSimulator()

@@ -41,7 +41,7 @@ struct AdminAPITests {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
         try "junk".write(to: dir.appendingPathComponent("junk.so"), atomically: true, encoding: .utf8)
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         let server = try await startServer(AdminServer(kernel: kernel, token: "s3cret-token"))
         defer { server.task.cancel() }
         let base = "http://127.0.0.1:\(server.port)"
@@ -92,7 +92,7 @@ struct AdminDataAPITests {
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let store = try await Backend.sqlite.open()
         let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()), store: store, schedulerMaxIdle: .seconds(1))
-        try kernel.registry.rescan()
+        try await kernel.registry.scan()
         try await kernel.scheduler!.start()
         let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
         defer { server.task.cancel() }
@@ -164,7 +164,8 @@ struct AdminDataAPITests {
         #expect(metrics.body.contains("synchost_records_written_total{"))
         #expect(metrics.body.contains("synchost_run_duration_seconds"))
 
-        let runs = try await request("GET", "\(base)/runs?instance=c1&status=succeeded", token: "t")
+        // job=sync: the instance's default "greet" schedule (*/5) may fire meanwhile.
+        let runs = try await request("GET", "\(base)/runs?instance=c1&job=sync&status=succeeded", token: "t")
         #expect(runs.json?["runs"]?.arrayValue?.count == 1)
         #expect(try await request("GET", "\(base)/runs?status=weird", token: "t").status == 400)
         #expect(try await request("GET", "\(base)/runs?since=yesterday", token: "t").status == 400)

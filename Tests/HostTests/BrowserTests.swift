@@ -5,7 +5,7 @@ import Testing
 @testable import Host
 
 /// The web admin page driven in a real headless Chromium through Selenium (Tests/Fixtures/Browser).
-@Suite("Web admin page in headless Chromium", .serialized)
+@Suite("Web admin page in headless Chromium", .serialized, .needs(.chromium), .needs(.python))
 struct BrowserTests {
     @Test func signInAddAScheduleAsYouTypeCreateAnInstanceAndSeeRuns() async throws {
         let host = try await TestHost()

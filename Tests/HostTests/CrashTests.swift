@@ -6,7 +6,7 @@ import Testing
 
 /// SIGKILL a host process in the middle of a sync: nothing is lost, nothing duplicated, the cursor that was
 /// saved with each page lets the next run resume where the killed one stopped.
-@Suite("Crash: SIGKILL mid-sync", .serialized)
+@Suite("Crash: SIGKILL mid-sync", .serialized, .needs(.endToEnd))
 struct CrashTests {
     @Test func aKilledSyncResumesFromItsCursorAndEndsEqualToTheUpstream() async throws {
         let dir = try temporaryDirectory("crash")
@@ -36,7 +36,7 @@ struct CrashTests {
             if written >= 40_000 { break }
         }
         kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        await child.exited()
         #expect(child.terminationReason == .uncaughtSignal)
 
         let store = try await openSQLite(db)

@@ -52,7 +52,7 @@ struct ExternalPluginTests {
         // And its job runs in a host process that also holds the in-tree plugins (several SDK copies),
         // reaching the host's HTTP service: it fetches the admin API's /healthz.
         let log = CapturedLog()
-        let kernel = try makeKernel(dir, log: log)
+        let kernel = try await makeKernel(dir, log: log)
         #expect(kernel.registry.loaded.count == 6)
         let server = AdminServer(kernel: kernel, token: "t")
         let port = try await startServer(server)

@@ -24,7 +24,7 @@ struct JobRunnerTests {
         let store = try await backend.open()
         let log = CapturedLog()
         let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(log), store: store)
-        try kernel.registry.rescan()
+        try await kernel.registry.scan()
         let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
         return Fixture(kernel: kernel, store: store, runner: JobRunner(registry: kernel.registry, store: store, logger: kernel.logger),
                        instance: InstanceInfo(id: freshInstance(), plugin: "tiny_c", config: ["greeting": "hi", "password": "hunter2-secret"]),

@@ -42,17 +42,17 @@ final class ServeProcess: @unchecked Sendable {
 
     func kill9() async {
         kill(process.processIdentifier, SIGKILL)
-        await withCheckedContinuation { c in Thread.detachNewThread { self.process.waitUntilExit(); c.resume() } }
+        await process.exited()
     }
 
     func stop() async {
         guard process.isRunning else { return }
         process.terminate()
-        await withCheckedContinuation { c in Thread.detachNewThread { self.process.waitUntilExit(); c.resume() } }
+        await process.exited()
     }
 }
 
-@Suite("Crash: SIGKILL of the host mid-sync, real plugins", .serialized)
+@Suite("Crash: SIGKILL of the host mid-sync, real plugins", .serialized, .needs(.endToEnd))
 struct PluginCrashTests {
     @Test func killedVOSAndWeComSyncsAreMarkedInterruptedAndTheNextRunsEqualTheUpstream() async throws {
         var vosData = VOSSimulator.Data()

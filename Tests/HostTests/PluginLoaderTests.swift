@@ -9,7 +9,7 @@ struct PluginLoaderTests {
     @Test func loadsEveryInTreePluginWithItsManifest() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         let entries = kernel.registry.entries
         #expect(entries.count == 5)
         for e in entries { #expect(e.isLoaded, "\(e.path): \(e.failureReason ?? "")") }
@@ -52,7 +52,7 @@ struct PluginLoaderTests {
         _ = try await compileCPlugin(into: dir, fileName: "wrong_magic.so", defines: ["PLUGIN_NAME=\"magic\"", "WRONG_MAGIC"])
         _ = try await compileCPlugin(into: dir, fileName: "bad_name.so", defines: ["PLUGIN_NAME=\"Bad-Name\""])
 
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         func reason(_ file: String) -> String {
             kernel.registry.entries.first { $0.path.hasSuffix("/" + file) }?.failureReason ?? "(loaded or missing)"
         }
@@ -96,7 +96,7 @@ struct PluginLoaderTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
         let log = CapturedLog()
-        let kernel = try makeKernel(dir, log: log)
+        let kernel = try await makeKernel(dir, log: log)
         let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
         #expect(plugin.manifest.job(named: "greet")?.schedules.first?.cron == "*/5 * * * *")
         #expect(plugin.manifest.config.first?.defaultValue == "hello")
@@ -126,7 +126,7 @@ struct PluginLoaderTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
         let started = ContinuousClock.now
         do {
@@ -143,7 +143,7 @@ struct PluginLoaderTests {
     @Test func swiftPluginErrorsCrossTheBoundaryWithTheirKind() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         let vos = try #require(kernel.registry.plugin(named: "vos"))
         let instance = InstanceInfo(id: "n1", plugin: "vos", config: [:])
         do {
@@ -165,19 +165,19 @@ struct PluginLoaderTests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(at: Build.products.appendingPathComponent("libVOS.so"), to: dir.appendingPathComponent("libVOS.so"))
-        let kernel = try makeKernel(dir)
+        let kernel = try await makeKernel(dir)
         #expect(kernel.registry.loaded.map(\.name) == ["vos"])
 
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
-        let result = try kernel.registry.rescan()
+        let result = try await kernel.registry.scan()
         #expect(result.added.map(\.name) == ["tiny_c"])
         #expect(Set(kernel.registry.loaded.map(\.name)) == ["vos", "tiny_c"])
 
         // A second rescan with nothing new adds nothing; a replaced file is noted, not reloaded.
-        #expect(try kernel.registry.rescan().added.isEmpty)
+        #expect(try await kernel.registry.scan().added.isEmpty)
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so", defines: ["PLUGIN_NAME=\"tiny_c\"", "ABI_MINOR_DELTA=0", "EXTRA_BUILD=1"])
         try Data("padding".utf8).append(toFile: dir.appendingPathComponent("tiny.so"))
-        let changed = try kernel.registry.rescan()
+        let changed = try await kernel.registry.scan()
         #expect(changed.changed.count == 1)
         #expect(kernel.registry.entry(named: "tiny_c")?.notice?.contains("restart") == true)
     }

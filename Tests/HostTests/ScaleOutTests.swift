@@ -5,26 +5,30 @@ import Testing
 
 @testable import Host
 
-/// Two `synchost serve` processes on one PostgreSQL database: every due fire becomes one run and every run is
-/// executed once, by one of them.
-@Suite("Scale-out: two host processes, one PostgreSQL", .serialized)
+/// Three `synchost serve` processes on one PostgreSQL database: every due fire becomes one run and every run is
+/// executed once, by one of them; one of them killed mid-run leaves its run to a survivor within the lease.
+@Suite("Scale-out: three host processes, one PostgreSQL", .serialized, .needs(.postgres), .needs(.endToEnd))
 struct ScaleOutTests {
     /// Its own database (scripts/postgres.sh creates it beside the test database).
-    static var postgresURL: String? {
-        ProcessInfo.processInfo.environment["SYNCHOST_TEST_POSTGRES_URL"].map { $0.replacingOccurrences(of: "/synchost_test", with: "/synchost_scaleout") }
+    static func postgresURL() throws -> String {
+        try Backend.postgresURL().replacingOccurrences(of: "/synchost_test", with: "/synchost_scaleout")
     }
 
-    @Test(.enabled(if: postgresURL != nil, "needs SYNCHOST_TEST_POSTGRES_URL (make test starts a server)"))
-    func everyDueRunIsExecutedExactlyOnceAcrossTwoHosts() async throws {
-        let url = try #require(Self.postgresURL)
+    static let lease = 4
+
+    @Test func everyDueRunIsExecutedExactlyOnceAndAKilledHostsRunIsRecoveredWithinItsLease() async throws {
+        let url = try Self.postgresURL()
         let dir = try temporaryDirectory("scaleout")
         defer { try? FileManager.default.removeItem(at: dir) }
         let plugins = dir.appendingPathComponent("plugins")
         try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
         _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
 
-        // The instance and its work, written by an operator before the hosts look.
+        // The instance and its work, written by an operator before the hosts look — on PostgreSQL, proven.
         let store = try await StoreFactory.open(url, logger: Logger(label: "test"))
+        try #require(store.backend == "postgresql")
+        let version = try await store.executor.read { try await $0.one("SELECT version()")?.text(0) ?? "" }
+        try #require(version.hasPrefix("PostgreSQL"), "\(version)")
         let instance = freshInstance()
         try await store.createInstance(InstanceRecord(id: instance, plugin: "tiny_c", config: [:]), schedules: [])
         let now = Date()
@@ -44,14 +48,15 @@ struct ScaleOutTests {
             manual.append(r.id)
         }
 
-        // Two hosts, racing for the same queue.
+        // Three hosts, racing for the same queue.
         var hosts: [Process] = []
         var logs: [URL] = []
-        for n in 0..<2 {
+        for n in 0..<3 {
             let p = Process()
             p.executableURL = Build.synchost
             p.arguments = ["serve", "--plugins", plugins.path, "--database", url, "--port", "0", "--admin-token", "t",
-                           "--data-dir", dir.appendingPathComponent("host\(n)").path, "--scheduler-max-idle", "1", "--log-level", "info"]
+                           "--data-dir", dir.appendingPathComponent("host\(n)").path, "--scheduler-max-idle", "1",
+                           "--scheduler-lease", String(Self.lease), "--log-level", "info"]
             let log = dir.appendingPathComponent("host\(n).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: log)
@@ -65,16 +70,40 @@ struct ScaleOutTests {
         var q = RunQuery()
         q.instance = instance
         q.limit = 500
-        let deadline = Date().addingTimeInterval(60)
-        var runs: [RunRecord] = []
-        while Date() < deadline {
-            runs = try await store.runs(q)
-            if runs.count >= 60 && runs.allSatisfy(\.status.isFinal) { break }
-            try await Task.sleep(for: .milliseconds(200))
+        let runs = try await Self.waitFor(store, q, "60 runs ended") { $0.count >= 60 && $0.allSatisfy(\.status.isFinal) }
+        #expect(runs.count == 60, "every fire became exactly one run")
+        #expect(runs.allSatisfy { $0.status == .succeeded }, "\(runs.map(\.status.rawValue))")
+        let perSchedule = Dictionary(grouping: runs.compactMap(\.scheduleID), by: { $0 })
+        #expect(Set(perSchedule.keys) == Set(scheduleIDs))
+        #expect(perSchedule.values.allSatisfy { $0.count == 1 })
+        #expect(Set(manual).isSubset(of: Set(runs.map(\.id))))
+
+        // A long run; whichever host claims it is killed while it runs.
+        var long = RunRecord(instance: instance, job: "slow", trigger: "manual", params: ["ms": 3000])
+        long.overlap = .allow
+        long.maxAttempts = 2
+        long.retryBackoffSeconds = 1
+        try await store.insertRun(long)
+        let claimed = try await Self.waitFor(store, q, "the long run to start") { $0.contains { $0.id == long.id && $0.status == .running } }
+        let owner = try #require(claimed.first { $0.id == long.id }?.leaseOwner)
+        let ownerPID = try #require(Int32(owner.split(separator: "-").dropLast().last ?? ""), "owner \(owner)")
+        let victim = try #require(hosts.firstIndex { $0.processIdentifier == ownerPID }, "no host has pid \(ownerPID)")
+        kill(ownerPID, SIGKILL)
+        let killedAt = Date()
+        await hosts[victim].exited()
+
+        // A survivor marks it interrupted once its lease has expired, and runs the retry.
+        let recovered = try await Self.waitFor(store, q, "the killed host's run to be recovered") { runs in
+            runs.contains { $0.id == long.id && $0.status == .interrupted } && runs.contains { $0.message?.contains(long.id) == true && $0.status.isFinal }
         }
-        // One host dies without warning: the survivor takes over every schedule.
-        kill(hosts[0].processIdentifier, SIGKILL)
-        hosts[0].waitUntilExit()
+        let interrupted = try #require(recovered.first { $0.id == long.id })
+        let recoveryTime = try #require(interrupted.finishedAt).timeIntervalSince(killedAt)
+        print("scale-out: run \(long.id) of the killed host recovered \(String(format: "%.2f", recoveryTime)) s after SIGKILL (lease \(Self.lease) s)")
+        #expect(recoveryTime <= Double(Self.lease) + 2, "recovered after \(recoveryTime) s with a \(Self.lease) s lease")
+        let retry = try #require(recovered.first { $0.message?.contains(long.id) == true })
+        #expect(retry.status == .succeeded && retry.leaseOwner != owner, "\(retry.status) by \(retry.leaseOwner ?? "?")")
+
+        // The survivors take over every new schedule.
         var later: [String] = []
         for _ in 0..<10 {
             var s = ScheduleRecord(instance: instance, job: "slow", params: ["ms": 10], cron: "0 0 1 1 *", overlap: .allow)
@@ -83,25 +112,15 @@ struct ScaleOutTests {
             try await store.insertSchedule(s)
             later.append(s.id)
         }
-        var afterKill: [RunRecord] = []
-        let deadline2 = Date().addingTimeInterval(60)
-        while Date() < deadline2 {
-            afterKill = try await store.runs(q).filter { $0.scheduleID.map(later.contains) ?? false }
-            if afterKill.count == 10 && afterKill.allSatisfy(\.status.isFinal) { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        for h in hosts where h.isRunning { h.terminate(); h.waitUntilExit() }
-        #expect(afterKill.count == 10 && afterKill.allSatisfy { $0.status == .succeeded }, "\(afterKill.map(\.status.rawValue))")
-        #expect(Set(afterKill.compactMap(\.leaseOwner)).count == 1, "one host left")
+        let afterKill = try await Self.waitFor(store, q, "10 runs after the kill") { runs in
+            let mine = runs.filter { $0.scheduleID.map(later.contains) ?? false }
+            return mine.count == 10 && mine.allSatisfy(\.status.isFinal)
+        }.filter { $0.scheduleID.map(later.contains) ?? false }
+        for h in hosts where h.isRunning { h.terminate(); await h.exited() }
+        #expect(afterKill.allSatisfy { $0.status == .succeeded }, "\(afterKill.map(\.status.rawValue))")
+        #expect(!afterKill.contains { $0.leaseOwner == owner }, "the killed host ran nothing more")
 
-        #expect(runs.count == 60, "every fire became exactly one run")
-        #expect(runs.allSatisfy { $0.status == .succeeded }, "\(runs.map(\.status.rawValue))")
-        let perSchedule = Dictionary(grouping: runs.compactMap(\.scheduleID), by: { $0 })
-        #expect(Set(perSchedule.keys) == Set(scheduleIDs))
-        #expect(perSchedule.values.allSatisfy { $0.count == 1 })
-        #expect(Set(manual).isSubset(of: Set(runs.map(\.id))))
-
-        // Executed once: each run's completion is logged by exactly one host, and both hosts took part.
+        // Executed once: each run's completion is logged by exactly one host, and the hosts shared the work.
         var finishedBy: [String: Int] = [:]
         var perHost: [Int] = []
         for log in logs {
@@ -113,10 +132,20 @@ struct ScaleOutTests {
             perHost.append(ids.count)
             for id in ids { finishedBy[id, default: 0] += 1 }
         }
-        #expect(finishedBy.count == 70, "60 before the kill, 10 after")
+        #expect(finishedBy.count == 71, "60 before the kill, the retry of the killed run, 10 after")
         #expect(finishedBy.values.allSatisfy { $0 == 1 })
-        #expect(perHost.allSatisfy { $0 > 0 }, "both hosts ran some: \(perHost)")
-        #expect(Set(runs.compactMap(\.leaseOwner)).count == 2)
-        #expect(Set(afterKill.compactMap(\.leaseOwner)).isSubset(of: Set(runs.compactMap(\.leaseOwner))))
+        #expect(perHost.filter { $0 > 0 }.count >= 2, "the hosts shared the work: \(perHost)")
+    }
+
+    /// Polls the runs until `done` holds (an event awaited, with a deadline), returning them.
+    static func waitFor(_ store: any HostDatabase, _ q: RunQuery, _ what: String, within seconds: TimeInterval = 60,
+                        _ done: ([RunRecord]) -> Bool) async throws -> [RunRecord] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let runs = try await store.runs(q)
+            if done(runs) { return runs }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HostError.unavailable("waited \(Int(seconds)) s for \(what)")
     }
 }

@@ -63,7 +63,7 @@ struct SecretTests {
         _ = try await call("GET", "/schedules?instance=s1")
         _ = try await call("GET", "/instances/s1/collections")
         host.terminate()
-        host.waitUntilExit()
+        await host.exited()
 
         let everything = responses.joined(separator: "\n") + (try String(contentsOf: log, encoding: .utf8)) + (try String(contentsOf: out, encoding: .utf8))
         for value in [secret, "adm1n-token-value"] {

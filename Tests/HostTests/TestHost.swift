@@ -12,6 +12,8 @@ final class TestHost: Sendable {
     let server: RunningServer
     let log: CapturedLog
     let directory: URL
+    /// The host's time: tests move it forward to prove nothing more happens.
+    let clock = TestClock()
 
     var base: String { "http://127.0.0.1:\(server.port)/api/v1" }
     var store: any HostDatabase { kernel.store! }
@@ -22,8 +24,8 @@ final class TestHost: Sendable {
         log = CapturedLog()
         let store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log))
         kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store, schedulerMaxIdle: .milliseconds(200),
-                        outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts)
-        try kernel.registry.rescan()
+                        outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source)
+        try await kernel.registry.scan()
         try await kernel.scheduler!.start()
         if startOutbox { await kernel.outbox!.start() }
         server = try await startServer(AdminServer(kernel: kernel, token: Self.token))

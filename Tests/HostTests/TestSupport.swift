@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import Host
@@ -118,8 +119,30 @@ func capturingLogger(_ sink: CapturedLog) -> Logger {
     Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
 }
 
-func makeKernel(_ directory: URL, log: CapturedLog = CapturedLog()) throws -> Kernel {
+func makeKernel(_ directory: URL, log: CapturedLog = CapturedLog()) async throws -> Kernel {
     let kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log))
     try kernel.registry.rescan()
     return kernel
+}
+
+extension Process {
+    /// Waits for the process to end on a thread of its own (never on the concurrency pool); its exit status.
+    @discardableResult
+    func exited() async -> Int32 {
+        await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                self.waitUntilExit()
+                c.resume(returning: self.terminationStatus)
+            }
+        }
+    }
+}
+
+/// Real time plus an offset a test moves forward: "nothing more happens" is proven by jumping past every
+/// retry and lease and looking, not by waiting.
+final class TestClock: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+    var now: Date { Date().addingTimeInterval(offset.withLock { $0 }) }
+    func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+    var source: HostClock { { self.now } }
 }

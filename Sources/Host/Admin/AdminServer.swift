@@ -65,7 +65,7 @@ public struct AdminServer: Sendable {
             return try .json(PluginView(e))
         }
         api.post("plugins/rescan") { _, _ -> Response in
-            let result = try registry.rescan()
+            let result = try await registry.scan()
             return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
         }
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {

@@ -14,7 +14,7 @@ struct PluginsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of a table.") var json = false
 
         func run() async throws {
-            let views = try host.makeKernel().registry.entries.map(PluginView.init)
+            let views = try await host.makeKernel().registry.entries.map(PluginView.init)
             if json {
                 print(String(decoding: try WireJSON.encode(views), as: UTF8.self))
                 return
@@ -36,7 +36,7 @@ struct PluginsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            guard let e = try host.makeKernel().registry.entry(named: name) else {
+            guard let e = try await host.makeKernel().registry.entry(named: name) else {
                 throw ValidationError("no plugin named \(name.debugDescription) in \(host.pluginDirectoryURL.path)")
             }
             let v = PluginView(e)

@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest time (seconds) the dispatcher sleeps without looking at the database; other replicas' changes are seen within it.")
     var schedulerMaxIdle: Int = 30
 
+    @Option(help: "How long (seconds) a run's lease lasts without renewal; a replica that dies leaves its runs to be recovered by the others after it.")
+    var schedulerLease: Int = 60
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
     }
@@ -38,7 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
         let location = database ?? env["SYNCHOST_DATABASE"] ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
         let store = try await StoreFactory.open(location, logger: logger)
         guard (1...3600).contains(schedulerMaxIdle) else { throw ValidationError("--scheduler-max-idle must be 1-3600") }
-        let kernel = try host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle))
+        guard (3...3600).contains(schedulerLease) else { throw ValidationError("--scheduler-lease must be 3-3600") }
+        let kernel = try await host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle),
+                                               schedulerLease: .seconds(schedulerLease))
         logger.info("store: \(store.backend) at \(SecretMasker.redact(location))")
         try await kernel.scheduler?.start()
         await kernel.outbox?.start()

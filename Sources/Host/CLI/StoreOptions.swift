@@ -18,7 +18,7 @@ struct StoreOptions: ParsableArguments {
         let zone = timezone ?? env["SYNCHOST_TIMEZONE"] ?? "UTC"
         guard TimeZone(identifier: zone) != nil else { throw ValidationError("--timezone \(zone): unknown IANA time zone") }
         let store = try await StoreFactory.open(location, logger: logger)
-        return try host.makeKernel(defaultLogLevel: defaultLogLevel, store: store, defaultTimeZone: zone)
+        return try await host.makeKernel(defaultLogLevel: defaultLogLevel, store: store, defaultTimeZone: zone)
     }
 }
 

@@ -58,10 +58,10 @@ struct HostOptions: ParsableArguments {
     }
 
     func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any HostDatabase)? = nil, defaultTimeZone: String = "UTC",
-                    schedulerMaxIdle: Duration = .seconds(30)) throws -> Kernel {
+                    schedulerMaxIdle: Duration = .seconds(30), schedulerLease: Duration = .seconds(60)) async throws -> Kernel {
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
-                            defaultTimeZone: defaultTimeZone, schedulerMaxIdle: schedulerMaxIdle)
-        try kernel.registry.rescan()
+                            defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle)
+        try await kernel.registry.scan()
         return kernel
     }
 }

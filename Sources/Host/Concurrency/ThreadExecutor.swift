@@ -1,10 +1,11 @@
 import Foundation
 import Dispatch
 
-/// A task executor on a serial queue of its own, outside Swift's cooperative pool. Code that must block (a
-/// synchronous SQLite call, dlopen) runs here under `withTaskExecutorPreference`, so the pool's threads — one
-/// per core — stay free for timers, timeouts and leases.
-public final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+/// An executor on a serial queue of its own, outside Swift's cooperative pool. Code that must block (a
+/// synchronous SQLite call) runs here under `withTaskExecutorPreference`, so the pool's threads — one per core
+/// — stay free; and the host's time-keeping actors (scheduler, outbox) run here as their serial executor, so
+/// plugins keeping the pool busy cannot make a wake-up or a lease renewal late.
+public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     private let queue: DispatchQueue
 
     public init(label: String) {
@@ -13,8 +14,9 @@ public final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
     }
 
     /// Runs blocking `work` on this executor's thread and returns its result to the caller.

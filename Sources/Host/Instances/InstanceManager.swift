@@ -12,7 +12,11 @@ public struct InstanceManager: Sendable {
     public let defaultTimeZone: String
     let logger: Logger
 
-    public init(store: any HostDatabase, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger) {
+    public let clock: HostClock
+
+    public init(store: any HostDatabase, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger,
+                clock: @escaping HostClock = HostClocks.system) {
+        self.clock = clock
         self.store = store
         self.registry = registry
         self.scheduler = scheduler
@@ -89,13 +93,13 @@ public struct InstanceManager: Sendable {
             record.config = try await checkedConfig(merged, plugin: plugin)
         }
         if let enabled { record.enabled = enabled }
-        record.updatedAt = Date()
+        record.updatedAt = clock()
         try await store.updateInstance(record)
         return record
     }
 
     public func delete(id: String, purge: Bool) async throws {
-        try await store.deleteInstance(id: id, purgeData: purge, now: Date())
+        try await store.deleteInstance(id: id, purgeData: purge, now: clock())
         scheduler?.wake()
     }
 

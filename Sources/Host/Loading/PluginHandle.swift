@@ -34,9 +34,8 @@ public final class PluginHandle: @unchecked Sendable {
                     return
                 }
                 if let timeout {
-                    box.setTimer(Task {
-                        try? await Task.sleep(for: timeout)
-                        guard !Task.isCancelled else { return }
+                    // Fires on time however busy the concurrency pool is.
+                    box.setTimer(OneShotTimer(after: timeout) {
                         self.cancelCall(session)
                         box.resume(.failure(PluginError(.cancelled, "\(op) timed out after \(timeout)")))
                     })
@@ -81,16 +80,16 @@ public final class PluginHandle: @unchecked Sendable {
 final class InvokeBox: Sendable {
     private struct State {
         var continuation: CheckedContinuation<[UInt8], any Error>?
-        var timer: Task<Void, Never>?
+        var timer: OneShotTimer?
     }
     private let state = Mutex(State())
 
     func install(_ c: CheckedContinuation<[UInt8], any Error>) { state.withLock { $0.continuation = c } }
 
-    func setTimer(_ t: Task<Void, Never>) { state.withLock { $0.timer = t } }
+    func setTimer(_ t: OneShotTimer) { state.withLock { $0.timer = t } }
 
     func resume(_ result: Result<[UInt8], any Error>) {
-        let taken = state.withLock { s -> (CheckedContinuation<[UInt8], any Error>?, Task<Void, Never>?) in
+        let taken = state.withLock { s -> (CheckedContinuation<[UInt8], any Error>?, OneShotTimer?) in
             defer { s.continuation = nil; s.timer = nil }
             return (s.continuation, s.timer)
         }

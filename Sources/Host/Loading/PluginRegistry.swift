@@ -43,6 +43,12 @@ public final class PluginRegistry: Sendable {
 
     /// Loads every file not seen before; notes files that changed or disappeared since they were loaded.
     @discardableResult
+    /// `rescan()` from async code: dlopen blocks (it reads and relocates whole images), so it runs on a thread
+    /// of its own instead of the concurrency pool.
+    public func scan() async throws -> ScanResult {
+        try await offPool { try self.rescan() }
+    }
+
     public func rescan() throws -> ScanResult {
         try scanning.withLock { _ in
             let files = try PluginDiscovery.sharedObjects(in: directory)

@@ -9,6 +9,7 @@ struct NotifyHostService: HostService {
     let registry: @Sendable () -> PluginRegistry?
     let maxAttempts: Int
     let wake: @Sendable () -> Void
+    var clock: HostClock = HostClocks.system
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
         guard op == "send" else { throw PluginError(.invalid, "notify: unknown operation \(op)") }
@@ -17,7 +18,7 @@ struct NotifyHostService: HostService {
             throw PluginError(.invalid, "notify.send: malformed request: \(error)")
         }
         let ids = try await Outbox.queue(r.message, channels: r.channels, dedupKey: r.dedupKey, source: session.instance?.id,
-                                         store: store, registry: registry(), maxAttempts: maxAttempts)
+                                         store: store, registry: registry(), maxAttempts: maxAttempts, now: clock())
         wake()
         return try WireJSON.encode(NotifyService.Queued(ids: ids))
     }
@@ -28,7 +29,7 @@ enum Outbox {
     static let maxText = 64 * 1024
 
     static func queue(_ message: OutgoingMessage, channels: [String], dedupKey: String?, source: String?,
-                      store: any HostDatabase, registry: PluginRegistry?, maxAttempts: Int) async throws -> [String] {
+                      store: any HostDatabase, registry: PluginRegistry?, maxAttempts: Int, now: Date) async throws -> [String] {
         guard !message.text.isEmpty else { throw PluginError(.invalid, "notify: the message text is empty") }
         guard message.text.utf8.count <= maxText else { throw PluginError(.invalid, "notify: the message text is over \(maxText) bytes") }
         guard ["text", "markdown"].contains(message.format) else { throw PluginError(.invalid, "notify: format must be text or markdown") }
@@ -44,7 +45,6 @@ enum Outbox {
                 targets.append(c)
             }
         }
-        let now = Date()
         return try await store.enqueue(targets.map {
             OutboxNotification(channel: $0, sourceInstance: source, dedupKey: dedupKey, message: message, maxAttempts: maxAttempts, now: now)
         })

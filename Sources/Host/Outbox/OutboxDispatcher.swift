@@ -16,11 +16,16 @@ public actor OutboxDispatcher {
     public let retryBase: Duration
     public let maxAttempts: Int
     let lease: Duration
+    let clock: HostClock
     private var task: Task<Void, Never>?
     private let wakeup = Wakeup()
+    /// The dispatcher's own thread (see `Scheduler.executor`).
+    let executor = ThreadExecutor(label: "synchost.outbox")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(store: any HostDatabase, registry: PluginRegistry, logger: Logger, owner: String,
-                retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120)) {
+                retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120), clock: @escaping HostClock = HostClocks.system) {
+        self.clock = clock
         self.store = store
         self.registry = registry
         self.logger = logger
@@ -59,7 +64,7 @@ public actor OutboxDispatcher {
 
     /// Claims and delivers one batch; returns how many were attempted.
     func pass() async throws -> Int {
-        let now = Date()
+        let now = clock()
         let due = try await store.claimDueNotifications(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: 20)
         await withTaskGroup(of: Void.self) { group in
             // Channels deliver concurrently; one channel's messages go in order.
@@ -91,7 +96,7 @@ public actor OutboxDispatcher {
                 // The channel refuses for good (bad key, robot removed, disabled): stop using it, say why.
                 var disabled = channel
                 disabled.enabled = false
-                disabled.updatedAt = Date()
+                disabled.updatedAt = clock()
                 try? await store.updateInstance(disabled)
                 logger.error("outbox: channel \(channel.id) disabled: \(SecretMasker.redact(e.message, secrets: secrets))")
                 throw Refusal("channel disabled: \(SecretMasker.redact(e.message, secrets: secrets))")
@@ -108,7 +113,7 @@ public actor OutboxDispatcher {
                 n.lastError = n.detail ?? "outcome unknown"
             default:
                 n.state = .sent
-                n.sentAt = Date()
+                n.sentAt = clock()
                 n.lastError = nil
             }
         } catch let r as Refusal {
@@ -122,10 +127,10 @@ public actor OutboxDispatcher {
             } else {
                 n.state = .failed
                 let backoff = retryBase.seconds * pow(2, Double(n.attempts - 1))
-                n.nextAttemptAt = Date().addingTimeInterval(backoff)
+                n.nextAttemptAt = clock().addingTimeInterval(backoff)
             }
         }
-        n.updatedAt = Date()
+        n.updatedAt = clock()
         HostMetrics.notificationFinished(state: n.state.rawValue)
         do { try await store.updateNotification(n) } catch { logger.error("outbox: cannot record \(n.id): \(error)") }
         if n.state != .sent { logger.warning("outbox: \(n.id) to \(n.channel) \(n.state.rawValue) after attempt \(n.attempts): \(n.lastError ?? "")") }

@@ -9,8 +9,10 @@ public struct JobRunner: Sendable {
     public let registry: PluginRegistry
     public let store: any HostDatabase
     public let logger: Logger
+    public let clock: HostClock
 
-    public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger) {
+    public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger, clock: @escaping HostClock = HostClocks.system) {
+        self.clock = clock
         self.registry = registry
         self.store = store
         self.logger = logger
@@ -22,12 +24,12 @@ public struct JobRunner: Sendable {
         guard let plugin = registry.plugin(named: instance.plugin) else {
             run.status = .failed
             run.error = "plugin \(instance.plugin) is not loaded"
-            run.finishedAt = Date()
+            run.finishedAt = clock()
             try await save(run)
             return run
         }
         run.status = .running
-        run.startedAt = Date()
+        run.startedAt = clock()
         try await save(run)
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
         let tally = RunTally()
@@ -44,7 +46,7 @@ public struct JobRunner: Sendable {
             if result.complete && !run.dryRun {
                 let tombstoned = Set(plugin.manifest.collections.filter(\.tombstones).map(\.name))
                 for collection in result.fullSync where tombstoned.contains(collection) {
-                    run.counts.deleted += try await store.markUnseenDeleted(instance: instance.id, collection: collection, runID: run.id, now: Date())
+                    run.counts.deleted += try await store.markUnseenDeleted(instance: instance.id, collection: collection, runID: run.id, now: clock())
                 }
             }
             run.status = result.complete ? .succeeded : .incomplete
@@ -58,7 +60,7 @@ public struct JobRunner: Sendable {
             run.status = .failed
             run.error = SecretMasker.redact(PluginError.wrapping(error).description, secrets: secrets)
         }
-        run.finishedAt = Date()
+        run.finishedAt = clock()
         run.log = tally.excerpt
         // The outcome is written even when the run's task was cancelled (host shutdown): never lose it.
         let final = run

@@ -26,7 +26,12 @@ public struct RecordReader: Sendable {
 
     public let store: any HostDatabase
 
-    public init(store: any HostDatabase) { self.store = store }
+    public let clock: HostClock
+
+    public init(store: any HostDatabase, clock: @escaping HostClock = HostClocks.system) {
+        self.store = store
+        self.clock = clock
+    }
 
     public func read(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String, policy: Policy) async throws -> Result {
         guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
@@ -90,7 +95,7 @@ public struct RecordReader: Sendable {
         guard let record = fetched.record else {
             throw HostError.notFound("\(plugin.name): the upstream has no \(collection) record \(key.debugDescription)")
         }
-        let now = Date()
+        let now = clock()
         _ = try await store.upsert(UpsertPage(collection: collection, records: [(record.key, record.data.jsonBytes)]), instance: instance.id, runID: nil, now: now)
         return Result(record: try await store.record(instance: instance.id, collection: collection, key: record.key), source: "live", stale: false, lastSyncedAt: now)
     }

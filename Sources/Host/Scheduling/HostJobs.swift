@@ -8,6 +8,7 @@ struct HostJobs: Sendable {
     static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [("purge_runs", "15 3 * * *", ["days": 90])]
 
     let store: any HostDatabase
+    let clock: HostClock
 
     /// Creates the maintenance schedules once; afterwards they are the user's to edit like any other.
     func ensureSchedules(now: Date) async throws {
@@ -25,7 +26,7 @@ struct HostJobs: Sendable {
 
     func execute(_ queued: RunRecord) async throws -> RunRecord {
         var run = queued
-        run.startedAt = run.startedAt ?? Date()
+        run.startedAt = run.startedAt ?? clock()
         switch run.job {
         case "purge_runs":
             let days = run.params["days"]?.intValue ?? 90
@@ -33,7 +34,7 @@ struct HostJobs: Sendable {
                 run.status = .failed
                 run.error = "purge_runs: days must be at least 1"
             } else {
-                let n = try await store.purgeRuns(finishedBefore: Date().addingTimeInterval(-Double(days) * 86400))
+                let n = try await store.purgeRuns(finishedBefore: clock().addingTimeInterval(-Double(days) * 86400))
                 run.counts.deleted = n
                 run.message = "deleted \(n) run(s) finished more than \(days) day(s) ago"
                 run.status = .succeeded
@@ -43,7 +44,7 @@ struct HostJobs: Sendable {
             run.status = .failed
             run.error = "unknown host job \(run.job)"
         }
-        run.finishedAt = Date()
+        run.finishedAt = clock()
         try await store.updateRun(run)
         return run
     }

@@ -23,6 +23,9 @@ public actor Scheduler {
     private var active: [String: Task<Void, Never>] = [:]
     private var loopTask: Task<Void, Never>?
     private let wakeup = Wakeup()
+    /// The scheduler's own thread: its loop, leases and run bookkeeping never wait for the concurrency pool.
+    let executor = ThreadExecutor(label: "synchost.scheduler")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(store: any HostDatabase, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
                 lease: Duration = .seconds(60), maxConcurrentRuns: Int = 8, maxIdle: Duration = .seconds(30),
@@ -35,7 +38,7 @@ public actor Scheduler {
         self.lease = lease
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxIdle = maxIdle
-        self.hostJobs = HostJobs(store: store)
+        self.hostJobs = HostJobs(store: store, clock: clock)
     }
 
     public static func defaultOwner() -> String {
@@ -102,7 +105,7 @@ public actor Scheduler {
         guard free > 0 else { return }
         let claimed = try await store.claimQueuedRuns(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: free)
         for run in claimed {
-            active[run.id] = Task { await self.execute(run) }
+            active[run.id] = Task(executorPreference: executor) { await self.execute(run) }
         }
     }
 
@@ -125,7 +128,7 @@ public actor Scheduler {
             } else {
                 finished.status = .failed
                 finished.error = "instance \(run.instance) no longer exists"
-                finished.finishedAt = Date()
+                finished.finishedAt = clock()
                 try await store.updateRun(finished)
             }
             try await afterRun(finished)
@@ -137,13 +140,13 @@ public actor Scheduler {
     }
 
     private func afterRun(_ run: RunRecord) async throws {
-        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: run.status.rawValue, at: run.finishedAt ?? Date()) }
+        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: run.status.rawValue, at: run.finishedAt ?? clock()) }
         if run.status == .failed { try await retry(run) }
     }
 
     private func afterRecovery(_ run: RunRecord) async throws {
         logger.warning("run \(run.id) \(run.instance)/\(run.job) was interrupted (host \(run.leaseOwner ?? "?") stopped)")
-        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: RunRecord.Status.interrupted.rawValue, at: Date()) }
+        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: RunRecord.Status.interrupted.rawValue, at: clock()) }
         try await retry(run)
     }
 

@@ -26,10 +26,8 @@ final class Wakeup: Sendable {
             return s.pending
         }
         guard duration > .zero, !wasWoken else { return }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: duration)
-            if !Task.isCancelled { self?.wake() }
-        }
+        // A Dispatch timer: the wake-up comes on time even when the concurrency pool is busy.
+        let timer = OneShotTimer(after: duration) { [weak self] in self?.wake() }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 if s.pending { s.pending = false; return true }

@@ -6,6 +6,7 @@ import PluginAPI
 struct StoreHostService: HostService {
     let store: any HostDatabase
     let collectionsOf: @Sendable (String) -> Set<String>?
+    var clock: HostClock = HostClocks.system
 
     typealias KeyRequest = StoreService.KeyRequest
     typealias NameRequest = StoreService.NameRequest
@@ -26,7 +27,7 @@ struct StoreHostService: HostService {
             var page = try UpsertPage.parse(request)
             try check(collection: page.collection, session: session)
             page.dryRun = page.dryRun || session.dryRun
-            let counts = try await store.upsert(page, instance: instance, runID: session.runID, now: Date())
+            let counts = try await store.upsert(page, instance: instance, runID: session.runID, now: clock())
             session.tally?.add(counts)
             return try WireJSON.encode(counts)
         case "get":
@@ -66,13 +67,13 @@ struct StoreHostService: HostService {
             return try WireJSON.encode(ValueResponse(value: try await store.cursor(instance: instance, stream: decode(NameRequest.self).name)))
         case "cursor.set":
             let r = try decode(SetRequest.self)
-            if !session.dryRun { try await store.setCursor(instance: instance, stream: r.name, value: r.value, now: Date()) }
+            if !session.dryRun { try await store.setCursor(instance: instance, stream: r.name, value: r.value, now: clock()) }
             return try WireJSON.encode(Empty())
         case "state.get":
             return try WireJSON.encode(ValueResponse(value: try await store.state(instance: instance, name: decode(NameRequest.self).name)))
         case "state.set":
             let r = try decode(SetRequest.self)
-            try await store.setState(instance: instance, name: r.name, value: r.value, now: Date())
+            try await store.setState(instance: instance, name: r.name, value: r.value, now: clock())
             return try WireJSON.encode(Empty())
         default:
             throw PluginError(.invalid, "store: unknown operation \(op)")

@@ -49,7 +49,7 @@ func get(_ url: String, token: String? = nil) async throws -> (Int, String) {
 
 // --- start-up: every plugin loaded and /healthz answered ---
 let t0 = clock.now
-let store = try SQLiteStore(path: dir.appendingPathComponent("read.db").path)
+let store = try await StoreFactory.open(.sqlite(path: dir.appendingPathComponent("read.db").path), logger: Logger(label: "bench"))
 let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
 try kernel.registry.rescan()
 let token = "bench-token"

@@ -42,7 +42,7 @@ let complexTime = clock.measure { var d = t; for _ in 0..<n { d = complex.nextFi
 
 // 2. count schedules firing every minute: how late are the runs, next to a bare timer waking at the same minute?
 let dbPath = workDir.appendingPathComponent("sched.db").path
-let store = try SQLiteStore(path: dbPath)
+let store = try await StoreFactory.open(.sqlite(path: dbPath), logger: Logger(label: "bench"))
 let kernel = Kernel(pluginDirectory: pluginDir, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }, store: store)
 try kernel.registry.rescan()
 let manager = kernel.instances!
@@ -77,7 +77,7 @@ let allDone = runs.compactMap { $0.finishedAt }.max().map { $0.timeIntervalSince
 await scheduler.stop()
 
 // 3. Idle: the same count of schedules, none due for a year; CPU used over 10 s, vs a process that only sleeps.
-let idleStore = try SQLiteStore(path: workDir.appendingPathComponent("idle.db").path)
+let idleStore = try await StoreFactory.open(.sqlite(path: workDir.appendingPathComponent("idle.db").path), logger: Logger(label: "bench"))
 let idleKernel = Kernel(pluginDirectory: pluginDir, logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }, store: idleStore)
 try idleKernel.registry.rescan()
 try await idleKernel.instances!.create(id: "bench", plugin: "abibench", config: [:])

@@ -1,6 +1,6 @@
 import BenchWorkload
 import Foundation
-import GRDBSQLite
+import CSQLite
 import Host
 import Logging
 import PluginAPI
@@ -68,7 +68,7 @@ let rawRSS = Workload.peakRSSMiB()
 // --- figure: the store's batched upsert ---
 let storePath = dir.appendingPathComponent("store.db").path
 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
-let store = try SQLiteStore(path: storePath)
+let store = try await StoreFactory.open(.sqlite(path: storePath), logger: Logger(label: "bench"))
 Workload.resetPeakRSS()
 var storeTime = Duration.zero
 var counts = RunCounts()

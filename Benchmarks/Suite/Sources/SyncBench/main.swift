@@ -36,7 +36,7 @@ guard args.count >= 6, args[1] == "run" else {
 let plugins = URL(fileURLWithPath: args[2]), dir = URL(fileURLWithPath: args[3]), url = args[4], date = args[5]
 var logger = Logger(label: "sync-bench")
 logger.logLevel = .error
-let store = try SQLiteStore(path: dir.appendingPathComponent("sync.db").path)
+let store = try await StoreFactory.open(.sqlite(path: dir.appendingPathComponent("sync.db").path), logger: Logger(label: "bench"))
 let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
 try kernel.registry.rescan()
 let manager = kernel.instances!
