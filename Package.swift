@@ -94,12 +94,27 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")] + simulators.filter { $0.name != "AliyunSMSSimulator" }.map { .target(name: $0.name) }),
         // What every upstream simulator shares: a loopback server, deterministic randomness, fault counters.
         .target(name: "SimulatorKit", dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
+        // Tests, by what they need. TestKit is what they share: builds, hosts, backends, HTTP, processes.
+        .target(
+            name: "TestKit",
+            dependencies: ["Host", "PluginAPI", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/TestKit"
+        ),
+        // Pure: no plugin, no database file, no process; seconds.
+        .testTarget(name: "UnitTests", dependencies: ["Host", "PluginAPI"], path: "Tests/UnitTests"),
+        // The real .so files through the real loader, SQLite and PostgreSQL, simulators on loopback.
         .testTarget(
-            name: "HostTests",
-            dependencies: [
-                "Host", "PluginAPI", "SimulatorKit",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ] + simulators.map { .target(name: $0.name) }
+            name: "IntegrationTests",
+            dependencies: ["TestKit", "Host", "PluginAPI", "SimulatorKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+                + simulators.map { .target(name: $0.name) },
+            path: "Tests/IntegrationTests"
+        ),
+        // The synchost binary as a user runs it: browser, fuzzing, demo, SIGKILL, scale-out.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TestKit", "Host", "PluginAPI", "SimulatorKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+                + simulators.map { .target(name: $0.name) },
+            path: "Tests/EndToEndTests"
         ),
     ] + plugins.map(\.1) + simulators,
     swiftLanguageModes: [.v6]

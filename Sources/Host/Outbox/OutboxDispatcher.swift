@@ -37,7 +37,7 @@ public actor OutboxDispatcher {
 
     public func start() {
         guard task == nil else { return }
-        task = Task { await self.loop() }
+        task = Task(executorPreference: executor) { await self.loop() }
     }
 
     public func stop() async {

@@ -55,7 +55,8 @@ public actor Scheduler {
             // One host owns this database: whatever it had running when it stopped was interrupted.
             for run in try await store.recoverRuns(now: clock(), all: true) { try await afterRecovery(run) }
         }
-        loopTask = Task { await self.loop() }
+        // With the executor as preference, the nonisolated calls the loop makes (store, wake-ups) stay on it too.
+        loopTask = Task(executorPreference: executor) { await self.loop() }
     }
 
     public func stop() async {

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// SIGKILL a host process in the middle of a sync: nothing is lost, nothing duplicated, the cursor that was
 /// saved with each page lets the next run resume where the killed one stopped.

@@ -5,6 +5,7 @@ import Testing
 import WeComSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// A real SMTP server (aiosmtpd, installed by scripts/setup.sh) with a fresh self-signed certificate:
 /// STARTTLS on one port, implicit TLS on the other, AUTH required.

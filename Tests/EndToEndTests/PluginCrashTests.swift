@@ -5,6 +5,7 @@ import VOSSimulator
 import WeComSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// A `synchost serve` process as an operator runs it.
 final class ServeProcess: @unchecked Sendable {

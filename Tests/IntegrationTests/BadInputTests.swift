@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// A corpus of bad input through the API and the CLI: always a 4xx (or a non-zero exit) with a clear
 /// message, never a 5xx or a crash, and nothing changed.

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// A plugin built in its own package, later and separately, loads into the already-built host binary.
 @Suite("A separately built plugin drops into an existing host", .serialized)

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// The web admin page driven in a real headless Chromium through Selenium (Tests/Fixtures/Browser).
 @Suite("Web admin page in headless Chromium", .serialized, .needs(.chromium), .needs(.python))

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// The store operations plugins reach beyond upsert/get (aggregate, purge) and the notification outbox,
 /// on both backends.

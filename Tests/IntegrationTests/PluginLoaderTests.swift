@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 @Suite("Plugin loader: the real in-tree .so files and every kind of broken file")
 struct PluginLoaderTests {

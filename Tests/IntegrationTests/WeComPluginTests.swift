@@ -4,6 +4,7 @@ import Testing
 import WeComSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// The WeCom plugin (real libWeCom.so) against the WeCom API simulator over loopback.
 @Suite("WeCom plugin against the API simulator", .serialized)

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// A clock running `offset` ahead of real time, so a test reaches the next minute boundary in seconds.
 final class ShiftedClock: Sendable {

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// `synchost demo` as a user runs it (the real binary, the real plugins, the simulators), and the web admin
 /// page rendered by a real headless Chromium against it.

@@ -4,6 +4,7 @@ import Testing
 import VOSSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// The VOS plugin (real libVOS.so, real loader) against the VOS node simulator over loopback.
 @Suite("VOS plugin against the node simulator")

@@ -4,6 +4,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// Three `synchost serve` processes on one PostgreSQL database: every due fire becomes one run and every run is
 /// executed once, by one of them; one of them killed mid-run leaves its run to a survivor within the lease.

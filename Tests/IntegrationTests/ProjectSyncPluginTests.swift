@@ -5,6 +5,7 @@ import Testing
 import WeComSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// The ProjectSync plugin (real libProjectSync.so) against the project service simulator, notifying through
 /// the real Notify plugin into the WeCom simulator.

@@ -5,35 +5,8 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
-struct RunningServer {
-    var port: Int
-    var task: Task<Void, any Error>
-}
-
-/// Starts the admin server on a free loopback port and waits until it listens.
-func startServer(_ server: AdminServer) async throws -> RunningServer {
-    let (stream, continuation) = AsyncStream<Int>.makeStream()
-    let task = Task { try await server.run(host: "127.0.0.1", port: 0) { continuation.yield($0) } }
-    for await port in stream { return RunningServer(port: port, task: task) }
-    throw HostError.unavailable("server did not start")
-}
-
-struct HTTPResult {
-    var status: Int
-    var body: String
-    var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: Array(body.utf8)) }
-}
-
-func request(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws -> HTTPResult {
-    var req = HTTPClientRequest(url: url)
-    req.method = .init(rawValue: method)
-    if let token { req.headers.add(name: "authorization", value: "Bearer \(token)") }
-    if let body { req.body = .bytes(ByteBuffer(string: body)) }
-    let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
-    let data = try await resp.body.collect(upTo: 10 << 20)
-    return HTTPResult(status: Int(resp.status.code), body: String(buffer: data))
-}
 
 @Suite("Admin API: health, plugins, rescan, auth")
 struct AdminAPITests {

@@ -3,6 +3,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// A recognisable secret goes in through the API; a sync runs with debug logging; every byte the host wrote
 /// (responses, stdout, stderr log) is searched for it.

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// Threads that keep every core busy until stopped: a saturated machine, as on a loaded CI host. They are
 /// ordinary threads, so they compete for the CPU without occupying Swift's cooperative pool — what must stay

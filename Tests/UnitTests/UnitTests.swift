@@ -68,7 +68,8 @@ struct FramingTests {
 @Suite("Admin token")
 struct AdminTokenTests {
     @Test func generatedOnceThenReused() async throws {
-        let dir = try temporaryDirectory()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let first = try AdminToken.resolve(explicit: nil, dataDirectory: dir)
         #expect(first.generated)

@@ -4,6 +4,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// The Guanke plugin (real libGuanke.so) against the Guanke platform simulator over loopback.
 @Suite("Guanke plugin against the platform simulator")

@@ -4,13 +4,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
-
-/// A fresh instance id per test, so tests share a PostgreSQL database without seeing each other.
-func freshInstance() -> String { "i-" + UUID().uuidString.prefix(8).lowercased() }
-
-func page(_ collection: String, _ records: [(String, JSONValue)], cursor: StoreService.CursorUpdate? = nil, dryRun: Bool = false) -> UpsertPage {
-    UpsertPage(collection: collection, records: records.map { ($0.0, $0.1.jsonBytes) }, cursor: cursor, dryRun: dryRun)
-}
+@testable import TestKit
 
 @Suite("Store: the same tests for SQLite and PostgreSQL")
 struct StoreTests {
@@ -203,15 +197,5 @@ struct StoreTests {
         #expect(try await store.record(instance: i, collection: "x", key: "1") == nil)
         #expect(try await store.cursor(instance: i, stream: "s") == nil)
         #expect(try await store.record(instance: j, collection: "x", key: "1") != nil)
-    }
-
-    @Test func malformedUpsertPayloadsAreRefusedWithTheProblemNamed() async throws {
-        var w = FrameWriter()
-        w.append(try WireJSON.encode(StoreService.UpsertHeader(collection: "c")))
-        w.append("k")
-        #expect(throws: PluginError(.invalid, "store.upsert: record 0 has a key but no data")) { try UpsertPage.parse(w.bytes) }
-        w.append("not json")
-        #expect(throws: PluginError(.invalid, "store.upsert: record \"k\" data is not JSON")) { try UpsertPage.parse(w.bytes) }
-        #expect(throws: PluginError.self) { try UpsertPage.parse(Array("{".utf8)) }
     }
 }

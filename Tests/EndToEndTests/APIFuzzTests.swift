@@ -7,6 +7,7 @@ import VOSSimulator
 import WeComSimulator
 
 @testable import Host
+@testable import TestKit
 
 /// Fuzzes the admin API from its own OpenAPI document with schemathesis (PyPI, installed by setup.sh):
 /// no 5xx, and every status code, content type and body as the document says. The host has an instance of

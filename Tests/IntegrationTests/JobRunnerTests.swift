@@ -4,6 +4,7 @@ import PluginAPI
 import Testing
 
 @testable import Host
+@testable import TestKit
 
 /// Jobs run through the real loader and a real store: full-sync deletions only for complete runs, the
 /// store reached through the C ABI, cache policies for single-record reads.

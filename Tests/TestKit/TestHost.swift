@@ -89,7 +89,8 @@ final class TestHost: Sendable {
         q.limit = 500
         while ContinuousClock.now < deadline {
             let ended = try await store.runs(q).filter(\.status.isFinal)
-            if ended.count >= count { return ended.sorted { $0.createdAt < $1.createdAt } }
+            // Runs queued within one millisecond share createdAt: their due time orders them.
+            if ended.count >= count { return ended.sorted { ($0.createdAt, $0.runAt ?? $0.createdAt) < ($1.createdAt, $1.runAt ?? $1.createdAt) } }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw HostError.unavailable("\(count) runs of \(job) did not end within \(timeout)")
