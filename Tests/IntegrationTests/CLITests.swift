@@ -54,6 +54,18 @@ struct CLITests {
 
 @Suite("CLI: instances, schedules, run, runs on the database")
 struct CLIStoreTests {
+    @Test func aDatabaseLocationInNoneOfTheThreeFormsIsRefusedWithExitStatusTwo() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for bad in ["Removed stale pid file.\npostgres://synchost:synchost@127.0.0.1:54329/synchost_test", "mysql://h/db", "sqlite:"] {
+            let r = try await runProcess(Build.synchost.path, ["instances", "list", "--data-dir", dir.path, "--database", bad])
+            #expect(r.status == 2, "\(bad.debugDescription): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("postgres:// or postgresql:// URL, sqlite:PATH, or a plain file path"), "\(r.stderr)")
+        }
+        // Nothing was created for them.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.contains("postgres") && !$0.contains("mysql") })
+    }
+
     @Test func anOperatorManagesInstancesSchedulesAndRunsFromTheCommandLine() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

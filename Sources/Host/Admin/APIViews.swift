@@ -3,12 +3,14 @@ import PluginAPI
 
 /// JSON shapes of the admin API: snake_case keys, ISO-8601 times, secrets as "***".
 enum ISOTime {
-    /// A value-type format style: no formatter object per call (this runs for every time in every response).
-    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
+    /// UTC with milliseconds, written digit by digit (this runs for every time in every response; Foundation's
+    /// ISO-8601 style also printed some exact milliseconds one lower, e.g. .999 as .998).
     static func string(_ d: Date?) -> String? {
         guard let d else { return nil }
-        return style.format(d)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        write(millis: d.millis, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func parse(_ s: String, field: String) throws -> Date {

@@ -121,25 +121,28 @@ struct DataRoutes {
             default: throw HostError.invalid("cache must be cache or live for a list")
             }
             let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
-            var response = ListResponse(records: result.page.records.map(RecordView.init), next_cursor: result.page.nextCursor,
-                                        last_synced_at: ISOTime.string(result.lastSyncedAt), source: result.source)
+            var source = result.source
+            var stale: Bool?
+            var upstreamError: String?
             if let refreshed {
-                response.refresh_run = refreshed.id
                 let ok = refreshed.status == .succeeded
-                response.source = ok ? "live" : "cache"
-                response.stale = !ok
-                if !ok { response.upstream_error = refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)" }
+                source = ok ? "live" : "cache"
+                stale = !ok
+                if !ok { upstreamError = refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)" }
             }
-            return try .json(response)
+            let body = RecordJSON.list(result.page.records, nextCursor: result.page.nextCursor, lastSyncedAt: result.lastSyncedAt, source: source,
+                                       refreshRun: refreshed?.id, stale: stale, upstreamError: upstreamError)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         api.get("instances/:id/collections/:collection/:key") { request, context -> Response in
-            let (instance, plugin) = try await resolve(context)
             let policyName = request.uri.queryParameters.get("cache") ?? "cache"
             guard let policy = RecordReader.Policy(rawValue: policyName) else {
                 throw HostError.invalid("cache must be one of \(RecordReader.Policy.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let collection = try context.parameters.require("collection")
             let key = try context.parameters.require("key")
+            if policy == .cache { return try await cachedRead(try context.parameters.require("id"), collection, key) }
+            let (instance, plugin) = try await resolve(context)
             let r = try await RecordReader(store: store).read(instance: instance.info, plugin: plugin, collection: collection, key: key, policy: policy)
             guard let record = r.record else {
                 throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
@@ -147,6 +150,24 @@ struct DataRoutes {
             return try .json(OneResponse(record: RecordView(record), last_synced_at: ISOTime.string(r.lastSyncedAt), source: r.source,
                                          stale: r.stale, upstream_error: r.upstreamError))
         }
+    }
+
+    /// The hot path: one statement, the stored bytes written straight into the response.
+    func cachedRead(_ id: String, _ collection: String, _ key: String) async throws -> Response {
+        guard let read = try await store.cachedRecord(instance: id, collection: collection, key: key) else {
+            throw HostError.notFound("no instance \(id.debugDescription)")
+        }
+        guard let plugin = registry.plugin(named: read.plugin) else {
+            throw HostError.unavailable("plugin \(read.plugin) of instance \(id) is not loaded")
+        }
+        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
+            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
+        }
+        guard let record = read.record else {
+            throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
+        }
+        let body = RecordJSON.one(record, lastSyncedAt: read.lastSyncedAt, source: "cache", stale: false)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     func resolve(_ context: BasicRequestContext) async throws -> (InstanceRecord, PluginHandle) {

@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Admin API bearer token (default: $SYNCHOST_ADMIN_TOKEN, else generated and stored in the data directory).")
     var adminToken: String?
 
-    @Option(help: "Database: a SQLite path (default <data-dir>/synchost.db) or a postgres:// URL (default $SYNCHOST_DATABASE).")
+    @Option(help: "Database: an SQLite path or sqlite:PATH (default <data-dir>/synchost.db), or a postgres:// URL (default $SYNCHOST_DATABASE).")
     var database: String?
 
     @Option(help: "Default IANA time zone of new schedules (default $SYNCHOST_TIMEZONE, else UTC).")

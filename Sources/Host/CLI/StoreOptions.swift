@@ -5,7 +5,7 @@ import Logging
 /// Commands that work on the database directly (the same store `serve` uses).
 struct StoreOptions: ParsableArguments {
     @OptionGroup var host: HostOptions
-    @Option(help: "Database: a SQLite path (default <data-dir>/synchost.db) or a postgres:// URL (default $SYNCHOST_DATABASE).")
+    @Option(help: "Database: an SQLite path or sqlite:PATH (default <data-dir>/synchost.db), or a postgres:// URL (default $SYNCHOST_DATABASE).")
     var database: String?
     @Option(help: "Default IANA time zone of new schedules (default $SYNCHOST_TIMEZONE, else UTC).")
     var timezone: String?

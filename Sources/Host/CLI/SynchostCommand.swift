@@ -94,6 +94,10 @@ extension SynchostCommand {
             } else {
                 try command.run()
             }
+        } catch HostError.invalid(let message) {
+            // Bad input (a database location, a value): said plainly, exit status 2 like a usage error.
+            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            exit(withError: ExitCode(2))
         } catch {
             exit(withError: error)
         }

@@ -11,6 +11,9 @@ public protocol RecordStore: Sendable {
     /// unchanged. Unchanged records only have `synced_at` bumped. A dry run writes nothing.
     func upsert(_ page: UpsertPage, instance: String, runID: String?, now: Date) async throws -> RunCounts
     func record(instance: String, collection: String, key: String) async throws -> StoredRecord?
+    /// A cache read in one statement: the instance's plugin, the record, the collection's last sync; nil when
+    /// there is no such instance.
+    func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead?
     func records(instance: String, collection: String, query: RecordQuery) async throws -> RecordPage
     func collections(instance: String) async throws -> [CollectionSummary]
     func lastSyncedAt(instance: String, collection: String) async throws -> Date?

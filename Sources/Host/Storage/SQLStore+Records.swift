@@ -199,3 +199,39 @@ extension SQLStore: RecordStore {
         return try WireJSON.decode(JSONValue.self, from: Array(text.utf8))
     }
 }
+
+extension SQLStore {
+    /// One statement for a cache read: the instance's plugin, the record and its collection's last sync. On
+    /// SQLite it runs on the calling task (a point read by primary key; see `SQLiteExecutor.readNow`).
+    public func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead? {
+        let sql = """
+            SELECT i.plugin, r.key, r.data, r.hash, r.first_seen_at, r.synced_at, r.changed_at, r.deleted_at, s.last_synced_at
+            FROM instances i
+            LEFT JOIN records r ON r.instance_id = i.id AND r.collection = ? AND r.key = ?
+            LEFT JOIN collection_sync s ON s.instance_id = i.id AND s.collection = ?
+            WHERE i.id = ?
+            """
+        let args: [SQLValue] = [.text(collection), .text(key), .text(collection), .text(instance)]
+        func decode(_ row: SQLRow, data: [UInt8]?) -> CachedRecordRead {
+            var read = CachedRecordRead(plugin: row.text(0) ?? "", record: nil, lastSyncedAt: row.date(8))
+            if let key = row.text(1) {
+                read.record = StoredRecord(collection: collection, key: key, data: data ?? row.bytes(2) ?? [], hash: row.text(3) ?? "",
+                                           firstSeenAt: row.date(4) ?? Date(millis: 0), syncedAt: row.date(5) ?? Date(millis: 0),
+                                           changedAt: row.date(6) ?? Date(millis: 0), deletedAt: row.date(7))
+            }
+            return read
+        }
+        if let sqlite = executor as? SQLiteExecutor {
+            return try sqlite.readNow { c in
+                var found: CachedRecordRead?
+                try c.run(sql, args) { s in
+                    // The record's bytes straight from SQLite's buffer; the other columns as values.
+                    let row = SQLiteConnection.row(s, skipping: 2)
+                    found = decode(row, data: row.values[1] == .null ? nil : SQLiteConnection.bytes(s, 2))
+                }
+                return found
+            }
+        }
+        return try await read { s in try await s.one(sql, args).map { decode($0, data: nil) } }
+    }
+}

@@ -97,11 +97,12 @@ final class SQLiteConnection: @unchecked Sendable {
         return sqlite3_bind_text(s, index, base.assumingMemoryBound(to: CChar.self), Int32(buf.count), transient)
     }
 
-    static func row(_ s: OpaquePointer) -> SQLRow {
+    /// The current row; the column `skipping` (read separately as bytes) is left `.null`.
+    static func row(_ s: OpaquePointer, skipping: Int32 = -1) -> SQLRow {
         let n = sqlite3_column_count(s)
         var values: [SQLValue] = []
         values.reserveCapacity(Int(n))
-        for i in 0..<n { values.append(value(s, i)) }
+        for i in 0..<n { values.append(i == skipping ? .null : value(s, i)) }
         return SQLRow(values)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The embedded backend: one SQLite file (system libsqlite3) in WAL mode, one writer connection and a few
 /// readers. Each connection has a thread of its own (a `ThreadExecutor`): sessions run there, so a synchronous
@@ -7,13 +8,31 @@ public final class SQLiteExecutor: SQLExecutor {
     public let dialect = SQLDialect.sqlite
     public let path: String
 
+    /// A connection, the thread it is used on, and the lock that lends it to one task at a time.
     struct Lane: Sendable {
         let connection: SQLiteConnection
         let executor: ThreadExecutor
+        let lock = ResourcePool([0])
+
+        /// Runs `body` with the connection, on its thread. The lock is awaited on that thread too: a task granted
+        /// the connection resumes there directly, never waiting for the concurrency pool while it holds the lock
+        /// (which would make the scheduler, on its own thread, wait for the pool through the lock).
+        func with<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+            try await withTaskExecutorPreference(executor) {
+                let token = await lock.acquire()
+                defer { lock.release(token) }
+                return try await body(connection)
+            }
+        }
     }
 
-    private let writer: ResourcePool<Lane>
-    private let readers: ResourcePool<Lane>
+    private let writer: Lane
+    private let readers: [Lane]
+    private let nextReader = Atomic<Int>(0)
+    /// Connections for point reads made synchronously on the calling task (one per core when busy): a primary-key
+    /// read in WAL mode takes microseconds and never waits for the writer, so a hop to another thread would cost
+    /// more than the read.
+    private let quickReaders = Mutex<[SQLiteConnection]>([])
 
     /// Opens (creating it if needed) the database file. Blocking: call it off the concurrency pool.
     public init(path: String, readers readerCount: Int = 2) throws {
@@ -23,35 +42,36 @@ public final class SQLiteExecutor: SQLExecutor {
         let w = try SQLiteConnection(path: path, readOnly: false)
         // WAL: readers never wait for the writer; NORMAL is durable across process crashes in WAL mode.
         try w.script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
-        writer = ResourcePool([Lane(connection: w, executor: ThreadExecutor(label: "synchost.sqlite.writer"))])
-        readers = ResourcePool(try (0..<max(1, readerCount)).map { i in
+        writer = Lane(connection: w, executor: ThreadExecutor(label: "synchost.sqlite.writer"))
+        readers = try (0..<max(1, readerCount)).map { i in
             Lane(connection: try SQLiteConnection(path: path, readOnly: true), executor: ThreadExecutor(label: "synchost.sqlite.reader\(i)"))
-        })
+        }
     }
 
     public func read<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await readers.with { lane in
-            try await withTaskExecutorPreference(lane.executor) {
-                try await body(SQLiteSession(connection: lane.connection))
+        let lane = readers[nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count]
+        return try await lane.with { c in try await body(SQLiteSession(connection: c)) }
+    }
+
+    public func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
+        try await writer.with { c in
+            try c.script("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(SQLiteSession(connection: c))
+                try c.script("COMMIT")
+                return result
+            } catch {
+                try? c.script("ROLLBACK")
+                throw error
             }
         }
     }
 
-    public func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await writer.with { lane in
-            try await withTaskExecutorPreference(lane.executor) {
-                let c = lane.connection
-                try c.script("BEGIN IMMEDIATE")
-                do {
-                    let result = try await body(SQLiteSession(connection: c))
-                    try c.script("COMMIT")
-                    return result
-                } catch {
-                    try? c.script("ROLLBACK")
-                    throw error
-                }
-            }
-        }
+    /// Runs `body` synchronously on a reader connection of the quick pool (opened on first need).
+    func readNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try quickReaders.withLock { $0.popLast() } ?? SQLiteConnection(path: path, readOnly: true)
+        defer { quickReaders.withLock { if $0.count < 8 { $0.append(connection) } } }
+        return try body(connection)
     }
 
     /// SQLite has one writer: every transaction is already serialised.
@@ -59,24 +79,6 @@ public final class SQLiteExecutor: SQLExecutor {
     public func lock(_ session: any SQLSession, named: String) async throws {}
 
     public func close() async {}
-
-    /// Runs `body` with the writer connection itself (bulk paths that bind and step statements directly).
-    func withWriter<T: Sendable>(_ body: (SQLiteConnection) throws -> T) async throws -> T {
-        try await writer.with { lane in
-            try await withTaskExecutorPreference(lane.executor) {
-                let c = lane.connection
-                try c.script("BEGIN IMMEDIATE")
-                do {
-                    let result = try body(c)
-                    try c.script("COMMIT")
-                    return result
-                } catch {
-                    try? c.script("ROLLBACK")
-                    throw error
-                }
-            }
-        }
-    }
 }
 
 /// Statements on one SQLite connection, run synchronously on that connection's own thread.

@@ -1,0 +1,9 @@
+import Foundation
+
+/// What a cache read of one record needs, from one statement: the instance's plugin (nil: no such instance),
+/// the record (nil: not stored) and when its collection was last synced.
+public struct CachedRecordRead: Sendable {
+    public var plugin: String
+    public var record: StoredRecord?
+    public var lastSyncedAt: Date?
+}
