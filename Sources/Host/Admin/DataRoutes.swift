@@ -94,7 +94,6 @@ struct DataRoutes {
             }))
         }
         api.get("instances/:id/collections/:collection") { request, context -> Response in
-            let (instance, plugin) = try await resolve(context)
             let p = request.uri.queryParameters
             var q = RecordQuery()
             if let v = p.get("limit") {
@@ -114,24 +113,16 @@ struct DataRoutes {
                 q.filters.append((String(name), String(value)))
             }
             let collection = try context.parameters.require("collection")
-            var refreshed: RunRecord?
-            switch p.get("cache") ?? "cache" {
-            case "cache": break
-            case "live": refreshed = try await refresh(instance: instance, plugin: plugin, collection: collection)
-            default: throw HostError.invalid("cache must be cache or live for a list")
-            }
+            let mode = p.get("cache") ?? "cache"
+            guard mode == "cache" || mode == "live" else { throw HostError.invalid("cache must be cache or live for a list") }
+            if mode == "cache" { return try await cachedList(try context.parameters.require("id"), collection, q) }
+            let (instance, plugin) = try await resolve(context)
+            let refreshed = try await refresh(instance: instance, plugin: plugin, collection: collection)
             let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
-            var source = result.source
-            var stale: Bool?
-            var upstreamError: String?
-            if let refreshed {
-                let ok = refreshed.status == .succeeded
-                source = ok ? "live" : "cache"
-                stale = !ok
-                if !ok { upstreamError = refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)" }
-            }
-            let body = RecordJSON.list(result.page.records, nextCursor: result.page.nextCursor, lastSyncedAt: result.lastSyncedAt, source: source,
-                                       refreshRun: refreshed?.id, stale: stale, upstreamError: upstreamError)
+            let ok = refreshed.status == .succeeded
+            let body = RecordJSON.list(result.page.records, nextCursor: result.page.nextCursor, lastSyncedAt: result.lastSyncedAt,
+                                       source: ok ? "live" : "cache", refreshRun: refreshed.id, stale: !ok,
+                                       upstreamError: ok ? nil : refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
         api.get("instances/:id/collections/:collection/:key") { request, context -> Response in
@@ -150,6 +141,21 @@ struct DataRoutes {
             return try .json(OneResponse(record: RecordView(record), last_synced_at: ISOTime.string(r.lastSyncedAt), source: r.source,
                                          stale: r.stale, upstream_error: r.upstreamError))
         }
+    }
+
+    /// A page from the cache: instance, records and last sync read together, the stored bytes written out.
+    func cachedList(_ id: String, _ collection: String, _ query: RecordQuery) async throws -> Response {
+        guard let read = try await store.cachedList(instance: id, collection: collection, query: query) else {
+            throw HostError.notFound("no instance \(id.debugDescription)")
+        }
+        guard let plugin = registry.plugin(named: read.plugin) else {
+            throw HostError.unavailable("plugin \(read.plugin) of instance \(id) is not loaded")
+        }
+        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
+            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
+        }
+        let body = RecordJSON.list(read.page.records, nextCursor: read.page.nextCursor, lastSyncedAt: read.lastSyncedAt, source: "cache")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// The hot path: one statement, the stored bytes written straight into the response.

@@ -7,3 +7,10 @@ public struct CachedRecordRead: Sendable {
     public var record: StoredRecord?
     public var lastSyncedAt: Date?
 }
+
+/// What a cache read of a page needs: the instance's plugin, the page, when the collection was last synced.
+public struct CachedListRead: Sendable {
+    public var plugin: String
+    public var page: RecordPage
+    public var lastSyncedAt: Date?
+}

@@ -14,6 +14,9 @@ public protocol RecordStore: Sendable {
     /// A cache read in one statement: the instance's plugin, the record, the collection's last sync; nil when
     /// there is no such instance.
     func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead?
+    /// A cache read of a page with its instance's plugin and the collection's last sync, in one read; nil when
+    /// there is no such instance.
+    func cachedList(instance: String, collection: String, query: RecordQuery) async throws -> CachedListRead?
     func records(instance: String, collection: String, query: RecordQuery) async throws -> RecordPage
     func collections(instance: String) async throws -> [CollectionSummary]
     func lastSyncedAt(instance: String, collection: String) async throws -> Date?

@@ -39,22 +39,30 @@ extension SQLStore: RecordStore {
             let run = SQLValue.optional(runID)
             switch dialect {
             case .sqlite:
-                // One prepared statement per kind, stepped per record: no round trips to save.
+                // One prepared statement per kind, stepped per record: there are no round trips to save.
+                guard let c = (s as? SQLiteSession)?.connection else { throw HostError.unavailable("an SQLite upsert outside an SQLite session") }
+                let insertSQL = """
+                    INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                let insert = try c.prepared(insertSQL)
                 for i in fresh {
-                    try await s.execute("""
-                        INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, [.text(instance), .text(collection), .text(unique[i].key), .bytes(unique[i].data), .text(hashes[i]), .int(ms), .int(ms), .int(ms), run])
+                    try c.step(insert, sql: insertSQL, [.text(instance), .text(collection), .text(unique[i].key), .bytes(unique[i].data), .text(hashes[i]),
+                                                        .int(ms), .int(ms), .int(ms), run])
                 }
+                let updateSQL = """
+                    UPDATE records SET data = ?, hash = ?, synced_at = ?, changed_at = ?, deleted_at = NULL, seen_run = COALESCE(?, seen_run)
+                    WHERE instance_id = ? AND collection = ? AND key = ?
+                    """
+                let update = try c.prepared(updateSQL)
                 for i in changed {
-                    try await s.execute("""
-                        UPDATE records SET data = ?, hash = ?, synced_at = ?, changed_at = ?, deleted_at = NULL, seen_run = COALESCE(?, seen_run)
-                        WHERE instance_id = ? AND collection = ? AND key = ?
-                        """, [.bytes(unique[i].data), .text(hashes[i]), .int(ms), .int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
+                    try c.step(update, sql: updateSQL, [.bytes(unique[i].data), .text(hashes[i]), .int(ms), .int(ms), run, .text(instance), .text(collection),
+                                                        .text(unique[i].key)])
                 }
+                let bumpSQL = "UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ?"
+                let bump = try c.prepared(bumpSQL)
                 for i in same {
-                    try await s.execute("UPDATE records SET synced_at = ?, seen_run = COALESCE(?, seen_run) WHERE instance_id = ? AND collection = ? AND key = ?",
-                                        [.int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
+                    try c.step(bump, sql: bumpSQL, [.int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
                 }
             case .postgres:
                 // Set-wise: a page costs a handful of round trips, not one per record.
@@ -105,11 +113,38 @@ extension SQLStore: RecordStore {
     }
 
     public func records(instance: String, collection: String, query q: RecordQuery) async throws -> RecordPage {
+        let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: q)
+        return plan.page(try await rows(sql, args).map(Self.record), limit: q.limit)
+    }
+
+    func listStatement(instance: String, collection: String, query q: RecordQuery) throws -> (KeysetPlan, String, [SQLValue]) {
         let q = try q.validated()
         let plan = try KeysetPlan(query: q, dialect: dialect)
         let sql = "SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ?\(plan.whereSQL) ORDER BY \(plan.orderSQL) LIMIT ?"
-        let found = try await rows(sql, [.text(instance), .text(collection)] + plan.arguments + [.int(Int64(q.limit + 1))]).map(Self.record)
-        return plan.page(found, limit: q.limit)
+        return (plan, sql, [.text(instance), .text(collection)] + plan.arguments + [.int(Int64(q.limit + 1))])
+    }
+
+    public func cachedList(instance: String, collection: String, query: RecordQuery) async throws -> CachedListRead? {
+        let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query)
+        let head = """
+            SELECT i.plugin, s.last_synced_at FROM instances i
+            LEFT JOIN collection_sync s ON s.instance_id = i.id AND s.collection = ? WHERE i.id = ?
+            """
+        let headArgs: [SQLValue] = [.text(collection), .text(instance)]
+        func assemble(_ head: SQLRow?, _ rows: [StoredRecord]) -> CachedListRead? {
+            head.map { CachedListRead(plugin: $0.text(0) ?? "", page: plan.page(rows, limit: query.limit), lastSyncedAt: $0.date(1)) }
+        }
+        if let sqlite = executor as? SQLiteExecutor {
+            // Two statements on one connection, on the calling task (keyset pages are index range scans).
+            return try sqlite.readNow { c in
+                guard let h = try c.query(head, headArgs).first else { return nil }
+                return assemble(h, try c.query(sql, args).map(Self.record))
+            }
+        }
+        return try await read { s in
+            guard let h = try await s.one(head, headArgs) else { return nil }
+            return assemble(h, try await s.query(sql, args).map(Self.record))
+        }
     }
 
     public func collections(instance: String) async throws -> [CollectionSummary] {

@@ -51,7 +51,15 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs one prepared statement with `arguments`, calling `row` for each result row.
     func run(_ sql: String, _ arguments: [SQLValue], row: (OpaquePointer) throws -> Void) throws {
-        let s = try prepared(sql)
+        try run(try prepared(sql), sql: sql, arguments, row: row)
+    }
+
+    /// Runs a statement prepared once by the caller (a bulk loop: no cache look-up per row).
+    func step(_ s: OpaquePointer, sql: String, _ arguments: [SQLValue]) throws {
+        try run(s, sql: sql, arguments) { _ in }
+    }
+
+    private func run(_ s: OpaquePointer, sql: String, _ arguments: [SQLValue], row: (OpaquePointer) throws -> Void) throws {
         defer {
             sqlite3_reset(s)
             sqlite3_clear_bindings(s)
