@@ -145,35 +145,31 @@ struct DataRoutes {
 
     /// A page from the cache: instance, records and last sync read together, the stored bytes written out.
     func cachedList(_ id: String, _ collection: String, _ query: RecordQuery) async throws -> Response {
-        guard let read = try await store.cachedList(instance: id, collection: collection, query: query) else {
-            throw HostError.notFound("no instance \(id.debugDescription)")
-        }
-        guard let plugin = registry.plugin(named: read.plugin) else {
-            throw HostError.unavailable("plugin \(read.plugin) of instance \(id) is not loaded")
-        }
-        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
-            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
-        }
+        let read = try await store.cachedList(instance: id, collection: collection, query: query)
+        try checkCollection(plugin: read?.plugin, instance: id, collection)
+        guard let read else { throw HostError.notFound("no instance \(id.debugDescription)") }
         let body = RecordJSON.list(read.page.records, nextCursor: read.page.nextCursor, lastSyncedAt: read.lastSyncedAt, source: "cache")
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// The hot path: one statement, the stored bytes written straight into the response.
     func cachedRead(_ id: String, _ collection: String, _ key: String) async throws -> Response {
-        guard let read = try await store.cachedRecord(instance: id, collection: collection, key: key) else {
-            throw HostError.notFound("no instance \(id.debugDescription)")
+        let read = try await store.cachedRecord(instance: id, collection: collection, key: key)
+        try checkCollection(plugin: read?.plugin, instance: id, collection)
+        guard let record = read?.record else {
+            throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
         }
-        guard let plugin = registry.plugin(named: read.plugin) else {
-            throw HostError.unavailable("plugin \(read.plugin) of instance \(id) is not loaded")
-        }
+        let body = RecordJSON.one(record, lastSyncedAt: read?.lastSyncedAt, source: "cache", stale: false)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The instance exists (its plugin is known), the plugin is loaded and declares the collection.
+    func checkCollection(plugin name: String?, instance id: String, _ collection: String) throws {
+        guard let name else { throw HostError.notFound("no instance \(id.debugDescription)") }
+        guard let plugin = registry.plugin(named: name) else { throw HostError.unavailable("plugin \(name) of instance \(id) is not loaded") }
         guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
             throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
         }
-        guard let record = read.record else {
-            throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
-        }
-        let body = RecordJSON.one(record, lastSyncedAt: read.lastSyncedAt, source: "cache", stale: false)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     func resolve(_ context: BasicRequestContext) async throws -> (InstanceRecord, PluginHandle) {

@@ -114,21 +114,14 @@ enum RecordJSON {
 }
 
 extension ISOTime {
-    /// UTC `yyyy-MM-ddTHH:mm:ss.SSSZ` from epoch milliseconds (days to civil date: Howard Hinnant's algorithm).
+    /// UTC `yyyy-MM-ddTHH:mm:ss.SSSZ` from epoch milliseconds.
     static func write(millis: Int64, to out: inout [UInt8]) {
-        let ms = Int((millis % 1000 + 1000) % 1000)
-        let seconds = (millis - Int64(ms)) / 1000
-        let days = Int((seconds >= 0 ? seconds : seconds - 86_399) / 86_400)
-        let secondOfDay = Int(seconds - Int64(days) * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let ms = Int(millis - floorDiv(millis, 1000) * 1000)
+        let seconds = floorDiv(millis, 1000)
+        let days = floorDiv(seconds, 86_400)
+        let secondOfDay = Int(seconds - days * 86_400)
+        let date = CivilDate(epochDay: Int(days))
+        let (year, month, day) = (date.year, date.month, date.day)
         func digits(_ v: Int, _ n: Int) {
             let start = out.count
             out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n))
