@@ -4,10 +4,23 @@ import PluginAPI
 extension SQLStore: InstanceStore {
     static let instanceColumns = "id, plugin, config, enabled, created_at, updated_at"
 
-    static func instance(_ row: SQLRow) throws -> InstanceRecord {
-        InstanceRecord(id: row.text(0) ?? "", plugin: row.text(1) ?? "",
-                       config: try WireJSON.decode([String: JSONValue].self, from: row.bytes(2) ?? Array("{}".utf8)),
-                       enabled: row.bool(3), createdAt: row.date(4) ?? Date(millis: 0), updatedAt: row.date(5) ?? Date(millis: 0))
+    /// The instance in a row. Its config is decoded once per distinct text: requests read the instance on every
+    /// call, and the stored text itself tells whether the decoded copy is still the one stored.
+    func instance(_ row: SQLRow) throws -> InstanceRecord {
+        let id = row.text(0) ?? ""
+        let text = row.bytes(2) ?? Array("{}".utf8)
+        let config: [String: JSONValue]
+        if let hit = configs.withLock({ $0[id] }), hit.text == text {
+            config = hit.config
+        } else {
+            config = try WireJSON.decode([String: JSONValue].self, from: text)
+            configs.withLock { cache in
+                if cache.count > 10_000 { cache.removeAll() }
+                cache[id] = (text, config)
+            }
+        }
+        return InstanceRecord(id: id, plugin: row.text(1) ?? "", config: config, enabled: row.bool(3),
+                              createdAt: row.date(4) ?? Date(millis: 0), updatedAt: row.date(5) ?? Date(millis: 0))
     }
 
     static func configText(_ i: InstanceRecord) -> SQLValue { .bytes(JSONValue.object(i.config).jsonBytes) }
@@ -26,11 +39,11 @@ extension SQLStore: InstanceStore {
     }
 
     public func instance(id: String) async throws -> InstanceRecord? {
-        try await rows("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).first.map(Self.instance)
+        try await quickRows("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).first.map(instance)
     }
 
     public func instances() async throws -> [InstanceRecord] {
-        try await rows("SELECT \(Self.instanceColumns) FROM instances ORDER BY \(dialect == .postgres ? "id COLLATE \"C\"" : "id")").map(Self.instance)
+        try await quickRows("SELECT \(Self.instanceColumns) FROM instances ORDER BY \(dialect == .postgres ? "id COLLATE \"C\"" : "id")").map(instance)
     }
 
     public func updateInstance(_ instance: InstanceRecord) async throws {

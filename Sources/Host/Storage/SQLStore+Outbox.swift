@@ -39,7 +39,7 @@ extension SQLStore: OutboxStore {
     }
 
     public func notification(id: String) async throws -> OutboxNotification? {
-        try await rows("SELECT \(NotificationRow.columns) FROM notifications WHERE id = ?", [.text(id)]).first.map(NotificationRow.decode)
+        try await quickRows("SELECT \(NotificationRow.columns) FROM notifications WHERE id = ?", [.text(id)]).first.map(NotificationRow.decode)
     }
 
     public func notifications(_ q: NotificationQuery) async throws -> [OutboxNotification] {

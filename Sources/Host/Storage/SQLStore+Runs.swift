@@ -15,7 +15,7 @@ extension SQLStore: RunStore {
     }
 
     public func run(id: String) async throws -> RunRecord? {
-        try await rows("SELECT \(RunRow.columns) FROM runs WHERE id = ?", [.text(id)]).first.map(RunRow.decode)
+        try await quickRows("SELECT \(RunRow.columns) FROM runs WHERE id = ?", [.text(id)]).first.map(RunRow.decode)
     }
 
     public func runs(_ q: RunQuery) async throws -> [RunRecord] {
@@ -35,7 +35,7 @@ extension SQLStore: RunStore {
     }
 
     public func schedule(id: String) async throws -> ScheduleRecord? {
-        try await rows("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).first.map(ScheduleRow.decode)
+        try await quickRows("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).first.map(ScheduleRow.decode)
     }
 
     public func schedules(instance: String?) async throws -> [ScheduleRecord] {

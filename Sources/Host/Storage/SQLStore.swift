@@ -1,5 +1,6 @@
 import Foundation
 import PluginAPI
+import Synchronization
 
 /// The host's database, written once over a backend's executor: SQLite by default, PostgreSQL to scale out.
 /// Per-backend code is confined to the executors and to the few places where the SQL genuinely differs (the
@@ -7,6 +8,8 @@ import PluginAPI
 public final class SQLStore: Sendable {
     let executor: any SQLExecutor
     var dialect: SQLDialect { executor.dialect }
+    /// Decoded instance configs by instance id, with the stored text they were decoded from.
+    let configs = Mutex<[String: (text: [UInt8], config: [String: JSONValue])]>([:])
 
     public var backend: String { dialect == .sqlite ? "sqlite" : "postgresql" }
     /// One host owns an SQLite file; PostgreSQL is shared by replicas.
@@ -63,6 +66,11 @@ public final class SQLStore: Sendable {
         try await executor.transaction { s in try await s.count(sql, arguments) }
     }
     func rows(_ sql: String, _ arguments: [SQLValue] = []) async throws -> [SQLRow] { try await executor.read { s in try await s.query(sql, arguments) } }
+    /// A small read by key, which SQLite answers on the calling task (see `SQLiteExecutor.readNow`).
+    func quickRows(_ sql: String, _ arguments: [SQLValue] = []) async throws -> [SQLRow] {
+        if let sqlite = executor as? SQLiteExecutor { return try sqlite.readNow { try $0.query(sql, arguments) } }
+        return try await rows(sql, arguments)
+    }
 
     /// `FOR UPDATE SKIP LOCKED` where replicas compete for rows (PostgreSQL); SQLite's writer is alone anyway.
     var skipLocked: String { dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
