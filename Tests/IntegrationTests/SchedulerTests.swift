@@ -234,8 +234,12 @@ struct DowntimeTests {
             try await k.registry.scan()
             return k
         }
-        let first = try await host(offset: 0)
-        try await first.instances!.create(id: "d1", plugin: "tiny_c", config: [:])
+        // The first host lives 10 s after a five-minute mark (virtual time): no fire can fall due while it runs,
+        // however slowly the machine runs this test.
+        let real = Date().timeIntervalSince1970
+        let start = (real / 300).rounded(.down) * 300 + 10
+        let first = try await host(offset: start - real)
+        try await first.instances!.create(id: "d1", plugin: "tiny_c", config: [:], now: Date(timeIntervalSince1970: start))
         // Every five minutes, one schedule per policy (the default greet schedule is disabled to keep counts clear).
         for var s in try await store.schedules(instance: "d1") {
             s.enabled = false
@@ -244,7 +248,7 @@ struct DowntimeTests {
         var ids: [ScheduleRecord.Misfire: String] = [:]
         for (misfire, job) in [(ScheduleRecord.Misfire.skip, "greet"), (.once, "sync"), (.all, "slow")] {
             var s = ScheduleRecord(instance: "d1", job: job, params: job == "slow" ? ["ms": 5] : [:], cron: "*/5 * * * *", misfire: misfire, misfireCap: 4, overlap: .allow)
-            s.advance(after: Date())
+            s.advance(after: Date(timeIntervalSince1970: start))
             try await store.insertSchedule(s)
             ids[misfire] = s.id
         }
@@ -254,10 +258,9 @@ struct DowntimeTests {
         let before = try await store.runs({ var q = RunQuery(); q.instance = "d1"; return q }()).count
 
         // Down across five due times: the next host starts 150 s after the fifth (B, B+5, ... B+20 minutes,
-        // B being the first fire after now), so every fire is missed, none on time.
-        let now = Date().timeIntervalSince1970
-        let b = (now / 300).rounded(.down) * 300 + 300
-        let second = try await host(offset: b + 20 * 60 + 150 - now)
+        // B being the first fire after the first host's time), so every fire is missed, none on time.
+        let b = start - 10 + 300
+        let second = try await host(offset: b + 20 * 60 + 150 - Date().timeIntervalSince1970)
         try await second.scheduler!.start()
         var runs: [RunRecord] = []
         for _ in 0..<100 {

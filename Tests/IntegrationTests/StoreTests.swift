@@ -199,3 +199,37 @@ struct StoreTests {
         #expect(try await store.record(instance: j, collection: "x", key: "1") != nil)
     }
 }
+
+@Suite("Store: a database made by an earlier release")
+struct StoreUpgradeTests {
+    /// An SQLite file as release 3 left it (GRDB's migration table, change events, version-3 schema, data in it)
+    /// opens with everything kept and moves on to the current schema.
+    @Test func anOlderSQLiteFileIsAdoptedAndUpgradedWithItsDataKept() async throws {
+        let dir = try temporaryDirectory("upgrade")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("old.db").path
+        do {
+            let old = try SQLiteConnection(path: path, readOnly: false)
+            try old.script("PRAGMA journal_mode = WAL")
+            for sql in StoreSchema.tables(.sqlite) + StoreSchema.outbox(.sqlite) + ["ALTER TABLE runs ADD COLUMN log TEXT"] { try old.script(sql) }
+            try old.script("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            for name in ["1-records-cursors-state-runs", "2-notification-outbox", "3-run-log"] {
+                try old.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [.text(name)])
+            }
+            try old.execute("INSERT INTO instances (id, plugin, config, enabled, created_at, updated_at) VALUES ('n1', 'vos', '{\"a\":1}', 1, 1, 1)", [])
+            try old.execute("""
+                INSERT INTO records (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at)
+                VALUES ('n1', 'cdrs', 'k1', '{"fee": 3}', 'h', 1, 2, 3)
+                """, [])
+        }
+        let store = try await openSQLite(path)
+        #expect(try await store.schemaVersion() == Int64(StoreSchema.migrations.count))
+        #expect(try await store.instance(id: "n1")?.config == ["a": 1])
+        let record = try #require(try await store.record(instance: "n1", collection: "cdrs", key: "k1"))
+        #expect(record.data == Array(#"{"fee": 3}"#.utf8) && record.hash == "h" && record.changedAt == Date(millis: 3))
+        let tables = try await store.executor.read { try await $0.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0.text(0) } }
+        #expect(!tables.contains("change_events"))
+        // Opening again applies nothing twice.
+        #expect(try await openSQLite(path).schemaVersion() == Int64(StoreSchema.migrations.count))
+    }
+}
