@@ -105,8 +105,10 @@ struct SchedulerTests {
 
     @Test(arguments: Backend.available)
     func missedFiresFollowTheMisfirePolicyAndAreNeverDroppedSilently(_ backend: Backend) async throws {
-        let f = try await SchedulerFixture.make(backend)
-        let now = Date()
+        // Virtual time 5 s past a minute mark: no new minute can begin while the test runs, however slow the machine.
+        let clock = ShiftedClock.minuteBoundaryIn(55)
+        let f = try await SchedulerFixture.make(backend, clock: clock)
+        let now = clock.now
         // The host was down for the last 10 minutes of three every-minute schedules.
         for (misfire, job) in [(ScheduleRecord.Misfire.once, "greet"), (.all, "sync"), (.skip, "slow")] {
             var s = ScheduleRecord(instance: f.instance, job: job, params: job == "slow" ? ["ms": 10] : [:], cron: "* * * * *", misfire: misfire, misfireCap: 3, overlap: .allow)
