@@ -118,7 +118,7 @@ struct DataRoutes {
             if mode == "cache" { return try await cachedList(try context.parameters.require("id"), collection, q) }
             let (instance, plugin) = try await resolve(context)
             let refreshed = try await refresh(instance: instance, plugin: plugin, collection: collection)
-            let result = try await RecordReader(store: store).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
+            let result = try await RecordReader(store: store, clock: manager.clock).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
             let ok = refreshed.status == .succeeded
             let body = RecordJSON.list(result.page.records, nextCursor: result.page.nextCursor, lastSyncedAt: result.lastSyncedAt,
                                        source: ok ? "live" : "cache", refreshRun: refreshed.id, stale: !ok,
@@ -134,7 +134,7 @@ struct DataRoutes {
             let key = try context.parameters.require("key")
             if policy == .cache { return try await cachedRead(try context.parameters.require("id"), collection, key) }
             let (instance, plugin) = try await resolve(context)
-            let r = try await RecordReader(store: store).read(instance: instance.info, plugin: plugin, collection: collection, key: key, policy: policy)
+            let r = try await RecordReader(store: store, clock: manager.clock).read(instance: instance.info, plugin: plugin, collection: collection, key: key, policy: policy)
             guard let record = r.record else {
                 throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
             }
@@ -167,9 +167,7 @@ struct DataRoutes {
     func checkCollection(plugin name: String?, instance id: String, _ collection: String) throws {
         guard let name else { throw HostError.notFound("no instance \(id.debugDescription)") }
         guard let plugin = registry.plugin(named: name) else { throw HostError.unavailable("plugin \(name) of instance \(id) is not loaded") }
-        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
-            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
-        }
+        try RecordReader.requireCollection(collection, of: plugin)
     }
 
     func resolve(_ context: BasicRequestContext) async throws -> (InstanceRecord, PluginHandle) {

@@ -18,13 +18,6 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         let task = asUnownedTaskExecutor()
         queue.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
     }
-
-    /// Runs blocking `work` on this executor's thread and returns its result to the caller.
-    public func run<T: Sendable>(_ work: @Sendable @escaping () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
-        }
-    }
 }
 
 /// Runs blocking work on a fresh thread (rare, slow calls: process waits, dlopen, file system scans).

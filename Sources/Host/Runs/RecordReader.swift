@@ -33,10 +33,16 @@ public struct RecordReader: Sendable {
         self.clock = clock
     }
 
-    public func read(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String, policy: Policy) async throws -> Result {
+    /// The plugin declares the collection (or the read is refused as not found).
+    static func requireCollection(_ collection: String, of plugin: PluginHandle) throws {
         guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
             throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
         }
+    }
+
+    public func read(instance: InstanceInfo, plugin: PluginHandle, collection: String, key: String, policy: Policy) async throws -> Result {
+        try Self.requireCollection(collection, of: plugin)
+        // The instance is given (it need not be stored): read by record, not through the instance row.
         func cached() async throws -> Result {
             Result(record: try await store.record(instance: instance.id, collection: collection, key: key), source: "cache", stale: false,
                    lastSyncedAt: try await store.lastSyncedAt(instance: instance.id, collection: collection))
@@ -70,9 +76,7 @@ public struct RecordReader: Sendable {
 
     /// A page of a collection, with when it was last synced.
     public func list(instance: InstanceInfo, plugin: PluginHandle, collection: String, query: RecordQuery) async throws -> ListResult {
-        guard plugin.manifest.collections.contains(where: { $0.name == collection }) else {
-            throw HostError.notFound("\(plugin.name) has no collection \(collection.debugDescription)")
-        }
+        try Self.requireCollection(collection, of: plugin)
         return ListResult(page: try await store.records(instance: instance.id, collection: collection, query: query), source: "cache",
                           lastSyncedAt: try await store.lastSyncedAt(instance: instance.id, collection: collection))
     }
