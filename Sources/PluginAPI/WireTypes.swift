@@ -209,16 +209,36 @@ public struct RouteResponse: Sendable, Codable {
     public var status: Int
     public var headers: [String: String]
     public var body: String
+    /// ABI 1.1: the host may answer the same GET again with this response, without calling the plugin, for
+    /// as long as every record the plugin read through the store in this call is unchanged (and the instance's
+    /// config, and `until`). The host ignores it when the call did anything else (fetch, writes, state).
+    public var cache: RouteCachePolicy?
 
-    public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String) {
+    public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String,
+                cache: RouteCachePolicy? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.cache = cache
     }
 
     /// A JSON response from an Encodable value.
     public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> RouteResponse {
         RouteResponse(status: status, body: String(decoding: try WireJSON.encode(value), as: UTF8.self))
+    }
+}
+
+/// How long a route response stays reusable besides "what it read is unchanged": `until_ms` (epoch
+/// milliseconds) for answers that depend on the time, e.g. a relative date such as `T-1` or today.
+public struct RouteCachePolicy: Sendable, Codable, Equatable {
+    public var untilMillis: Int64?
+
+    public init(until: Date? = nil) {
+        untilMillis = until.map { Int64(($0.timeIntervalSince1970 * 1000).rounded(.down)) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case untilMillis = "until_ms"
     }
 }
 

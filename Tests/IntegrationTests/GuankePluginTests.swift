@@ -1,5 +1,6 @@
 import Foundation
 import GuankeSimulator
+import Logging
 import PluginAPI
 import Testing
 
@@ -138,6 +139,85 @@ struct GuankePluginTests {
         #expect(days.count == 5)
         #expect(days.first?["synced"] == true && days.first?["grade_stats"]?["grade_9"] != nil)
         #expect(days.last?["task_stats"] == .null)
+        await host.stop()
+    }
+
+    /// A cached stats answer is served again without the plugin while the record it read is unchanged, and
+    /// never after a sync, another process or another replica changed it, nor after the config changed or
+    /// (for a relative date) the day turned.
+    @Test(arguments: Backend.available)
+    func reusedAnswersEndWhenWhatTheyReadChanges(_ backend: Backend) async throws {
+        let sim = GuankeSimulator()
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost(store: backend == .postgres ? try await backend.open() : nil, startScheduler: false)
+        let store = host.store
+        try #require(store.backend == (backend == .sqlite ? "sqlite" : "postgresql"))
+        // The other writer: another process on the same SQLite file, another replica on the same PostgreSQL.
+        let other = try await StoreFactory.open(backend == .sqlite ? host.directory.appendingPathComponent("synchost.db").path : Backend.postgresURL(),
+                                                logger: Logger(label: "other"))
+        try #require(other.backend == store.backend)
+        let id = "g-" + freshInstance()
+        let config: [String: JSONValue] = ["base_url": .string(sim.server.baseURL), "secret": "s3cret-key"]
+        try await store.createInstance(InstanceRecord(id: id, plugin: "guanke", config: config), schedules: [])
+        let past = Self.day(minus: 3)
+        func stats(_ grade9: Int) -> JSONValue { ["date": .string(past), "grade_9": .int(Int64(grade9)), "grade_1": 1, "total_records": 10] }
+        _ = try await store.upsert(page("grade_stats", [(past, stats(4))]), instance: id, runID: String?.none, now: Date())
+        let path = "/plugins/guanke/instances/\(id)/grade-stats?date=\(past)"
+        func get(_ p: String = path) async throws -> (cache: String?, grade9: JSONValue?, body: String) {
+            let r = try await host.api("GET", p)
+            #expect(r.status == 200, "\(r.body)")
+            return (r.headers["x-synchost-cache"], r.json?["grade_9"], r.body)
+        }
+
+        let first = try await get(), second = try await get()
+        #expect(first.cache == "miss" && second.cache == "hit")
+        #expect(second.body == first.body && second.grade9 == 4)
+
+        // A sync in this host changes the record: the next answer is the plugin's again, with the new value.
+        _ = try await store.upsert(page("grade_stats", [(past, stats(5))]), instance: id, runID: String?.none, now: Date())
+        let afterSync = try await get()
+        #expect(afterSync.cache == "miss" && afterSync.grade9 == 5)
+        #expect(try await get().cache == "hit")
+
+        // Another process or replica changes it.
+        _ = try await other.upsert(page("grade_stats", [(past, stats(6))]), instance: id, runID: String?.none, now: Date())
+        let afterOther = try await get()
+        #expect(afterOther.cache == "miss" && afterOther.grade9 == 6)
+
+        // The same content synced again: its last_synced_at moved, so the answer does too.
+        _ = try await other.upsert(page("grade_stats", [(past, stats(6))]), instance: id, runID: String?.none, now: Date().addingTimeInterval(5))
+        let resynced = try await get()
+        #expect(resynced.cache == "miss" && resynced.body != afterOther.body)
+
+        // The instance's config changed (by the other writer).
+        var changed = try #require(try await other.instance(id: id))
+        changed.config["page_size"] = 500
+        changed.updatedAt = Date().addingTimeInterval(1)
+        try await other.updateInstance(changed)
+        #expect(try await get().cache == "miss")
+        #expect(try await get().cache == "hit")
+
+        // A relative date is reused until the next midnight of the instance's zone, not after.
+        let relative = "/plugins/guanke/instances/\(id)/grade-stats?date=T-3"
+        #expect(try await get(relative).cache == "miss")
+        #expect(try await get(relative).cache == "hit")
+        host.clock.advance(by: 86_400)
+        #expect(try await get(relative).cache == "miss")
+
+        // A record deleted by the other writer: the answer becomes the plugin's "not synced" again.
+        #expect(try await other.purgeKeys(instance: id, collection: "grade_stats", keys: [past]) == 1)
+        let gone = try await host.api("GET", path)
+        #expect(gone.status == 404 && gone.headers["x-synchost-cache"] == "miss", "\(gone.body)")
+
+        // Today, not cached: computed live through the platform (a fetch), which is never reused.
+        let today = "/plugins/guanke/instances/\(id)/grade-stats?date=\(Self.day(minus: 0))"
+        let live = try await get(today)
+        #expect(live.cache == String?.none)
+        #expect(try await get(today).cache == "miss")
+        #expect(try await get(today).cache == "hit")
+
+        if backend == .sqlite { await other.close() }
         await host.stop()
     }
 }

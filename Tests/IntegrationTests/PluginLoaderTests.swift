@@ -16,7 +16,7 @@ struct PluginLoaderTests {
         for e in entries { #expect(e.isLoaded, "\(e.path): \(e.failureReason ?? "")") }
         #expect(Set(entries.compactMap(\.name)) == ["vos", "guanke", "wecom", "projectsync", "notify"])
         for e in entries {
-            #expect(e.abiDescription == "1.0")
+            #expect(e.abiDescription == "1.1")
             #expect(e.toolchain == SwiftToolchain.current)
         }
 
@@ -47,6 +47,7 @@ struct PluginLoaderTests {
         _ = try await compileCPlugin(into: dir, fileName: "no_entry.so", defines: ["NO_ENTRY"])
         _ = try await compileCPlugin(into: dir, fileName: "major_plus_one.so", defines: ["PLUGIN_NAME=\"major\"", "ABI_MAJOR_DELTA=1"])
         _ = try await compileCPlugin(into: dir, fileName: "minor_plus_one.so", defines: ["PLUGIN_NAME=\"minor\"", "ABI_MINOR_DELTA=1"])
+        _ = try await compileCPlugin(into: dir, fileName: "older_minor.so", defines: ["PLUGIN_NAME=\"older\"", "ABI_MINOR_DELTA=-1"])
         _ = try await compileCPlugin(into: dir, fileName: "zz_duplicate_vos.so", defines: ["PLUGIN_NAME=\"vos\""])
         _ = try await compileCPlugin(into: dir, fileName: "broken_manifest.so", defines: ["PLUGIN_NAME=\"broken\"", "BROKEN_MANIFEST"])
         _ = try await compileCPlugin(into: dir, fileName: "unresolved.so", defines: ["PLUGIN_NAME=\"unresolved\"", "UNRESOLVED_SYMBOL"])
@@ -61,8 +62,8 @@ struct PluginLoaderTests {
         #expect(reason("notes.so").contains("notes.so"))
         #expect(reason("notes.so").contains("invalid ELF header") || reason("notes.so").contains("file too short"))
         #expect(reason("no_entry.so").contains("missing entry symbol synchost_plugin_entry_v1"))
-        #expect(reason("major_plus_one.so").contains("ABI major version mismatch: plugin built for ABI 2.0, host provides 1.0"))
-        #expect(reason("minor_plus_one.so").contains("ABI minor version too new: plugin needs ABI 1.1, host provides 1.0"))
+        #expect(reason("major_plus_one.so").contains("ABI major version mismatch: plugin built for ABI 2.1, host provides 1.1"))
+        #expect(reason("minor_plus_one.so").contains("ABI minor version too new: plugin needs ABI 1.2, host provides 1.1"))
         #expect(reason("zz_duplicate_vos.so").contains("duplicate plugin name \"vos\": already loaded from"))
         #expect(reason("zz_duplicate_vos.so").contains("libVOS.so"))
         #expect(reason("broken_manifest.so").contains("invalid manifest: not valid JSON"))
@@ -71,8 +72,10 @@ struct PluginLoaderTests {
         #expect(reason("bad_name.so").contains("invalid plugin name \"Bad-Name\""))
 
         let loaded = Set(kernel.registry.loaded.map(\.name))
-        #expect(loaded == ["vos", "guanke", "wecom", "projectsync", "notify"])
-        #expect(kernel.registry.entries.count == 14)
+        // A plugin built for 1.0 loads in a 1.1 host.
+        #expect(loaded == ["vos", "guanke", "wecom", "projectsync", "notify", "older"])
+        #expect(kernel.registry.entry(named: "older")?.abiDescription == "1.0")
+        #expect(kernel.registry.entries.count == 15)
     }
 
     @Test func aManifestWithBadContentIsRefusedWithEveryProblemNamed() {

@@ -23,6 +23,8 @@ func startServer(_ server: AdminServer) async throws -> RunningServer {
 struct HTTPResult {
     var status: Int
     var body: String
+    /// Lower-case names.
+    var headers: [String: String] = [:]
     var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: Array(body.utf8)) }
 }
 
@@ -33,5 +35,6 @@ func request(_ method: String, _ url: String, token: String? = nil, body: String
     if let body { req.body = .bytes(ByteBuffer(string: body)) }
     let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
     let data = try await resp.body.collect(upTo: 10 << 20)
-    return HTTPResult(status: Int(resp.status.code), body: String(buffer: data))
+    return HTTPResult(status: Int(resp.status.code), body: String(buffer: data),
+                      headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }))
 }

@@ -19,14 +19,18 @@ final class TestHost: Sendable {
     var store: any HostDatabase { kernel.store! }
 
     /// `reusing` starts a host on another host's directory (plugins and database): a restart.
-    init(reusing: URL? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3, startOutbox: Bool = true) async throws {
+    /// `store` replaces the directory's SQLite file (e.g. the shared PostgreSQL store); `startScheduler: false`
+    /// keeps this host from running anyone's due runs in a shared database.
+    init(reusing: URL? = nil, store given: (any HostDatabase)? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3,
+         startOutbox: Bool = true, startScheduler: Bool = true) async throws {
         directory = try reusing ?? pluginDirectoryWithInTreePlugins()
         log = CapturedLog()
-        let store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log))
-        kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store, schedulerMaxIdle: .milliseconds(200),
+        var store = given
+        if store == nil { store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log)) }
+        kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store!, schedulerMaxIdle: .milliseconds(200),
                         outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source)
         try await kernel.registry.scan()
-        try await kernel.scheduler!.start()
+        if startScheduler { try await kernel.scheduler!.start() }
         if startOutbox { await kernel.outbox!.start() }
         server = try await startServer(AdminServer(kernel: kernel, token: Self.token))
     }

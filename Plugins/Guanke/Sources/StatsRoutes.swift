@@ -35,13 +35,26 @@ struct StatsRoutes {
         let day = try date(query["date"])
         let policy = query["cache"] ?? "cache"
         guard ["cache", "live"].contains(policy) else { throw PluginError(.invalid, "cache must be cache or live") }
+        // A cached answer depends only on the record read (the host re-checks it) and, for a relative date
+        // (none, today, T-N), on the day: the host may reuse it until the next midnight in the instance's zone.
+        let reuse = RouteCachePolicy(until: isExplicit(query["date"]) ? nil : dates.calendar.nextMidnight(after: Date()))
         if policy == "cache", let cached = try await context.store.list(.init(collection: track.rawValue, keyFrom: day, keyTo: day, limit: 1)).records.first {
-            return try respond(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
+            var response = try respond(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
+            response.cache = reuse
+            return response
         }
         guard policy == "live" || day == dates.today() else {
-            return try .json(["error": ["code": "not_synced", "message": .string("\(day) is not synced yet: wait for the scheduled sync, POST .../\(track == .grade ? "grade" : "task")-stats/refresh, or read with cache=live")]], status: 404)
+            var response = try RouteResponse.json(["error": ["code": "not_synced", "message": .string("\(day) is not synced yet: wait for the scheduled sync, POST .../\(track == .grade ? "grade" : "task")-stats/refresh, or read with cache=live")]], status: 404)
+            response.cache = reuse
+            return response
         }
         return try await live(track, day)
+    }
+
+    /// A yyyy-MM-dd date means the same day whenever it is asked.
+    func isExplicit(_ raw: String?) -> Bool {
+        guard let raw, raw.count == 10 else { return false }
+        return CalendarDays(zone: dates.zone).date(raw) != nil
     }
 
     func refresh(_ track: Track, _ body: String?) async throws -> RouteResponse {
@@ -107,5 +120,12 @@ struct StatsRoutes {
 extension RouteResponse {
     static func json(_ value: JSONValue, status: Int) throws -> RouteResponse {
         RouteResponse(status: status, body: String(decoding: value.jsonBytes, as: UTF8.self))
+    }
+}
+
+extension Calendar {
+    /// The start of the day after the one `date` falls in.
+    func nextMidnight(after date: Date) -> Date {
+        self.date(byAdding: .day, value: 1, to: startOfDay(for: date)) ?? date.addingTimeInterval(86_400)
     }
 }

@@ -30,41 +30,6 @@ struct APIError: HTTPResponseError {
     }
 }
 
-/// Maps kernel and plugin errors thrown by handlers to API errors.
-struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let e as HostError {
-            throw APIError(e)
-        } catch let e as PluginError {
-            let status: HTTPResponse.Status =
-                switch e.kind {
-                case .invalid: .badRequest
-                case .notFound: .notFound
-                case .config: .unprocessableContent
-                case .upstream: .badGateway
-                case .unavailable, .cancelled: .serviceUnavailable
-                case .internal: .internalServerError
-                }
-            throw APIError(status, e.kind.rawValue, e.message)
-        }
-    }
-}
-
-/// `Authorization: Bearer <token>`, compared in constant time; 401 says nothing more.
-struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let header = request.headers[.authorization] ?? ""
-        guard header.hasPrefix("Bearer "), AdminToken.matches(String(header.dropFirst(7)), token) else {
-            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
-        }
-        return try await next(request, context)
-    }
-}
-
 extension Response {
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try WireJSON.encode(value))))

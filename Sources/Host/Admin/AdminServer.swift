@@ -72,7 +72,7 @@ public struct AdminServer: Sendable {
             ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
-            PluginRoutes(registry: registry, store: store, token: token).add(to: router)
+            PluginRoutes(registry: registry, store: store, token: token, clock: manager.clock).add(to: router)
             if let outbox = kernel.outbox { NotificationRoutes(store: store, registry: registry, outbox: outbox).add(to: api) }
         }
         return router

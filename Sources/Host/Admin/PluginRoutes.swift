@@ -12,6 +12,10 @@ struct PluginRoutes {
     let registry: PluginRegistry
     let store: any HostDatabase
     let token: String
+    var clock: HostClock = HostClocks.system
+    /// Answers the plugins marked reusable: GETs of a named instance, re-checked against the database.
+    let cache = PluginRouteCache()
+    static let cacheHeader = HTTPField.Name("x-synchost-cache")!
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
     static let timeout: Duration = .seconds(120)
@@ -73,8 +77,9 @@ struct PluginRoutes {
         if !found.spec.isPublic && !authorized {
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }
+        let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
         var instance: InstanceRecord?
-        if let id = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) }) {
+        if let id = instanceID {
             guard let i = try await store.instance(id: id), i.plugin == plugin.name else {
                 throw HostError.notFound("no \(plugin.name) instance \(id.debugDescription)")
             }
@@ -98,13 +103,30 @@ struct PluginRoutes {
         for field in request.headers where ["content-type", "if-none-match", "accept", "user-agent"].contains(field.name.canonicalName) {
             headers[field.name.canonicalName] = field.value
         }
+        // A GET of a named instance may be answered from an earlier answer, once checked (see PluginRouteCache).
+        var cacheKey: PluginRouteCache.Key?
+        if request.method == .get, body == nil, instanceID != nil, let instance {
+            let key = PluginRouteCache.Key(plugin: plugin.name, instance: instance.id, path: rest.joined(separator: "/"),
+                                           query: query.map { "\($0.key)=\($0.value)" }.sorted(),
+                                           headers: headers.map { "\($0.key)=\($0.value)" }.sorted())
+            if let entry = cache.entry(key) {
+                if try await PluginRouteCache.stillValid(entry, handle: plugin, instance: instance, now: clock(), store: store) {
+                    var fields = entry.headers
+                    fields[Self.cacheHeader] = "hit"
+                    return Response(status: entry.status, headers: fields, body: .init(byteBuffer: entry.body))
+                }
+                cache.remove(key)
+            }
+            cacheKey = key
+        }
+        let reads = cacheKey == nil ? nil : RouteReadLog()
         let routeRequest = RouteRequest(
             method: request.method.rawValue, route: found.spec.path, path: rest.joined(separator: "/"),
             pathParams: found.params, query: query, headers: headers, body: body, instance: instance?.info)
         let secrets = instance.map { ConfigSchema.secretValues($0.config, keys: plugin.manifest.config) } ?? []
         let response = try await plugin.invoke(
             PluginOperation.route, routeRequest, as: RouteResponse.self,
-            context: SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets), timeout: Self.timeout)
+            context: SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets, reads: reads), timeout: Self.timeout)
         guard (100...599).contains(response.status) else {
             throw PluginError(.internal, "plugin \(plugin.name) answered with HTTP status \(response.status)")
         }
@@ -115,7 +137,13 @@ struct PluginRoutes {
             if let n = HTTPField.Name(k) { fields[n] = SecretMasker.redact(v, secrets: secrets) }
         }
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
-        return Response(status: .init(code: response.status), headers: fields,
-                        body: .init(byteBuffer: ByteBuffer(string: SecretMasker.redact(response.body, secrets: secrets))))
+        let status = HTTPResponse.Status(code: response.status)
+        let bytes = ByteBuffer(string: SecretMasker.redact(response.body, secrets: secrets))
+        if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads {
+            cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged,
+                              until: policy.untilMillis.map { Date(millis: $0) }, status: status, headers: fields, body: bytes), for: cacheKey)
+            fields[Self.cacheHeader] = "miss"
+        }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: bytes))
     }
 }

@@ -36,6 +36,7 @@ public final class ServiceRouter: Sendable {
             done(e.status, e.jsonBody)
             return
         }
+        if let reads = context.reads, !Self.repeatable(service, op) { reads.unrepeatable() }
         let handler = services[service]!
         Task {
             do {
@@ -44,6 +45,16 @@ public final class ServiceRouter: Sendable {
                 let e = PluginError.wrapping(error)
                 done(e.status, e.jsonBody)
             }
+        }
+    }
+
+    /// Calls whose answer the host can check again later: store reads (re-run) and the instance's config
+    /// (its `updated_at`).
+    static func repeatable(_ service: Service, _ op: String) -> Bool {
+        switch service {
+        case .config: true
+        case .store: op == "get" || op == "list"
+        default: false
         }
     }
 

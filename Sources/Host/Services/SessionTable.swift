@@ -11,14 +11,18 @@ public struct SessionContext: Sendable {
     public var secrets: [String]
     /// What the store did for this call, counted by the host (the run's authoritative counts).
     public var tally: RunTally?
+    /// A route call whose answer may be reused: what it read (see `PluginRouteCache`).
+    public var reads: RouteReadLog?
 
-    public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = [], tally: RunTally? = nil) {
+    public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = [],
+                tally: RunTally? = nil, reads: RouteReadLog? = nil) {
         self.plugin = plugin
         self.instance = instance
         self.runID = runID
         self.dryRun = dryRun
         self.secrets = secrets
         self.tally = tally
+        self.reads = reads
     }
 }
 

@@ -34,8 +34,14 @@
 extern "C" {
 #endif
 
+/*
+ * Versions:
+ *   1.0  the descriptor, the host table, the operations and services of docs/writing-a-plugin.md
+ *   1.1  a route answer may carry "cache": {"until_ms"?}: the host may reuse it while the store records the
+ *        call read are unchanged (a 1.0 host ignores the member; a 1.1 host loads 1.0 plugins)
+ */
 #define SH_ABI_MAJOR 1u
-#define SH_ABI_MINOR 0u
+#define SH_ABI_MINOR 1u
 /* major in the high 16 bits, minor in the low 16 bits */
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)

@@ -87,10 +87,12 @@ let liveMs = ms(clock.now - t2)
 guard liveStatus == 200, liveBody.contains("\"total_records\":\(records)") else { fatalError("live read: \(liveStatus) \(liveBody.prefix(300))") }
 
 struct WrkResult { var rps: Double; var p50: Double; var p99: Double }
-func wrk(_ url: String, auth: Bool, token: String, wrkSeconds: Int) throws -> WrkResult {
+func wrk(_ url: String, auth: Bool, token: String, wrkSeconds: Int, connections: Int = 64, threads: Int = 2) throws -> WrkResult {
+    // Progress on stderr (a profiler can attach for one phase: `perf record -p`).
+    FileHandle.standardError.write(Data("read-bench: wrk -t\(threads) -c\(connections) \(url)\n".utf8))
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["wrk", "-t2", "-c64", "-d\(wrkSeconds)s", "--latency"] + (auth ? ["-H", "Authorization: Bearer \(token)"] : []) + [url]
+    p.arguments = ["wrk", "-t\(threads)", "-c\(connections)", "-d\(wrkSeconds)s", "--latency"] + (auth ? ["-H", "Authorization: Bearer \(token)"] : []) + [url]
     let out = Pipe()
     p.standardOutput = out
     try p.run()
@@ -113,15 +115,43 @@ func wrk(_ url: String, auth: Bool, token: String, wrkSeconds: Int) throws -> Wr
     }
     return r
 }
+// Second anchor: the host's own middleware (metrics, error mapping, bearer auth) in front of a static body of
+// the record route's size — what is left of the gap to the host route is the read path.
+let routeURL = "\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)"
+let recordURL = "\(api)/instances/g/collections/grade_stats/\(date)"
+let (_, recordBody) = try await get(recordURL, token: token)
+let (_, routeBody) = try await get(routeURL, token: token)
+let sameSize = ByteBuffer(string: recordBody)
+let middlewareRouter = Router()
+middlewareRouter.add(middleware: MetricsMiddleware())
+middlewareRouter.add(middleware: ErrorMappingMiddleware())
+middlewareRouter.group("api/v1").add(middleware: BearerAuthMiddleware(token: token)).get("static") { _, _ in
+    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: sameSize))
+}
+let middlewarePort = try await serve(middlewareRouter, logger: logger)
+let middlewareURL = "http://127.0.0.1:\(middlewarePort)/api/v1/static"
+
 let bare = try wrk("http://127.0.0.1:\(barePort)/bare", auth: false, token: token, wrkSeconds: wrkSeconds)
-let cached = try wrk("\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)", auth: true, token: token, wrkSeconds: wrkSeconds)
-let record = try wrk("\(api)/instances/g/collections/grade_stats/\(date)", auth: true, token: token, wrkSeconds: wrkSeconds)
+let middleware = try wrk(middlewareURL, auth: true, token: token, wrkSeconds: wrkSeconds)
+let cached = try wrk(routeURL, auth: true, token: token, wrkSeconds: wrkSeconds)
+let record = try wrk(recordURL, auth: true, token: token, wrkSeconds: wrkSeconds)
+// Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
+let latencySeconds = max(3, wrkSeconds / 2)
+let bare8 = try wrk("http://127.0.0.1:\(barePort)/bare", auth: false, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
+let cached8 = try wrk(routeURL, auth: true, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
+let record8 = try wrk(recordURL, auth: true, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
 let out: [String: Any] = [
     "plugins_loaded": loaded, "startup_ms": startupMs, "bare_startup_ms": bareStartupMs, "idle_rss_mib": idleRSS,
     "records": records, "page_latency_ms": latency, "live_ms": liveMs, "wrk_seconds": wrkSeconds,
     "bare_rps": bare.rps, "bare_p50_ms": bare.p50, "bare_p99_ms": bare.p99,
     "cached_rps": cached.rps, "cached_p50_ms": cached.p50, "cached_p99_ms": cached.p99,
     "record_rps": record.rps, "record_p50_ms": record.p50, "record_p99_ms": record.p99,
+    "middleware_rps": middleware.rps, "middleware_p50_ms": middleware.p50, "middleware_p99_ms": middleware.p99,
+    "record_bytes": recordBody.utf8.count, "route_bytes": routeBody.utf8.count, "bare_bytes": payload.readableBytes,
+    "latency_seconds": latencySeconds,
+    "bare8_rps": bare8.rps, "bare8_p50_ms": bare8.p50, "bare8_p99_ms": bare8.p99,
+    "cached8_rps": cached8.rps, "cached8_p50_ms": cached8.p50, "cached8_p99_ms": cached8.p99,
+    "record8_rps": record8.rps, "record8_p50_ms": record8.p50, "record8_p99_ms": record8.p99,
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
 sim.stop()

@@ -1,0 +1,95 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import Synchronization
+
+/// Answers of plugin routes the plugin marked reusable (`RouteResponse.cache`), kept in memory. An answer is
+/// served again — without calling the plugin — only after the host has checked, in the database, that every
+/// store read the call made would return the same records, that the instance's config is unchanged and that
+/// `until` has not passed. The check reads the database, so a record changed by a sync in this host, by the
+/// CLI in another process or by another replica sharing PostgreSQL is never answered from memory.
+final class PluginRouteCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var plugin: String
+        var instance: String
+        var path: String
+        /// Sorted `name=value` pairs of the query and of the headers the plugin sees.
+        var query: [String]
+        var headers: [String]
+    }
+
+    struct Entry: Sendable {
+        /// The loaded plugin that answered (a rescan that replaced it makes the entry unusable).
+        var handle: PluginHandle
+        var instanceUpdatedAt: Date
+        var reads: [RouteReadLog.Read]
+        var until: Date?
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+    }
+
+    let maxEntries: Int
+    let maxBytes: Int
+    let maxBody: Int
+    private let state = Mutex<(entries: [Key: Entry], order: [Key], bytes: Int)>(([:], [], 0))
+
+    init(maxEntries: Int = 4096, maxBytes: Int = 64 << 20, maxBody: Int = 1 << 20) {
+        self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
+        self.maxBody = maxBody
+    }
+
+    func entry(_ key: Key) -> Entry? { state.withLock { $0.entries[key] } }
+
+    func remove(_ key: Key) {
+        state.withLock { s in
+            if let old = s.entries.removeValue(forKey: key) { s.bytes -= old.body.readableBytes }
+        }
+    }
+
+    /// Keeps an answer; the oldest go first when the cache is full.
+    func store(_ entry: Entry, for key: Key) {
+        guard entry.body.readableBytes <= maxBody else { return }
+        state.withLock { s in
+            if let old = s.entries.updateValue(entry, forKey: key) {
+                s.bytes -= old.body.readableBytes
+            } else {
+                s.order.append(key)
+            }
+            s.bytes += entry.body.readableBytes
+            var dropped = 0
+            while s.entries.count > maxEntries || s.bytes > maxBytes, dropped < s.order.count {
+                if let old = s.entries.removeValue(forKey: s.order[dropped]) { s.bytes -= old.body.readableBytes }
+                dropped += 1
+            }
+            // Keys removed by invalidation linger in `order` until they reach its front; trim them in bulk.
+            if dropped > 0 || s.order.count > 2 * max(s.entries.count, 64) {
+                s.order.removeFirst(dropped)
+                if s.order.count > 2 * max(s.entries.count, 64) { s.order = s.order.filter { s.entries[$0] != nil } }
+            }
+        }
+    }
+
+    var count: Int { state.withLock { $0.entries.count } }
+
+    /// Whether an entry still answers for `instance` now: the same plugin image, the instance's config
+    /// unchanged, before `until`, and every read returning what it returned then.
+    static func stillValid(_ e: Entry, handle: PluginHandle, instance: InstanceRecord, now: Date, store: any HostDatabase) async throws -> Bool {
+        guard e.handle === handle, e.instanceUpdatedAt == instance.updatedAt else { return false }
+        if let until = e.until, now >= until { return false }
+        for read in e.reads {
+            let fingerprint: String
+            switch read.kind {
+            case .record(let key):
+                let found = try await store.record(instance: instance.id, collection: read.collection, key: key)
+                fingerprint = RouteReadLog.fingerprint(found.map { [$0] } ?? [])
+            case .list(let query):
+                let page = try await store.records(instance: instance.id, collection: read.collection, query: query)
+                fingerprint = RouteReadLog.fingerprint(page.records, next: page.nextCursor)
+            }
+            if fingerprint != read.fingerprint { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Synchronization
+
+/// What one plugin route call read from the store, kept by the host while it answers the plugin's service calls,
+/// so the call's answer can be reused for as long as the same reads would return the same records
+/// (`PluginRouteCache`). Any other service call (a fetch, a write, plugin state, a schedule, a notification)
+/// makes the answer depend on something the host cannot re-check: the call is then not reusable.
+public final class RouteReadLog: Sendable {
+    /// One store read and what it returned, as a fingerprint of the records' keys, hashes and times.
+    struct Read: Sendable {
+        enum Kind: Sendable {
+            case record(key: String)
+            case list(RecordQuery)
+        }
+        var collection: String
+        var kind: Kind
+        var fingerprint: String
+    }
+
+    private let state = Mutex<(reads: [Read], reusable: Bool)>(([], true))
+
+    func recorded(_ read: Read) { state.withLock { $0.reads.append(read) } }
+
+    /// A service call the host cannot repeat to check the answer.
+    func unrepeatable() { state.withLock { $0.reusable = false } }
+
+    /// The reads, or nil when the call did something else as well.
+    var reads: [Read]? { state.withLock { $0.reusable ? $0.reads : nil } }
+
+    /// Equal for equal answers of a read: the records' keys, content hashes, sync, change and deletion times.
+    static func fingerprint(_ records: [StoredRecord], next: String? = nil) -> String {
+        var s = ""
+        for r in records {
+            s += r.key
+            s += "\u{1}\(r.hash)\u{1}\(r.syncedAt.millis)\u{1}\(r.changedAt.millis)\u{1}\(r.deletedAt?.millis ?? -1)\u{2}"
+        }
+        if let next { s += "\u{3}" + next }
+        return s
+    }
+}
