@@ -9,8 +9,11 @@ public enum PluginExport {
         export(type, host: host, abi: abi) { plugin, op, request, services in
             switch op {
             case PluginOperation.run:
-                let req = try WireJSON.decode(RunRequest.self, from: request)
-                return try WireJSON.encode(try await plugin.run(job: req.job, context: JobContext(request: req, host: services)))
+                let req: RunRequest
+                do { req = try RunRequest(json: try JSONValue.parse(request)) } catch {
+                    throw PluginError(.internal, "malformed run request: \(error)")
+                }
+                return try await plugin.run(job: req.job, context: JobContext(request: req, host: services)).json.jsonBytes
             case PluginOperation.instanceCreated:
                 let req = try WireJSON.decode(InstanceEvent.self, from: request)
                 try await plugin.onInstanceCreated(context: InstanceContext(instance: req.instance, host: services))

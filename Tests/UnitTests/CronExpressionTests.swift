@@ -115,3 +115,25 @@ struct CronExpressionTests {
         #expect(error("") == "expected 5 fields (minute hour day-of-month month day-of-week), got 0")
     }
 }
+
+/// The remembered offsets answer exactly what the zone answers, across DST and offset changes.
+@Suite("Zone offsets by span")
+struct ZoneOffsetTests {
+    @Test(arguments: ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Shanghai", "America/Santiago", "Pacific/Apia", "UTC"])
+    func rememberedOffsetsEqualTheZones(_ id: String) throws {
+        let zone = try #require(TimeZone(identifier: id))
+        // Every 37 minutes over three years (crossing each transition), forwards then backwards, then around each transition.
+        let start: Int64 = 1_640_995_200, end: Int64 = start + 3 * 365 * 86400
+        var probes = Array(stride(from: start, to: end, by: 37 * 60))
+        probes += probes.reversed()
+        var t = Date(timeIntervalSince1970: TimeInterval(start))
+        while let next = zone.nextDaylightSavingTimeTransition(after: t), next.timeIntervalSince1970 < Double(end) {
+            let s = Int64(next.timeIntervalSince1970)
+            probes += [s - 3601, s - 1, s, s + 1, s + 3600]
+            t = next
+        }
+        for p in probes {
+            #expect(ZoneOffsets.offset(zone, at: p) == zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(p))), "\(id) at \(p)")
+        }
+    }
+}

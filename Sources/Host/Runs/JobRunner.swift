@@ -25,19 +25,27 @@ public struct JobRunner: Sendable {
             run.status = .failed
             run.error = "plugin \(instance.plugin) is not loaded"
             run.finishedAt = clock()
-            try await save(run)
+            if try await store.run(id: run.id) == nil { try await store.insertRun(run) }
+            try await store.finishRun(run)
             return run
         }
-        run.status = .running
-        run.startedAt = clock()
-        try await save(run)
+        // A run the scheduler claimed is stored as running already (the claim started it).
+        if !(run.status == .running && run.leaseOwner != nil) {
+            run.status = .running
+            run.startedAt = clock()
+            try await save(run)
+        }
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
         let tally = RunTally()
         let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets, tally: tally)
         let request = RunRequest(runID: run.id, job: run.job, instance: instance, params: run.params, dryRun: run.dryRun,
                                  trigger: run.trigger, scheduledFor: run.scheduledFor)
         do {
-            let result = try await plugin.invoke(PluginOperation.run, request, as: RunResult.self, context: context, timeout: timeout)
+            let answer = try await plugin.invoke(PluginOperation.run, request: request.json.jsonBytes, context: context, timeout: timeout)
+            let result: RunResult
+            do { result = try RunResult(json: try JSONValue.parse(answer)) } catch {
+                throw PluginError(.internal, "plugin \(plugin.name) answered run with malformed JSON: \(error)")
+            }
             run.counts = Self.merge(reported: result.counts, stored: tally.total)
             run.complete = result.complete
             // Keep what the host noted on the run (catch-up, retry) beside what the plugin says.
@@ -65,7 +73,7 @@ public struct JobRunner: Sendable {
         // The outcome is written even when the run's task was cancelled (host shutdown): never lose it.
         let final = run
         let store = self.store
-        try await Task.detached { try await store.updateRun(final) }.value
+        try await Task.detached { try await store.finishRun(final) }.value
         HostMetrics.runFinished(plugin: instance.plugin, job: run.job, status: run.status.rawValue,
                                 counts: RunCountsSnapshot(inserted: run.counts.inserted, updated: run.counts.updated, deleted: run.counts.deleted),
                                 seconds: run.startedAt.map { run.finishedAt!.timeIntervalSince($0) })

@@ -118,7 +118,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     public func nextFire(after date: Date, in zone: TimeZone) -> Date? {
         let instant = Int64(date.timeIntervalSince1970.rounded(.down))
         // Start two hours of wall clock back: in a repeated hour, an earlier wall time can be a later instant.
-        let wallStart = instant + Int64(zone.secondsFromGMT(for: date)) - 7200
+        let wallStart = instant + Int64(ZoneOffsets.offset(zone, at: instant)) - 7200
         var best: Int64?
         var stopAfterWall: Int64?
         var day = CivilDate(epochDay: Int(floorDiv(wallStart, 86400)))
@@ -157,12 +157,15 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     /// spring-forward gap (then, for fixed-time jobs, the instant the clock jumps), two in a fall-back overlap
     /// (wildcard jobs keep both, fixed-time jobs the first).
     func instants(forWall wall: Int64, zone: TimeZone) -> [Int64] {
+        // Nearly always: one offset for the whole neighbourhood (no transition within a day and a half).
+        let around = ZoneOffsets.span(zone, at: wall - 86400 - 14 * 3600)
+        if around.to > wall + 86400 + 14 * 3600 { return [wall - Int64(around.offset)] }
         var offsets = Set<Int>()
         for probe in [wall - 86400, wall, wall + 86400] {
-            offsets.insert(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(probe))))
+            offsets.insert(ZoneOffsets.offset(zone, at: probe))
         }
         let valid = offsets.map { wall - Int64($0) }
-            .filter { Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval($0)))) == wall - $0 }
+            .filter { Int64(ZoneOffsets.offset(zone, at: $0)) == wall - $0 }
             .sorted()
         if valid.isEmpty {
             guard !isWildcard else { return [] }

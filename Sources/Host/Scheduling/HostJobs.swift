@@ -45,7 +45,7 @@ struct HostJobs: Sendable {
             run.error = "unknown host job \(run.job)"
         }
         run.finishedAt = clock()
-        try await store.updateRun(run)
+        try await store.finishRun(run)
         return run
     }
 }

@@ -130,7 +130,7 @@ public actor Scheduler {
                 finished.status = .failed
                 finished.error = "instance \(run.instance) no longer exists"
                 finished.finishedAt = clock()
-                try await store.updateRun(finished)
+                try await store.finishRun(finished)
             }
             try await afterRun(finished)
         } catch {
@@ -140,8 +140,8 @@ public actor Scheduler {
         wake()
     }
 
+    /// The run's outcome (and its schedule's last status) is stored by whoever finished it; what remains is a retry.
     private func afterRun(_ run: RunRecord) async throws {
-        if let id = run.scheduleID { try await store.recordScheduleResult(id: id, status: run.status.rawValue, at: run.finishedAt ?? clock()) }
         if run.status == .failed { try await retry(run) }
     }
 

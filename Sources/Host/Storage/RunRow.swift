@@ -17,6 +17,18 @@ enum RunRow {
         "{\"deleted\":\(c.deleted),\"fetched\":\(c.fetched),\"inserted\":\(c.inserted),\"pages\":\(c.pages),\"unchanged\":\(c.unchanged),\"updated\":\(c.updated)}"
     }
 
+    /// Counts as `countsJSON` wrote them (missing fields are 0), through the SDK's parser: no Codable per row.
+    static func counts(_ text: String?) -> RunCounts {
+        guard let text, let json = try? JSONValue.parse(text.utf8) else { return RunCounts() }
+        return RunCounts(json: json)
+    }
+
+    /// A stored JSON object (params), or empty.
+    static func objectJSON(_ text: String?) -> [String: JSONValue] {
+        guard let text, case .object(let o)? = try? JSONValue.parse(text.utf8) else { return [:] }
+        return o
+    }
+
     static func values(_ r: RunRecord) -> [SQLValue] {
         [
             .text(r.id), .text(r.instance), .text(r.job), .text(r.trigger), .text(r.status.rawValue),
@@ -40,12 +52,12 @@ enum RunRow {
         var r = RunRecord(
             id: row.text(0) ?? "", instance: row.text(1) ?? "", job: row.text(2) ?? "", trigger: row.text(3) ?? "",
             status: RunRecord.Status(rawValue: row.text(4) ?? "") ?? .failed,
-            params: row.text(5).flatMap { try? WireJSON.decode([String: JSONValue].self, from: Array($0.utf8)) } ?? [:],
+            params: objectJSON(row.text(5)),
             dryRun: row.bool(6), scheduleID: row.text(7), scheduledFor: row.date(8),
             createdAt: row.date(9) ?? Date(millis: 0), attempt: Int(row.int(16) ?? 1))
         r.startedAt = row.date(10)
         r.finishedAt = row.date(11)
-        r.counts = row.text(12).flatMap { try? WireJSON.decode(RunCounts.self, from: Array($0.utf8)) } ?? RunCounts()
+        r.counts = counts(row.text(12))
         r.complete = row.int(13).map { $0 == 1 }
         r.message = row.text(14)
         r.error = row.text(15)

@@ -9,6 +9,8 @@ public protocol RunStore: Sendable {
 
     func insertRun(_ run: RunRecord) async throws
     func updateRun(_ run: RunRecord) async throws
+    /// Records a run's outcome and, for a scheduled run, its schedule's last status and time: one transaction.
+    func finishRun(_ run: RunRecord) async throws
     func run(id: String) async throws -> RunRecord?
     func runs(_ query: RunQuery) async throws -> [RunRecord]
     /// Deletes ended runs that finished before `cutoff`; returns how many.

@@ -14,6 +14,18 @@ extension SQLStore: RunStore {
         }
     }
 
+    public func finishRun(_ run: RunRecord) async throws {
+        try await write { s in
+            if try await s.count("UPDATE runs SET \(RunRow.assignments) WHERE id = ? RETURNING id", RunRow.updateValues(run)) == 0 {
+                throw HostError.notFound("no run \(run.id)")
+            }
+            if let schedule = run.scheduleID {
+                try await s.execute("UPDATE schedules SET last_status = ?, last_run_at = ? WHERE id = ?",
+                                    [.text(run.status.rawValue), .int((run.finishedAt ?? Date()).millis), .text(schedule)])
+            }
+        }
+    }
+
     public func run(id: String) async throws -> RunRecord? {
         try await quickRows("SELECT \(RunRow.columns) FROM runs WHERE id = ?", [.text(id)]).first.map(RunRow.decode)
     }
@@ -73,6 +85,10 @@ extension SQLStore: RunStore {
     }
 
     public func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult {
+        // Most passes find nothing due: a read says so without queueing for the writer.
+        guard try await !quickRows("SELECT 1 FROM schedules WHERE enabled = 1 AND next_run_at <= ? LIMIT 1", [.int(now.millis)]).isEmpty else {
+            return FireResult(queued: [], more: false)
+        }
         let skipLocked = self.skipLocked
         return try await write { s in
             try await self.executor.lock(s, Self.queueLock)
@@ -96,6 +112,7 @@ extension SQLStore: RunStore {
     }
 
     public func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord] {
+        guard try await !quickRows("SELECT 1 FROM runs WHERE status = 'queued' AND run_at <= ? LIMIT 1", [.int(now.millis)]).isEmpty else { return [] }
         let skipLocked = self.skipLocked
         return try await write { s in
             try await self.executor.lock(s, Self.queueLock)

@@ -29,7 +29,7 @@ enum ScheduleRow {
     static func decode(_ row: SQLRow) -> ScheduleRecord {
         var s = ScheduleRecord(
             id: row.text(0) ?? "", instance: row.text(1) ?? "", job: row.text(2) ?? "",
-            params: row.text(3).flatMap { try? WireJSON.decode([String: JSONValue].self, from: Array($0.utf8)) } ?? [:],
+            params: RunRow.objectJSON(row.text(3)),
             cron: row.text(4) ?? "", timezone: row.text(5) ?? "UTC", enabled: row.bool(6),
             misfire: ScheduleRecord.Misfire(rawValue: row.text(7) ?? "") ?? .once, misfireCap: Int(row.int(8) ?? 10),
             overlap: ScheduleRecord.Overlap(rawValue: row.text(9) ?? "") ?? .forbid, jitterSeconds: Int(row.int(10) ?? 0),
