@@ -70,31 +70,54 @@ struct CDRSync {
             details: details)
     }
 
-    /// One account-day: fetched (streamed: CDRs become stored bytes as they are parsed), keyed, then written
-    /// in batches once the node's retCode says the answer is good. Returns how many CDRs the node sent.
+    /// One account-day: fetched, checked (retCode), then written in batches straight from the answer's bytes:
+    /// each CDR is its own bytes with the day spliced in front, keyed by flowNo read without parsing the CDR.
+    /// Only the answer and one batch are held. Returns how many CDRs the node sent.
     func fetch(account: String, day: String, counts: inout RunCounts) async throws -> Int {
         let compact = day.replacingOccurrences(of: "-", with: "")
-        var rows: [(key: String, json: [UInt8])] = []
-        try await node.call("GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)],
-                            http: context.http, streaming: "infoCdrs") { cdr in
-            guard var o = cdr.objectValue else { return }
-            let key: String
-            if let flow = o["flowNo"], !flow.isNull {
-                key = flow.intValue.map(String.init) ?? flow.stringValue ?? ContentHash.of(cdr.jsonBytes)
-            } else {
-                key = "h:" + ContentHash.of(cdr.jsonBytes)
-            }
-            o["date"] = .string(day)
-            rows.append((key, JSONValue.object(o).jsonBytes))
-        }
+        let (bytes, scan) = try await node.callScanning(
+            "GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)],
+            http: context.http, arrayKey: "infoCdrs")
         counts.pages += 1
-        counts.fetched += rows.count
-        var start = 0
-        while start < rows.count {
-            let end = min(start + Self.batchSize, rows.count)
-            try await context.store.upsertRaw("cdrs", Array(rows[start..<end]))
-            start = end
+        let datePrefix = Array("{\"date\":\(String(decoding: JSONValue.string(day).jsonBytes, as: UTF8.self))".utf8)
+        var batch: [(key: String, json: [UInt8])] = []
+        batch.reserveCapacity(min(Self.batchSize, scan.elements.count))
+        var sent = 0
+        for range in scan.elements {
+            guard let row = try Self.row(bytes, range, day: day, datePrefix: datePrefix) else { continue }
+            batch.append(row)
+            sent += 1
+            if batch.count == Self.batchSize {
+                try await context.store.upsertRaw("cdrs", batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
-        return rows.count
+        if !batch.isEmpty { try await context.store.upsertRaw("cdrs", batch) }
+        counts.fetched += sent
+        return sent
+    }
+
+    /// One CDR's key and stored bytes. The usual CDR (an object with a flowNo and no `date` of its own) is
+    /// spliced: `{"date":"…",` + its own fields. Anything else is parsed and keyed as it always was.
+    static func row(_ bytes: [UInt8], _ range: Range<Int>, day: String, datePrefix: [UInt8]) throws -> (key: String, json: [UInt8])? {
+        guard let fields = try JSONElementScan.fields(["flowNo", "date"], of: bytes, in: range) else { return nil }
+        if fields["date"] == nil, let flow = fields["flowNo"], let key = flow.intValue.map(String.init) ?? flow.stringValue {
+            var json = datePrefix
+            json.reserveCapacity(datePrefix.count + range.count + 1)
+            let body = bytes[(range.lowerBound + 1)..<range.upperBound]  // after '{'
+            if body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) != UInt8(ascii: "}") { json.append(UInt8(ascii: ",")) }
+            json.append(contentsOf: body)
+            return (key, json)
+        }
+        let cdr = try JSONValue.parse(bytes[range])
+        guard var o = cdr.objectValue else { return nil }
+        let key: String
+        if let flow = o["flowNo"], !flow.isNull {
+            key = flow.intValue.map(String.init) ?? flow.stringValue ?? ContentHash.of(cdr.jsonBytes)
+        } else {
+            key = "h:" + ContentHash.of(cdr.jsonBytes)
+        }
+        o["date"] = .string(day)
+        return (key, JSONValue.object(o).jsonBytes)
     }
 }

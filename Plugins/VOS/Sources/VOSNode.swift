@@ -65,6 +65,18 @@ struct VOSNode: Sendable {
         _ = try checked(op, value)
     }
 
+    /// The same, scanning instead of parsing: the answer's bytes and where each element of `key` lies in them,
+    /// once the retCode said the answer is good. Nothing is built per element.
+    func callScanning(_ op: String, _ body: JSONValue, http: HTTPService, arrayKey key: String) async throws -> (bytes: [UInt8], scan: JSONElementScan) {
+        let bytes = try await post(op, body, http: http)
+        let scan: JSONElementScan
+        do { scan = try JSONElementScan(bytes, arrayKey: key) } catch {
+            throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
+        }
+        _ = try checked(op, scan.rest)
+        return (bytes, scan)
+    }
+
     /// POSTs the operation; the body of a 200 that is not empty.
     private func post(_ op: String, _ body: JSONValue, http: HTTPService) async throws -> [UInt8] {
         let url = "\(baseURL)/external/server/\(op)\(appendJSP ? ".jsp" : "")"

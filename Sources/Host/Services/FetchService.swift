@@ -27,13 +27,21 @@ struct FetchService: HostService {
         }
         let body = reader.isAtEnd ? [] : Array(try reader.next())
         let response = try await perform(head, body: body, session: session)
-        var w = FrameWriter(capacity: response.body.count + 256)
+        // The body goes from the client's buffer into the frame: one copy, however large the answer.
+        var w = FrameWriter(capacity: response.body.readableBytes + 256)
         w.append(try WireJSON.encode(HTTPResponse.Head(status: response.status, headers: response.headers, attempts: response.attempts)))
-        w.append(response.body)
+        w.append(response.body.readableBytesView)
         return w.bytes
     }
 
-    func perform(_ head: HTTPRequest.Head, body: [UInt8], session: SessionContext) async throws -> HTTPResponse {
+    struct Fetched {
+        var status: Int
+        var headers: [String: String]
+        var body: ByteBuffer
+        var attempts: Int
+    }
+
+    func perform(_ head: HTTPRequest.Head, body: [UInt8], session: SessionContext) async throws -> Fetched {
         guard let url = URL(string: head.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
             throw PluginError(.invalid, "fetch: not an http(s) URL: \(SecretMasker.redact(head.url, secrets: session.secrets))")
         }
@@ -67,7 +75,7 @@ struct FetchService: HostService {
                     let name = h.name.lowercased()
                     headers[name] = headers[name].map { "\($0), \(h.value)" } ?? h.value
                 }
-                return HTTPResponse(status: status, headers: headers, body: Array(buffer: collected), attempts: attempt)
+                return Fetched(status: status, headers: headers, body: collected, attempts: attempt)
             } catch is CancellationError {
                 throw PluginError(.cancelled, "\(head.method) \(shownURL) cancelled")
             } catch {

@@ -1,0 +1,169 @@
+import Foundation
+
+/// A large upstream answer read without building it: the byte ranges of one array's elements, the rest of the
+/// top-level object parsed, and single fields of an element read without parsing the element. A plugin can then
+/// store each element's own bytes (they are JSON already) in batches, holding only the answer and one batch.
+public struct JSONElementScan: Sendable {
+    /// The top-level object without the scanned array.
+    public var rest: JSONValue
+    /// Where each element of the array lies in the scanned bytes (after its leading whitespace).
+    public var elements: [Range<Int>]
+
+    /// Scans a top-level object (or a one-element array wrapping it) for the array under `arrayKey`. The
+    /// elements are checked to be well-formed JSON, not parsed.
+    public init(_ bytes: [UInt8], arrayKey key: String) throws {
+        var elements: [Range<Int>] = []
+        let rest = try bytes.withUnsafeBufferPointer { buf -> JSONValue in
+            var p = JSONParser(buf)
+            p.skipSpace()
+            var wrapped = false
+            if p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
+                wrapped = true
+                p.i += 1
+                p.skipSpace()
+            }
+            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { throw p.error("expected an object") }
+            p.i += 1
+            var o: [String: JSONValue] = [:]
+            p.skipSpace()
+            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") {
+                p.i += 1
+            } else {
+                while true {
+                    p.skipSpace()
+                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
+                    let k = try p.string()
+                    p.skipSpace()
+                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
+                    p.i += 1
+                    p.skipSpace()
+                    if k == key, p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
+                        p.i += 1
+                        p.skipSpace()
+                        if p.i < buf.count, buf[p.i] == UInt8(ascii: "]") {
+                            p.i += 1
+                        } else {
+                            while true {
+                                p.skipSpace()
+                                let start = p.i
+                                try p.skipValue(depth: 1)
+                                elements.append(start..<p.i)
+                                p.skipSpace()
+                                guard p.i < buf.count else { throw p.error("unexpected end in array") }
+                                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                                if buf[p.i] == UInt8(ascii: "]") { p.i += 1; break }
+                                throw p.error("expected ',' or ']'")
+                            }
+                        }
+                    } else {
+                        o[k] = try p.value(depth: 1)
+                    }
+                    p.skipSpace()
+                    guard p.i < buf.count else { throw p.error("unexpected end in object") }
+                    if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                    if buf[p.i] == UInt8(ascii: "}") { p.i += 1; break }
+                    throw p.error("expected ',' or '}'")
+                }
+            }
+            p.skipSpace()
+            if wrapped {
+                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "]") else { throw p.error("expected one object in the array") }
+                p.i += 1
+                p.skipSpace()
+            }
+            guard p.i == buf.count else { throw p.error("trailing characters") }
+            return .object(o)
+        }
+        self.rest = rest
+        self.elements = elements
+    }
+
+    /// The values of `keys` among the top-level fields of the object in `bytes[range]` (absent keys are
+    /// missing from the answer); nil when the element is not an object. Other fields are skipped, not parsed.
+    public static func fields(_ keys: Set<String>, of bytes: [UInt8], in range: Range<Int>) throws -> [String: JSONValue]? {
+        try bytes.withUnsafeBufferPointer { whole in
+            let buf = UnsafeBufferPointer(rebasing: whole[range])
+            var p = JSONParser(buf)
+            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { return nil }
+            p.i += 1
+            var found: [String: JSONValue] = [:]
+            p.skipSpace()
+            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") { return found }
+            while true {
+                p.skipSpace()
+                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
+                let k = try p.string()
+                p.skipSpace()
+                guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
+                p.i += 1
+                p.skipSpace()
+                if keys.contains(k) { found[k] = try p.value(depth: 1) } else { try p.skipValue(depth: 1) }
+                p.skipSpace()
+                guard p.i < buf.count else { throw p.error("unexpected end in object") }
+                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                if buf[p.i] == UInt8(ascii: "}") { return found }
+                throw p.error("expected ',' or '}'")
+            }
+        }
+    }
+}
+
+extension JSONParser {
+    /// Steps over one value, checking its structure, building nothing.
+    mutating func skipValue(depth: Int) throws {
+        guard depth < 512 else { throw error("nested too deeply") }
+        guard i < b.count else { throw error("unexpected end") }
+        switch b[i] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let isObject = b[i] == UInt8(ascii: "{")
+            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            i += 1
+            skipSpace()
+            if i < b.count, b[i] == close { i += 1; return }
+            while true {
+                skipSpace()
+                if isObject {
+                    guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                    try skipString()
+                    skipSpace()
+                    guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    i += 1
+                    skipSpace()
+                }
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                guard i < b.count else { throw error("unexpected end") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == close { i += 1; return }
+                throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default:
+            let start = i
+            if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+            while i < b.count {
+                let c = b[i]
+                if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                    i += 1
+                } else {
+                    break
+                }
+            }
+            guard i > start, b[i - 1] >= 0x30 && b[i - 1] <= 0x39 else { throw error("unexpected character") }
+        }
+    }
+
+    mutating func skipString() throws {
+        i += 1
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; return }
+            if c == UInt8(ascii: "\\") { i += 2; continue }
+            i += 1
+        }
+        throw error("unterminated string")
+    }
+}
