@@ -62,10 +62,15 @@ reads=$("$bin/read-bench" "$intree" "$readdir" "${BENCH_GRADE_RECORDS:-200000}" 
 rm -rf "$readdir"
 echo "$reads"
 
-python3 - "$abi" "$out" "$store" "$sched" "$sync" "$reads" <<'PY'
+echo "bench: PostgreSQL — the store's upsert and the cached reads beside postgres-nio doing the same bare"
+pgurl=$(scripts/postgres.sh)
+pg=$("$bin/pg-bench" "$pgurl" "$intree" "${BENCH_PG_RECORDS:-200000}" "${BENCH_WRK_SECONDS:-10}")
+echo "$pg"
+
+python3 - "$abi" "$out" "$store" "$sched" "$sync" "$reads" "$pg" <<'PY'
 import json, platform, subprocess, sys, datetime, os
 abi = json.loads(sys.argv[1]); out = sys.argv[2]; st = json.loads(sys.argv[3]); sc = json.loads(sys.argv[4])
-sy = json.loads(sys.argv[5]); rd = json.loads(sys.argv[6])
+sy = json.loads(sys.argv[5]); rd = json.loads(sys.argv[6]); pg = json.loads(sys.argv[7])
 cpu = next((l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -128,6 +133,19 @@ lines = [
     f"| anchor: the bare route | {rd['bare8_rps']:,.0f} | {rd['bare8_p50_ms']:.2f} ms | {rd['bare8_p99_ms']:.2f} ms | – |",
     f"| the plugin's grade-stats route, reused | {rd['cached8_rps']:,.0f} | {rd['cached8_p50_ms']:.2f} ms | {rd['cached8_p99_ms']:.2f} ms | {rd['cached8_p99_ms']/rd['bare8_p99_ms']:.1f}× |",
     f"| the host's record route | {rd['record8_rps']:,.0f} | {rd['record8_p50_ms']:.2f} ms | {rd['record8_p99_ms']:.2f} ms | {rd['record8_p99_ms']/rd['bare8_p99_ms']:.1f}× |",
+    "",
+    "## PostgreSQL (issues: store, performance)", "",
+    f"The same store and the same reads on {pg['server']} (the throwaway cluster of `scripts/postgres.sh`, same machine, default settings: "
+    "every commit is flushed). Anchors through postgres-nio in the same run.", "",
+    "| what | figure | anchor | ratio |", "|---|---|---|---|",
+    f"| store batched upsert of {pg['records']:,} CDRs (a transaction per page of {pg['page_size']}: lock, existing keys, insert, last sync) "
+    f"| {pg['store_upsert_per_s']:,.0f} rec/s | multi-row inserts (UNNEST, pages of {pg['page_size']}, one transaction) into a table of the same shape: {pg['raw_insert_per_s']:,.0f} rec/s "
+    f"| {pg['store_upsert_per_s']/pg['raw_insert_per_s']:.0%} |",
+    f"| `GET /api/v1/instances/g/collections/grade_stats/{{date}}`, wrk -c64 | {pg['record_rps']:,.0f} req/s, p50 {pg['record_p50_ms']:.2f} ms, p99 {pg['record_p99_ms']:.2f} ms "
+    f"| a bare route answering the same primary-key SELECT through postgres-nio (8 connections, as the store's pool): {pg['anchor_rps']:,.0f} req/s, p99 {pg['anchor_p99_ms']:.2f} ms "
+    f"| {pg['record_rps']/pg['anchor_rps']:.0%} |",
+    f"| the plugin's grade-stats route, its answer reused after re-checking the read | {pg['route_rps']:,.0f} req/s, p50 {pg['route_p50_ms']:.2f} ms, p99 {pg['route_p99_ms']:.2f} ms "
+    f"| the same anchor | {pg['route_rps']/pg['anchor_rps']:.0%} |",
     "",
     "## Start-up (issue: demo/bench)", "",
     "| what | figure | anchor | ratio |", "|---|---|---|---|",

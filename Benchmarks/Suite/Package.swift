@@ -7,6 +7,7 @@
 //   sync-bench:  a 1M-CDR day synced from the VOS simulator through the dlopen'd libVOS.so vs the store alone
 //   read-bench:  wrk at 64 connections: bare Hummingbird route vs cached grade-stats and collection reads;
 //                the live grade-stats path; start-up (all plugins loaded, /healthz answered) and idle RSS
+//   pg-bench:    the store's upsert and the cached reads on PostgreSQL, beside postgres-nio doing the same bare
 import PackageDescription
 
 let package = Package(
@@ -19,11 +20,13 @@ let package = Package(
         .executable(name: "scheduler-bench", targets: ["SchedulerBench"]),
         .executable(name: "sync-bench", targets: ["SyncBench"]),
         .executable(name: "read-bench", targets: ["ReadBench"]),
+        .executable(name: "pg-bench", targets: ["PGBench"]),
     ],
     dependencies: [
         .package(name: "synchost", path: "../.."),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
     ],
     targets: [
         .target(name: "BenchWorkload", dependencies: [.product(name: "PluginAPI", package: "synchost")]),
@@ -43,6 +46,12 @@ let package = Package(
             name: "ReadBench",
             dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"), .product(name: "Simulators", package: "synchost"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .executableTarget(
+            name: "PGBench",
+            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .executableTarget(
             name: "SchedulerBench",
