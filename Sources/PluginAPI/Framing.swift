@@ -41,4 +41,20 @@ public struct FrameReader: Sendable {
         defer { offset += n }
         return bytes[offset..<offset + n]
     }
+
+    /// The last frame as an array of its own, taken out of `bytes` in place (no second buffer the size of a
+    /// large body); `bytes` must hold exactly that frame from `offset` on.
+    public static func lastFrame(of bytes: inout [UInt8], from offset: Int) throws(PluginError) -> [UInt8] {
+        let start: Int
+        do {
+            // Scoped: nothing else may hold the buffer when it is shortened, or it would be copied.
+            var reader = FrameReader(bytes)
+            reader.offset = offset
+            let frame = try reader.next()
+            guard reader.isAtEnd else { throw PluginError(.invalid, "framing: \(bytes.count - reader.offset) bytes after the last frame") }
+            start = frame.startIndex
+        }
+        bytes.removeSubrange(0..<start)
+        return bytes
+    }
 }

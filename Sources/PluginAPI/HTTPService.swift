@@ -10,10 +10,12 @@ public struct HTTPService: Sendable {
         var w = FrameWriter(capacity: request.body.count + 256)
         w.append(try WireJSON.encode(request.head))
         w.append(request.body)
-        let bytes = try await services.connection.call(.fetch, session: services.session, op: "request", request: w.bytes)
+        var bytes = try await services.connection.call(.fetch, session: services.session, op: "request", request: w.bytes)
         var r = FrameReader(bytes)
         let head = try WireJSON.decode(HTTPResponse.Head.self, from: Array(try r.next()))
-        let body = Array(try r.next())
+        let bodyAt = r.offset
+        r = FrameReader([])  // let go of the buffer so the body can be taken out of it in place
+        let body = try FrameReader.lastFrame(of: &bytes, from: bodyAt)
         return HTTPResponse(status: head.status, headers: head.headers, body: body, attempts: head.attempts)
     }
 

@@ -63,6 +63,16 @@ struct FramingTests {
         _ = try bad.next()
         #expect(throws: PluginError.self) { try bad.next() }
     }
+
+    @Test func theLastFrameIsTakenOutInPlaceAndMustBeLast() throws {
+        var w = FrameWriter()
+        w.append(Array("head".utf8))
+        w.append(Array(0..<200).map { UInt8($0) })
+        var bytes = w.bytes
+        #expect(try FrameReader.lastFrame(of: &bytes, from: 8) == Array(0..<200).map { UInt8($0) })
+        var extra = w.bytes + [1]
+        #expect(throws: PluginError.self) { try FrameReader.lastFrame(of: &extra, from: 8) }
+    }
 }
 
 @Suite("Admin token")

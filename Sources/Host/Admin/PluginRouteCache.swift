@@ -73,23 +73,14 @@ final class PluginRouteCache: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// Whether an entry still answers for `instance` now: the same plugin image, the instance's config
-    /// unchanged, before `until`, and every read returning what it returned then.
-    static func stillValid(_ e: Entry, handle: PluginHandle, instance: InstanceRecord, now: Date, store: any HostDatabase) async throws -> Bool {
-        guard e.handle === handle, e.instanceUpdatedAt == instance.updatedAt else { return false }
+    /// Whether an entry still answers for `instanceID` now: the same plugin image, before `until`, and — read
+    /// again on one connection — the instance still the plugin's with its config unchanged, and every read
+    /// returning what it returned then.
+    static func stillValid(_ e: Entry, handle: PluginHandle, instanceID: String, now: Date, store: any HostDatabase) async throws -> Bool {
+        guard e.handle === handle else { return false }
         if let until = e.until, now >= until { return false }
-        for read in e.reads {
-            let fingerprint: String
-            switch read.kind {
-            case .record(let key):
-                let found = try await store.record(instance: instance.id, collection: read.collection, key: key)
-                fingerprint = RouteReadLog.fingerprint(found.map { [$0] } ?? [])
-            case .list(let query):
-                let page = try await store.records(instance: instance.id, collection: read.collection, query: query)
-                fingerprint = RouteReadLog.fingerprint(page.records, next: page.nextCursor)
-            }
-            if fingerprint != read.fingerprint { return false }
-        }
-        return true
+        guard let again = try await store.readAgain(instance: instanceID, e.reads.map(\.read)) else { return false }
+        return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt
+            && again.fingerprints == e.reads.map(\.fingerprint)
     }
 }

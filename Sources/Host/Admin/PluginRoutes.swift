@@ -78,17 +78,6 @@ struct PluginRoutes {
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }
         let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
-        var instance: InstanceRecord?
-        if let id = instanceID {
-            guard let i = try await store.instance(id: id), i.plugin == plugin.name else {
-                throw HostError.notFound("no \(plugin.name) instance \(id.debugDescription)")
-            }
-            instance = i
-        } else {
-            // A route without {id} (e.g. a public link) acts for the plugin's only instance, if it has one.
-            let mine = try await store.instances().filter { $0.plugin == plugin.name }
-            if mine.count == 1 { instance = mine[0] }
-        }
         let body: String?
         do {
             let buffer = try await request.body.collect(upTo: RequestBody.limit)
@@ -103,14 +92,15 @@ struct PluginRoutes {
         for field in request.headers where ["content-type", "if-none-match", "accept", "user-agent"].contains(field.name.canonicalName) {
             headers[field.name.canonicalName] = field.value
         }
-        // A GET of a named instance may be answered from an earlier answer, once checked (see PluginRouteCache).
+        // A GET of a named instance may be answered from an earlier answer, once checked in the database
+        // together with the instance itself (see PluginRouteCache).
         var cacheKey: PluginRouteCache.Key?
-        if request.method == .get, body == nil, instanceID != nil, let instance {
-            let key = PluginRouteCache.Key(plugin: plugin.name, instance: instance.id, path: rest.joined(separator: "/"),
+        if request.method == .get, body == nil, let id = instanceID {
+            let key = PluginRouteCache.Key(plugin: plugin.name, instance: id, path: rest.joined(separator: "/"),
                                            query: query.map { "\($0.key)=\($0.value)" }.sorted(),
                                            headers: headers.map { "\($0.key)=\($0.value)" }.sorted())
             if let entry = cache.entry(key) {
-                if try await PluginRouteCache.stillValid(entry, handle: plugin, instance: instance, now: clock(), store: store) {
+                if try await PluginRouteCache.stillValid(entry, handle: plugin, instanceID: id, now: clock(), store: store) {
                     var fields = entry.headers
                     fields[Self.cacheHeader] = "hit"
                     return Response(status: entry.status, headers: fields, body: .init(byteBuffer: entry.body))
@@ -118,6 +108,17 @@ struct PluginRoutes {
                 cache.remove(key)
             }
             cacheKey = key
+        }
+        var instance: InstanceRecord?
+        if let id = instanceID {
+            guard let i = try await store.instance(id: id), i.plugin == plugin.name else {
+                throw HostError.notFound("no \(plugin.name) instance \(id.debugDescription)")
+            }
+            instance = i
+        } else {
+            // A route without {id} (e.g. a public link) acts for the plugin's only instance, if it has one.
+            let mine = try await store.instances().filter { $0.plugin == plugin.name }
+            if mine.count == 1 { instance = mine[0] }
         }
         let reads = cacheKey == nil ? nil : RouteReadLog()
         let routeRequest = RouteRequest(

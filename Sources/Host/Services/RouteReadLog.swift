@@ -6,14 +6,9 @@ import Synchronization
 /// (`PluginRouteCache`). Any other service call (a fetch, a write, plugin state, a schedule, a notification)
 /// makes the answer depend on something the host cannot re-check: the call is then not reusable.
 public final class RouteReadLog: Sendable {
-    /// One store read and what it returned, as a fingerprint of the records' keys, hashes and times.
+    /// One store read and what it returned (`StoreRead.fingerprint`).
     struct Read: Sendable {
-        enum Kind: Sendable {
-            case record(key: String)
-            case list(RecordQuery)
-        }
-        var collection: String
-        var kind: Kind
+        var read: StoreRead
         var fingerprint: String
     }
 
@@ -26,15 +21,4 @@ public final class RouteReadLog: Sendable {
 
     /// The reads, or nil when the call did something else as well.
     var reads: [Read]? { state.withLock { $0.reusable ? $0.reads : nil } }
-
-    /// Equal for equal answers of a read: the records' keys, content hashes, sync, change and deletion times.
-    static func fingerprint(_ records: [StoredRecord], next: String? = nil) -> String {
-        var s = ""
-        for r in records {
-            s += r.key
-            s += "\u{1}\(r.hash)\u{1}\(r.syncedAt.millis)\u{1}\(r.changedAt.millis)\u{1}\(r.deletedAt?.millis ?? -1)\u{2}"
-        }
-        if let next { s += "\u{3}" + next }
-        return s
-    }
 }

@@ -238,6 +238,42 @@ extension SQLStore: RecordStore {
 }
 
 extension SQLStore {
+    public func readAgain(instance: String, _ reads: [StoreRead]) async throws -> StoreReadAgain? {
+        let head = "SELECT plugin, updated_at FROM instances WHERE id = ?"
+        var statements: [(sql: String, args: [SQLValue], page: (RecordQuery, KeysetPlan)?)] = []
+        for read in reads {
+            switch read {
+            case .record(let collection, let key):
+                statements.append(("SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?",
+                                   [.text(instance), .text(collection), .text(key)], nil))
+            case .list(let collection, let query):
+                let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query)
+                statements.append((sql, args, (query, plan)))
+            }
+        }
+        func assemble(_ h: SQLRow, _ answers: [[SQLRow]]) -> StoreReadAgain {
+            StoreReadAgain(plugin: h.text(0) ?? "", instanceUpdatedAt: h.date(1) ?? Date(millis: 0), fingerprints: zip(statements, answers).map { s, rows in
+                let records = rows.map(Self.record)
+                guard let (query, plan) = s.page else { return StoreRead.fingerprint(records) }
+                let page = plan.page(records, limit: query.limit)
+                return StoreRead.fingerprint(page.records, next: page.nextCursor)
+            })
+        }
+        if let sqlite = executor as? SQLiteExecutor {
+            // On the calling task, one connection: point reads and short index ranges.
+            return try sqlite.readNow { c in
+                guard let h = try c.query(head, [.text(instance)]).first else { return nil }
+                return assemble(h, try statements.map { try c.query($0.sql, $0.args) })
+            }
+        }
+        return try await read { s in
+            guard let h = try await s.one(head, [.text(instance)]) else { return nil }
+            var answers: [[SQLRow]] = []
+            for st in statements { answers.append(try await s.query(st.sql, st.args)) }
+            return assemble(h, answers)
+        }
+    }
+
     /// One statement for a cache read: the instance's plugin, the record and its collection's last sync. On
     /// SQLite it runs on the calling task (a point read by primary key; see `SQLiteExecutor.readNow`).
     public func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead? {
