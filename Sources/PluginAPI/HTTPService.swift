@@ -54,6 +54,18 @@ public struct HTTPRequest: Sendable {
             self.ratePerSecond = ratePerSecond
         }
 
+        /// Every option may be left out; the defaults are `init`'s (documented in synchost_plugin.h).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Options()
+            timeoutMs = try c.decodeIfPresent(Int.self, forKey: .timeoutMs) ?? d.timeoutMs
+            maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
+            retryOnStatus = try c.decodeIfPresent([Int].self, forKey: .retryOnStatus) ?? d.retryOnStatus
+            initialBackoffMs = try c.decodeIfPresent(Int.self, forKey: .initialBackoffMs) ?? d.initialBackoffMs
+            rateLimitKey = try c.decodeIfPresent(String.self, forKey: .rateLimitKey)
+            ratePerSecond = try c.decodeIfPresent(Double.self, forKey: .ratePerSecond)
+        }
+
         enum CodingKeys: String, CodingKey {
             case timeoutMs = "timeout_ms"
             case maxAttempts = "max_attempts"
@@ -69,6 +81,24 @@ public struct HTTPRequest: Sendable {
         public var url: String
         public var headers: [String: String]
         public var options: Options
+
+        public init(method: String, url: String, headers: [String: String] = [:], options: Options = .init()) {
+            self.method = method
+            self.url = url
+            self.headers = headers
+            self.options = options
+        }
+
+        /// Only `url` is required: `method` defaults to GET, `headers` to none, `options` to their defaults.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            url = try c.decode(String.self, forKey: .url)
+            method = try c.decodeIfPresent(String.self, forKey: .method) ?? "GET"
+            headers = try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:]
+            options = try c.decodeIfPresent(Options.self, forKey: .options) ?? Options()
+        }
+
+        enum CodingKeys: String, CodingKey { case method, url, headers, options }
     }
 
     public var method: String

@@ -3,7 +3,7 @@ import Foundation
 /// What every plugin type provides. Implement `Connector` or `Notifier`, then export it with one line:
 ///
 ///     @_cdecl("synchost_plugin_entry_v1")
-///     public func entry(_ host: UnsafePointer<sh_host_api>?, _ abi: UInt32) -> UnsafeRawPointer? {
+///     public func entry(_ host: UnsafePointer<sh_host_api>?, _ abi: UInt32) -> UnsafePointer<sh_plugin_descriptor>? {
 ///         PluginExport.connector(MyConnector.self, host: host, abi: abi)
 ///     }
 public protocol Plugin: Sendable {

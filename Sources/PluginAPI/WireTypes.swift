@@ -31,7 +31,7 @@ public struct RunRequest: Sendable, Codable {
     public var instance: InstanceInfo
     public var params: [String: JSONValue]
     public var dryRun: Bool
-    /// schedule | manual | initial | retry
+    /// schedule | manual | initial | retry | plugin (enqueued by the plugin) | live-read (a `cache=live` read)
     public var trigger: String
     public var scheduledFor: Date?
 

@@ -95,6 +95,42 @@ struct PluginLoaderTests {
         #expect(problems.contains("the path must be relative"))
     }
 
+    /// What the header promises a C author: a fetch with only a URL works (every option has a default), the
+    /// host says what it offers, and an operation it lacks is "unavailable", not "invalid".
+    @Test func aCPluginFetchesWithDefaultsAsksWhatTheHostOffersAndLearnsWhatItLacks() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        // With a store, so every service is the real one (a host without one answers "no store attached").
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()),
+                            store: try await openSQLite(dir.appendingPathComponent("contract.db").path))
+        try kernel.registry.rescan()
+        let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
+        defer { server.task.cancel() }
+        let plugin = try #require(kernel.registry.plugin(named: "tiny_c"))
+        let context = SessionContext(plugin: "tiny_c")
+
+        var answer = FrameReader(try await plugin.invoke("fetch_min", request: Array("http://127.0.0.1:\(server.port)/healthz".utf8), context: context))
+        let head = try JSONValue.parse(try answer.next())
+        #expect(head["status"] == 200 && head["attempts"] == 1)
+        #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""status":"ok""#))
+
+        let info = try JSONValue.parse(try await plugin.invoke("service", request: Array("config:host".utf8), context: context))
+        #expect(info["abi"] == "1.1" && info["host_version"]?.stringValue == SynchostVersion.current)
+        #expect(info["services"]?["store"]?["list"] == "1.1" && info["services"]?["store"]?["upsert"] == "1.0")
+        #expect(info["operations"]?["route"] == "1.1" && info["limits"]?["fetch_response_bytes"]?.intValue == 512 << 20)
+
+        for call in ["store:nope", "config:nope", "fetch:nope", "schedule:nope", "notify:nope"] {
+            do {
+                _ = try await plugin.invoke("service", request: Array(call.utf8), context: context)
+                Issue.record("\(call) succeeded")
+            } catch let e as PluginError {
+                #expect(e.kind == .unavailable, "\(call): \(e)")
+                #expect(e.message.contains("has no operation \"nope\""), "\(call): \(e.message)")
+            }
+        }
+    }
+
     @Test func aCPluginRunsAJobThatCallsHostServicesAsynchronously() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

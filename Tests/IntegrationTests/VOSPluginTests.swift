@@ -104,7 +104,7 @@ struct VOSPluginTests {
         defer { sim.stop() }
         let host = try await TestHost()
         // backfill_days 0: this test drives the jobs itself.
-        #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "config": \#(Self.config(sim, timeoutMs: 400, #", "backfill_days": 0"#))}"#).status == 201)
+        #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "config": \#(Self.config(sim, timeoutMs: 1_500, #", "backfill_days": 0"#))}"#).status == 201)
         _ = try await host.waitForRuns("n", job: "customers", count: 1)
         let day = Self.day(minus: 1)
 
@@ -132,8 +132,9 @@ struct VOSPluginTests {
         #expect(wrapped.status == .succeeded && wrapped.counts.fetched == 40, "\(wrapped.error ?? "")")
         sim.faults = .init()
 
-        // Slower than the timeout: retried by the host with backoff, then failed with the reason.
-        sim.faults.latencyMs = 1_000
+        // Slower than the timeout: retried by the host with backoff, then failed with the reason. (The timeout
+        // leaves room for a loaded machine: at 400 ms an immediate answer timed out under the full suite.)
+        sim.faults.latencyMs = 4_000
         let slow = try await host.run("n", "customers")
         #expect(slow.status == .failed, "\(slow.status)")
         #expect(slow.error?.contains("GetAllCustomers") == true, "\(slow.error ?? "")")

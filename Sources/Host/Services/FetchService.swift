@@ -5,19 +5,20 @@ import NIOCore
 import NIOHTTP1
 import PluginAPI
 
-/// HTTP for plugins: per-attempt timeouts, retries with exponential backoff and full jitter (honouring
+/// HTTP for plugins: per-attempt timeouts, retries with exponential backoff and 0.5–1.0× jitter (honouring
 /// Retry-After), per-key rate limits, TLS from AsyncHTTPClient, and URLs masked in every log line.
 struct FetchService: HostService {
     let client: HTTPClient
     let limiter = RateLimiter()
     let logger: Logger
     /// Largest response body accepted.
-    let maxBodyBytes = 512 * 1024 * 1024
+    static let maxBodyBytes = 512 * 1024 * 1024
+    var maxBodyBytes: Int { Self.maxBodyBytes }
     /// Longest single wait between attempts, whatever Retry-After says.
     let maxBackoff = Duration.seconds(60)
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "request" else { throw PluginError(.invalid, "fetch: unknown operation \(op)") }
+        guard op == "request" else { throw PluginError(.unavailable, "fetch: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)") }
         var reader = FrameReader(request)
         let head: HTTPRequest.Head
         do {

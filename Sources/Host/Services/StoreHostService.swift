@@ -13,7 +13,13 @@ struct StoreHostService: HostService {
     typealias SetRequest = StoreService.SetRequest
     typealias ValueResponse = StoreService.ValueResponse
 
+    static let operations: Set<String> = Set(HostInfo.services["store"]!.keys)
+
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+        // An operation this host lacks is "unavailable" whoever asks (a newer plugin adapts to it).
+        guard Self.operations.contains(op) else {
+            throw PluginError(.unavailable, "store: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)")
+        }
         guard let instance = session.instance?.id else {
             throw PluginError(.invalid, "store.\(op) outside an instance call: the store is per instance")
         }
@@ -79,7 +85,7 @@ struct StoreHostService: HostService {
             try await store.setState(instance: instance, name: r.name, value: r.value, now: clock())
             return try WireJSON.encode(Empty())
         default:
-            throw PluginError(.invalid, "store: unknown operation \(op)")
+            throw PluginError(.unavailable, "store: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)")
         }
     }
 

@@ -35,10 +35,13 @@ extern "C" {
 #endif
 
 /*
- * Versions:
- *   1.0  the descriptor, the host table, the operations and services of docs/writing-a-plugin.md
- *   1.1  a route answer may carry "cache": {"until_ms"?}: the host may reuse it while the store records the
- *        call read are unchanged (a 1.0 host ignores the member; a 1.1 host loads 1.0 plugins)
+ * Versions (a host of minor N loads plugins of minor <= N; each name below says the minor that added it):
+ *   1.0  the descriptor and host table below; operations run, instance.created, config.validate, record.fetch,
+ *        send; services config.get, fetch.request, store.upsert/get, cursor.get/set, state.get/set, schedule.enqueue,
+ *        notify.send.
+ *   1.1  operation route (a plugin's HTTP routes, declared in the manifest's "routes"); store.list, aggregate,
+ *        purge_keys, purge_deleted; schedule.runs; config.host (what the host offers); a route answer's
+ *        "cache" member; every fetch option optional; an operation a host lacks is SH_ERR_UNAVAILABLE.
  */
 #define SH_ABI_MAJOR 1u
 #define SH_ABI_MINOR 1u
@@ -46,6 +49,55 @@ extern "C" {
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define SH_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xFFFFu)
+
+/*
+ * Operation names: the `op` of descriptor->invoke (host -> plugin). Request and answer are UTF-8 JSON.
+ */
+#define SH_OP_RUN "run"                         /* 1.0 connector: run a job */
+#define SH_OP_INSTANCE_CREATED "instance.created" /* 1.0 connector: an instance was added */
+#define SH_OP_CONFIG_VALIDATE "config.validate" /* 1.0 check a config beyond its schema */
+#define SH_OP_RECORD_FETCH "record.fetch"       /* 1.0 connector: read one record live */
+#define SH_OP_SEND "send"                       /* 1.0 notifier: deliver a message */
+#define SH_OP_ROUTE "route"                     /* 1.1 answer one of the manifest's HTTP routes */
+
+/*
+ * Service operations: the `op` of each sh_service_fn in sh_host_api (plugin -> host).
+ */
+#define SH_CONFIG_GET "get"                     /* 1.0 {} -> the calling instance's config object */
+#define SH_CONFIG_HOST "host"                   /* 1.1 {} -> {"abi","host_version","services":{service:{op:since}},
+                                                   "operations":{op:since},"limits":{...}}; any session, 0 too */
+#define SH_FETCH_REQUEST "request"              /* 1.0 framed, see below */
+#define SH_STORE_UPSERT "upsert"                /* 1.0 framed: header {"collection","cursor"?,"dry_run"?}, then
+                                                   key, data, key, data... -> {"inserted","updated","unchanged",...} */
+#define SH_STORE_GET "get"                      /* 1.0 {"collection","key"} -> {"record": {"key","data"} | null} */
+#define SH_STORE_CURSOR_GET "cursor.get"        /* 1.0 {"name"} -> {"value": any | null} */
+#define SH_STORE_CURSOR_SET "cursor.set"        /* 1.0 {"name","value"} -> {} */
+#define SH_STORE_STATE_GET "state.get"          /* 1.0 {"name"} -> {"value": any | null} */
+#define SH_STORE_STATE_SET "state.set"          /* 1.0 {"name","value"} -> {} */
+#define SH_STORE_LIST "list"                    /* 1.1 {"collection","key_from"?,"key_to"?,"filters"?,"limit"?,"cursor"?} */
+#define SH_STORE_AGGREGATE "aggregate"          /* 1.1 counts and sums of live records */
+#define SH_STORE_PURGE_KEYS "purge_keys"        /* 1.1 {"collection","keys":[...]} (at most 10000) */
+#define SH_STORE_PURGE_DELETED "purge_deleted"  /* 1.1 {"collection","deleted_before"} */
+#define SH_SCHEDULE_ENQUEUE "enqueue"           /* 1.0 run one of the plugin's jobs now or later */
+#define SH_SCHEDULE_RUNS "runs"                 /* 1.1 the instance's recent runs */
+#define SH_NOTIFY_SEND "send"                   /* 1.0 queue a message for the notifier plugins */
+
+/*
+ * Frames: where a payload says "framed" it is a sequence of frames, each a little-endian uint32 length and
+ * then that many bytes. fetch.request sends frame 1, a JSON head, and frame 2, the body (may be left out):
+ *   {"url": "http(s)://...",            required
+ *    "method": "GET",                   default GET
+ *    "headers": {"name": "value"},      default none
+ *    "options": {"timeout_ms": 30000,   per attempt
+ *                "max_attempts": 3,     network errors, timeouts and retry_on_status are retried with backoff
+ *                "retry_on_status": [429, 502, 503, 504],
+ *                "initial_backoff_ms": 200,  doubled per attempt, 0.5-1.0x jitter, Retry-After honoured
+ *                "rate_limit_key": none, "rate_per_second": none}}   calls sharing a key share a token bucket
+ * and answers frame 1 {"status", "headers": {lower-case name: value}, "attempts"} and frame 2 the body.
+ *
+ * Times in JSON payloads (scheduled_for, run_at, since, synced_at, ...) are numbers: seconds since
+ * 2001-01-01T00:00:00Z (Unix seconds - 978307200), as the Swift SDK's coders write them.
+ */
 
 /* The one exported symbol. Its suffix is the ABI major version. */
 #define SH_ENTRY_SYMBOL "synchost_plugin_entry_v1"
@@ -138,7 +190,7 @@ typedef struct sh_plugin_descriptor {
      * plugin passes it back to the host's services. Operations (request and response JSON are documented in
      * docs/writing-a-plugin.md): "run" (connector job), "instance.created", "config.validate",
      * "record.fetch" (live read of one record), "route" (a plugin HTTP route), "send" (notifier).
-     * An operation the plugin does not know is answered with SH_ERR_UNAVAILABLE.
+     * An operation the plugin does not know is answered with SH_ERR_UNAVAILABLE. Names: SH_OP_* above.
      */
     void (*invoke)(void *plugin_ctx, uint64_t session, const char *op, const uint8_t *request,
                    size_t request_len, sh_done_fn done, void *done_ctx);

@@ -188,9 +188,46 @@ static void *slow_thread(void *arg) {
     return NULL;
 }
 
+/* Hands a host service's answer back as the answer of the plugin's own operation. */
+struct relay { sh_done_fn done; void *done_ctx; };
+static void relay_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
+    struct relay *r = ctx;
+    r->done(r->done_ctx, status, bytes, len);
+    free(r);
+}
+
+/* op "fetch_min": GET the URL in the request with the smallest head the contract allows: {"url": ...}. */
+static void fetch_min(uint64_t session, const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
+    struct buf b = {0};
+    char head[1100];
+    snprintf(head, sizeof head, "{\"url\":\"%.*s\"}", (int)(len < 1000 ? len : 1000), (const char *)request);
+    frame_str(&b, head);
+    struct relay *r = malloc(sizeof *r);
+    r->done = done; r->done_ctx = done_ctx;
+    host->fetch(host->host_ctx, session, "request", b.p, b.len, relay_done, r);
+    free(b.p);
+}
+
+/* op "service": calls "<service>:<op>" (config, fetch, store, schedule, notify) with {} and relays the answer. */
+static void call_service(uint64_t session, const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
+    char text[128];
+    size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
+    memcpy(text, request, n); text[n] = 0;
+    char *colon = strchr(text, ':');
+    if (!colon) { reply(done, done_ctx, SH_ERR_INVALID, "{\"code\":\"invalid\",\"message\":\"expected service:op\"}"); return; }
+    *colon = 0;
+    sh_service_fn fn = strcmp(text, "config") == 0 ? host->config : strcmp(text, "fetch") == 0 ? host->fetch
+        : strcmp(text, "store") == 0 ? host->store : strcmp(text, "schedule") == 0 ? host->schedule : host->notify;
+    struct relay *r = malloc(sizeof *r);
+    r->done = done; r->done_ctx = done_ctx;
+    fn(host->host_ctx, session, colon + 1, (const uint8_t *)"{}", 2, relay_done, r);
+}
+
 static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uint8_t *request, size_t len,
                    sh_done_fn done, void *done_ctx) {
     (void)plugin_ctx;
+    if (strcmp(op, "fetch_min") == 0) { fetch_min(session, request, len, done, done_ctx); return; }
+    if (strcmp(op, "service") == 0) { call_service(session, request, len, done, done_ctx); return; }
     if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"sync\"")) {
         run_sync(session, request, len, done, done_ctx);
     } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"bulk\"")) {
