@@ -13,68 +13,14 @@ public struct JSONElementScan: Sendable {
     /// elements are checked to be well-formed JSON, not parsed.
     public init(_ bytes: [UInt8], arrayKey key: String) throws {
         var elements: [Range<Int>] = []
-        let rest = try bytes.withUnsafeBufferPointer { buf -> JSONValue in
+        rest = try bytes.withUnsafeBufferPointer { buf in
             var p = JSONParser(buf)
-            p.skipSpace()
-            var wrapped = false
-            if p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
-                wrapped = true
-                p.i += 1
-                p.skipSpace()
+            return try p.topLevelObject(arrayKey: key) { p in
+                let start = p.i
+                try p.skipValue(depth: 1)
+                elements.append(start..<p.i)
             }
-            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { throw p.error("expected an object") }
-            p.i += 1
-            var o: [String: JSONValue] = [:]
-            p.skipSpace()
-            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") {
-                p.i += 1
-            } else {
-                while true {
-                    p.skipSpace()
-                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
-                    let k = try p.string()
-                    p.skipSpace()
-                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
-                    p.i += 1
-                    p.skipSpace()
-                    if k == key, p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
-                        p.i += 1
-                        p.skipSpace()
-                        if p.i < buf.count, buf[p.i] == UInt8(ascii: "]") {
-                            p.i += 1
-                        } else {
-                            while true {
-                                p.skipSpace()
-                                let start = p.i
-                                try p.skipValue(depth: 1)
-                                elements.append(start..<p.i)
-                                p.skipSpace()
-                                guard p.i < buf.count else { throw p.error("unexpected end in array") }
-                                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-                                if buf[p.i] == UInt8(ascii: "]") { p.i += 1; break }
-                                throw p.error("expected ',' or ']'")
-                            }
-                        }
-                    } else {
-                        o[k] = try p.value(depth: 1)
-                    }
-                    p.skipSpace()
-                    guard p.i < buf.count else { throw p.error("unexpected end in object") }
-                    if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-                    if buf[p.i] == UInt8(ascii: "}") { p.i += 1; break }
-                    throw p.error("expected ',' or '}'")
-                }
-            }
-            p.skipSpace()
-            if wrapped {
-                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "]") else { throw p.error("expected one object in the array") }
-                p.i += 1
-                p.skipSpace()
-            }
-            guard p.i == buf.count else { throw p.error("trailing characters") }
-            return .object(o)
         }
-        self.rest = rest
         self.elements = elements
     }
 
@@ -82,28 +28,13 @@ public struct JSONElementScan: Sendable {
     /// missing from the answer); nil when the element is not an object. Other fields are skipped, not parsed.
     public static func fields(_ keys: Set<String>, of bytes: [UInt8], in range: Range<Int>) throws -> [String: JSONValue]? {
         try bytes.withUnsafeBufferPointer { whole in
-            let buf = UnsafeBufferPointer(rebasing: whole[range])
-            var p = JSONParser(buf)
-            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { return nil }
-            p.i += 1
+            var p = JSONParser(UnsafeBufferPointer(rebasing: whole[range]))
+            guard p.i < p.b.count, p.b[p.i] == UInt8(ascii: "{") else { return nil }
             var found: [String: JSONValue] = [:]
-            p.skipSpace()
-            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") { return found }
-            while true {
-                p.skipSpace()
-                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
-                let k = try p.string()
-                p.skipSpace()
-                guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
-                p.i += 1
-                p.skipSpace()
+            try p.members { k, p in
                 if keys.contains(k) { found[k] = try p.value(depth: 1) } else { try p.skipValue(depth: 1) }
-                p.skipSpace()
-                guard p.i < buf.count else { throw p.error("unexpected end in object") }
-                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-                if buf[p.i] == UInt8(ascii: "}") { return found }
-                throw p.error("expected ',' or '}'")
             }
+            return found
         }
     }
 }

@@ -167,62 +167,72 @@ extension JSONValue {
         let array = Array(bytes)
         return try array.withUnsafeBufferPointer { buf in
             var p = JSONParser(buf)
-            p.skipSpace()
-            var wrapped = false
-            if p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
-                wrapped = true
-                p.i += 1
-                p.skipSpace()
-            }
-            guard p.i < buf.count, buf[p.i] == UInt8(ascii: "{") else { throw p.error("expected an object") }
-            p.i += 1
-            var o: [String: JSONValue] = [:]
-            p.skipSpace()
-            if p.i < buf.count, buf[p.i] == UInt8(ascii: "}") {
-                p.i += 1
-            } else {
-                while true {
-                    p.skipSpace()
-                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: "\"") else { throw p.error("expected a key") }
-                    let k = try p.string()
-                    p.skipSpace()
-                    guard p.i < buf.count, buf[p.i] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
-                    p.i += 1
-                    p.skipSpace()
-                    if k == key, p.i < buf.count, buf[p.i] == UInt8(ascii: "[") {
-                        p.i += 1
-                        p.skipSpace()
-                        if p.i < buf.count, buf[p.i] == UInt8(ascii: "]") {
-                            p.i += 1
-                        } else {
-                            while true {
-                                p.skipSpace()
-                                try each(try p.value(depth: 1))
-                                p.skipSpace()
-                                guard p.i < buf.count else { throw p.error("unexpected end in array") }
-                                if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-                                if buf[p.i] == UInt8(ascii: "]") { p.i += 1; break }
-                                throw p.error("expected ',' or ']'")
-                            }
-                        }
-                    } else {
-                        o[k] = try p.value(depth: 1)
-                    }
-                    p.skipSpace()
-                    guard p.i < buf.count else { throw p.error("unexpected end in object") }
-                    if buf[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
-                    if buf[p.i] == UInt8(ascii: "}") { p.i += 1; break }
-                    throw p.error("expected ',' or '}'")
-                }
-            }
-            p.skipSpace()
-            if wrapped {
-                guard p.i < buf.count, buf[p.i] == UInt8(ascii: "]") else { throw p.error("expected one object in the array") }
-                p.i += 1
-                p.skipSpace()
-            }
-            guard p.i == buf.count else { throw p.error("trailing characters") }
-            return .object(o)
+            return try p.topLevelObject(arrayKey: key) { p in try each(try p.value(depth: 1)) }
         }
+    }
+}
+
+extension JSONParser {
+    /// Walks the members of the object at the cursor, handing each key to `member` with the cursor on its
+    /// value; `member` must step over the value.
+    mutating func members(_ member: (String, inout JSONParser) throws -> Void) throws {
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { throw error("expected an object") }
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return }
+        while true {
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
+            let k = try string()
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            i += 1
+            skipSpace()
+            try member(k, &self)
+            skipSpace()
+            guard i < b.count else { throw error("unexpected end in object") }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "}") { i += 1; return }
+            throw error("expected ',' or '}'")
+        }
+    }
+
+    /// The whole input as one object (or a one-element array wrapping it): its members parsed, except the
+    /// elements of the array under `key`, each handed to `element` with the cursor on it. Returns the rest.
+    mutating func topLevelObject(arrayKey key: String, element: (inout JSONParser) throws -> Void) throws -> JSONValue {
+        skipSpace()
+        var wrapped = false
+        if i < b.count, b[i] == UInt8(ascii: "[") {
+            wrapped = true
+            i += 1
+            skipSpace()
+        }
+        var o: [String: JSONValue] = [:]
+        try members { k, p in
+            guard k == key, p.i < p.b.count, p.b[p.i] == UInt8(ascii: "[") else {
+                o[k] = try p.value(depth: 1)
+                return
+            }
+            p.i += 1
+            p.skipSpace()
+            if p.i < p.b.count, p.b[p.i] == UInt8(ascii: "]") { p.i += 1; return }
+            while true {
+                p.skipSpace()
+                try element(&p)
+                p.skipSpace()
+                guard p.i < p.b.count else { throw p.error("unexpected end in array") }
+                if p.b[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                if p.b[p.i] == UInt8(ascii: "]") { p.i += 1; return }
+                throw p.error("expected ',' or ']'")
+            }
+        }
+        skipSpace()
+        if wrapped {
+            guard i < b.count, b[i] == UInt8(ascii: "]") else { throw error("expected one object in the array") }
+            i += 1
+            skipSpace()
+        }
+        guard i == b.count else { throw error("trailing characters") }
+        return .object(o)
     }
 }

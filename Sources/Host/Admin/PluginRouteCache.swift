@@ -9,20 +9,23 @@ import Synchronization
 /// `until` has not passed. The check reads the database, so a record changed by a sync in this host, by the
 /// CLI in another process or by another replica sharing PostgreSQL is never answered from memory.
 final class PluginRouteCache: Sendable {
+    /// The plugin, the instance, the path, and the query and headers the plugin sees (sorted), as one text.
     struct Key: Hashable, Sendable {
-        var plugin: String
-        var instance: String
-        var path: String
-        /// Sorted `name=value` pairs of the query and of the headers the plugin sees.
-        var query: [String]
-        var headers: [String]
+        var text: String
+
+        init(plugin: String, instance: String, path: String, query: [String: String], headers: [String: String]) {
+            func pairs(_ d: [String: String]) -> String { d.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\u{1}") }
+            text = [plugin, instance, path, pairs(query), pairs(headers)].joined(separator: "\u{0}")
+        }
     }
 
     struct Entry: Sendable {
         /// The loaded plugin that answered (a rescan that replaced it makes the entry unusable).
         var handle: PluginHandle
         var instanceUpdatedAt: Date
-        var reads: [RouteReadLog.Read]
+        /// The store reads the answer came from, and what each returned then.
+        var reads: [StoreRead]
+        var fingerprints: [String]
         var until: Date?
         var status: HTTPResponse.Status
         var headers: HTTPFields
@@ -79,8 +82,7 @@ final class PluginRouteCache: Sendable {
     static func stillValid(_ e: Entry, handle: PluginHandle, instanceID: String, now: Date, store: any HostDatabase) async throws -> Bool {
         guard e.handle === handle else { return false }
         if let until = e.until, now >= until { return false }
-        guard let again = try await store.readAgain(instance: instanceID, e.reads.map(\.read)) else { return false }
-        return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt
-            && again.fingerprints == e.reads.map(\.fingerprint)
+        guard let again = try await store.readAgain(instance: instanceID, e.reads) else { return false }
+        return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt && again.fingerprints == e.fingerprints
     }
 }

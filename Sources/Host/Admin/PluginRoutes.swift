@@ -96,9 +96,7 @@ struct PluginRoutes {
         // together with the instance itself (see PluginRouteCache).
         var cacheKey: PluginRouteCache.Key?
         if request.method == .get, body == nil, let id = instanceID {
-            let key = PluginRouteCache.Key(plugin: plugin.name, instance: id, path: rest.joined(separator: "/"),
-                                           query: query.map { "\($0.key)=\($0.value)" }.sorted(),
-                                           headers: headers.map { "\($0.key)=\($0.value)" }.sorted())
+            let key = PluginRouteCache.Key(plugin: plugin.name, instance: id, path: rest.joined(separator: "/"), query: query, headers: headers)
             if let entry = cache.entry(key) {
                 if try await PluginRouteCache.stillValid(entry, handle: plugin, instanceID: id, now: clock(), store: store) {
                     var fields = entry.headers
@@ -141,7 +139,7 @@ struct PluginRoutes {
         let status = HTTPResponse.Status(code: response.status)
         let bytes = ByteBuffer(string: SecretMasker.redact(response.body, secrets: secrets))
         if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads {
-            cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged,
+            cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint),
                               until: policy.untilMillis.map { Date(millis: $0) }, status: status, headers: fields, body: bytes), for: cacheKey)
             fields[Self.cacheHeader] = "miss"
         }

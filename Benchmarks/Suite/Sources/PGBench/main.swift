@@ -102,33 +102,6 @@ Task { try await anchorApp.run() }
 var anchorPort = 0
 for await p in anchorStream { anchorPort = p; break }
 
-struct WrkResult { var rps: Double; var p50: Double; var p99: Double }
-func wrk(_ target: String, auth: Bool) throws -> WrkResult {
-    say("wrk -t2 -c64 \(target)")
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["wrk", "-t2", "-c64", "-d\(wrkSeconds)s", "--latency"] + (auth ? ["-H", "Authorization: Bearer \(token)"] : []) + [target]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    func value(_ s: Substring) -> Double {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        for (unit, factor) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0)] where t.hasSuffix(unit) { return (Double(t.dropLast(unit.count)) ?? 0) * factor }
-        return Double(t) ?? 0
-    }
-    var r = WrkResult(rps: 0, p50: 0, p99: 0)
-    for line in text.split(separator: "\n") {
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        if line.hasPrefix("Requests/sec:"), let v = parts.last { r.rps = Double(v) ?? 0 }
-        if parts.count == 2 && parts[0] == "50%" { r.p50 = value(parts[1]) }
-        if parts.count == 2 && parts[0] == "99%" { r.p99 = value(parts[1]) }
-        if line.contains("Non-2xx") { fatalError("wrk saw errors on \(target): \(line)") }
-    }
-    guard r.rps > 0 else { fatalError("wrk measured nothing on \(target):\n\(text)") }
-    return r
-}
 // Each route answers correctly before it is measured.
 for (target, auth) in [("http://127.0.0.1:\(anchorPort)/record", false), ("http://127.0.0.1:\(port)/api/v1/instances/\(g)/collections/grade_stats/\(date)", true),
                        ("http://127.0.0.1:\(port)/api/v1/plugins/guanke/instances/\(g)/grade-stats?date=\(date)", true)] {
@@ -138,9 +111,9 @@ for (target, auth) in [("http://127.0.0.1:\(anchorPort)/record", false), ("http:
     let body = String(buffer: try await r.body.collect(upTo: 1 << 20))
     guard r.status == .ok, body.contains("5678") else { fatalError("\(target): \(r.status) \(body.prefix(200))") }
 }
-let anchor = try wrk("http://127.0.0.1:\(anchorPort)/record", auth: false)
-let record = try wrk("http://127.0.0.1:\(port)/api/v1/instances/\(g)/collections/grade_stats/\(date)", auth: true)
-let route = try wrk("http://127.0.0.1:\(port)/api/v1/plugins/guanke/instances/\(g)/grade-stats?date=\(date)", auth: true)
+let anchor = try wrk("http://127.0.0.1:\(anchorPort)/record", bearer: nil, seconds: wrkSeconds, tool: "pg-bench")
+let record = try wrk("http://127.0.0.1:\(port)/api/v1/instances/\(g)/collections/grade_stats/\(date)", bearer: token, seconds: wrkSeconds, tool: "pg-bench")
+let route = try wrk("http://127.0.0.1:\(port)/api/v1/plugins/guanke/instances/\(g)/grade-stats?date=\(date)", bearer: token, seconds: wrkSeconds, tool: "pg-bench")
 try await store.deleteInstance(id: g, purgeData: true, now: Date())
 let version = try await pg.query("SELECT version()").collect().first?.decode(String.self) ?? "?"
 

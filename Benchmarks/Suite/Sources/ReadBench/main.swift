@@ -86,35 +86,6 @@ let (liveStatus, liveBody) = try await get("\(api)/plugins/guanke/instances/g/gr
 let liveMs = ms(clock.now - t2)
 guard liveStatus == 200, liveBody.contains("\"total_records\":\(records)") else { fatalError("live read: \(liveStatus) \(liveBody.prefix(300))") }
 
-struct WrkResult { var rps: Double; var p50: Double; var p99: Double }
-func wrk(_ url: String, auth: Bool, token: String, wrkSeconds: Int, connections: Int = 64, threads: Int = 2) throws -> WrkResult {
-    // Progress on stderr (a profiler can attach for one phase: `perf record -p`).
-    FileHandle.standardError.write(Data("read-bench: wrk -t\(threads) -c\(connections) \(url)\n".utf8))
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["wrk", "-t\(threads)", "-c\(connections)", "-d\(wrkSeconds)s", "--latency"] + (auth ? ["-H", "Authorization: Bearer \(token)"] : []) + [url]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    p.waitUntilExit()
-    func value(_ s: Substring) -> Double {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        for (unit, factor) in [("us", 0.001), ("ms", 1.0), ("s", 1000.0)] where t.hasSuffix(unit) {
-            return (Double(t.dropLast(unit.count)) ?? 0) * factor
-        }
-        return Double(t) ?? 0
-    }
-    var r = WrkResult(rps: 0, p50: 0, p99: 0)
-    for line in text.split(separator: "\n") {
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        if line.hasPrefix("Requests/sec:"), let v = parts.last { r.rps = Double(v) ?? 0 }
-        if parts.count == 2 && parts[0] == "50%" { r.p50 = value(parts[1]) }
-        if parts.count == 2 && parts[0] == "99%" { r.p99 = value(parts[1]) }
-        if line.contains("Non-2xx") { fatalError("wrk saw errors on \(url): \(line)") }
-    }
-    return r
-}
 // Second anchor: the host's own middleware (metrics, error mapping, bearer auth) in front of a static body of
 // the record route's size — what is left of the gap to the host route is the read path.
 let routeURL = "\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)"
@@ -131,15 +102,15 @@ middlewareRouter.group("api/v1").add(middleware: BearerAuthMiddleware(token: tok
 let middlewarePort = try await serve(middlewareRouter, logger: logger)
 let middlewareURL = "http://127.0.0.1:\(middlewarePort)/api/v1/static"
 
-let bare = try wrk("http://127.0.0.1:\(barePort)/bare", auth: false, token: token, wrkSeconds: wrkSeconds)
-let middleware = try wrk(middlewareURL, auth: true, token: token, wrkSeconds: wrkSeconds)
-let cached = try wrk(routeURL, auth: true, token: token, wrkSeconds: wrkSeconds)
-let record = try wrk(recordURL, auth: true, token: token, wrkSeconds: wrkSeconds)
+let bare = try wrk("http://127.0.0.1:\(barePort)/bare", bearer: nil, seconds: wrkSeconds, tool: "read-bench")
+let middleware = try wrk(middlewareURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
+let cached = try wrk(routeURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
+let record = try wrk(recordURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
 // Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
 let latencySeconds = max(3, wrkSeconds / 2)
-let bare8 = try wrk("http://127.0.0.1:\(barePort)/bare", auth: false, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
-let cached8 = try wrk(routeURL, auth: true, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
-let record8 = try wrk(recordURL, auth: true, token: token, wrkSeconds: latencySeconds, connections: 8, threads: 1)
+let bare8 = try wrk("http://127.0.0.1:\(barePort)/bare", bearer: nil, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
+let cached8 = try wrk(routeURL, bearer: token, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
+let record8 = try wrk(recordURL, bearer: token, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
 let out: [String: Any] = [
     "plugins_loaded": loaded, "startup_ms": startupMs, "bare_startup_ms": bareStartupMs, "idle_rss_mib": idleRSS,
     "records": records, "page_latency_ms": latency, "live_ms": liveMs, "wrk_seconds": wrkSeconds,
