@@ -33,25 +33,9 @@ struct JSONParser {
         guard i < b.count else { throw error("unexpected end") }
         switch b[i] {
         case UInt8(ascii: "{"):
-            i += 1
             var o: [String: JSONValue] = [:]
-            skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-            while true {
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
-                let k = try string()
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                i += 1
-                skipSpace()
-                o[k] = try value(depth: depth + 1)
-                skipSpace()
-                guard i < b.count else { throw error("unexpected end in object") }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-                throw error("expected ',' or '}'")
-            }
+            try members { k, p in o[k] = try p.value(depth: depth + 1) }
+            return .object(o)
         case UInt8(ascii: "["):
             i += 1
             var a: [JSONValue] = []
