@@ -53,20 +53,9 @@ struct VOSNode: Sendable {
         return try checked(op, value)
     }
 
-    /// The same for a result with one big array (GetCdr's `infoCdrs`): its elements are handed to `each`
-    /// as they are parsed, so a 50k-CDR answer is never held as one parsed tree. `each` may run before the
-    /// retCode is known: it should only collect, and the caller writes once this returns.
-    func call(_ op: String, _ body: JSONValue, http: HTTPService, streaming key: String, each: (JSONValue) throws -> Void) async throws {
-        let bytes = try await post(op, body, http: http)
-        let value: JSONValue
-        do { value = try JSONValue.parseStreaming(bytes, arrayKey: key, each: each) } catch {
-            throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
-        }
-        _ = try checked(op, value)
-    }
-
-    /// The same, scanning instead of parsing: the answer's bytes and where each element of `key` lies in them,
-    /// once the retCode said the answer is good. Nothing is built per element.
+    /// The same for a result with one big array (GetCdr's `infoCdrs`), scanned instead of parsed: the answer's
+    /// bytes and where each element of `key` lies in them, once the retCode said the answer is good. Nothing is
+    /// built per element.
     func callScanning(_ op: String, _ body: JSONValue, http: HTTPService, arrayKey key: String) async throws -> (bytes: [UInt8], scan: JSONElementScan) {
         let bytes = try await post(op, body, http: http)
         let scan: JSONElementScan

@@ -32,16 +32,10 @@ final class PluginRouteCache: Sendable {
         var body: ByteBuffer
     }
 
-    let maxEntries: Int
-    let maxBytes: Int
-    let maxBody: Int
-    private let state = Mutex<(entries: [Key: Entry], order: [Key], bytes: Int)>(([:], [], 0))
-
-    init(maxEntries: Int = 4096, maxBytes: Int = 64 << 20, maxBody: Int = 1 << 20) {
-        self.maxEntries = maxEntries
-        self.maxBytes = maxBytes
-        self.maxBody = maxBody
-    }
+    static let maxEntries = 4096
+    static let maxBytes = 64 << 20
+    static let maxBody = 1 << 20
+    private let state = Mutex<(entries: [Key: Entry], bytes: Int)>(([:], 0))
 
     func entry(_ key: Key) -> Entry? { state.withLock { $0.entries[key] } }
 
@@ -51,30 +45,18 @@ final class PluginRouteCache: Sendable {
         }
     }
 
-    /// Keeps an answer; the oldest go first when the cache is full.
+    /// Keeps an answer. A full cache drops others to make room: a bound on memory, not a ranking (every
+    /// answer costs its check either way, and a dropped one is only asked of the plugin again).
     func store(_ entry: Entry, for key: Key) {
-        guard entry.body.readableBytes <= maxBody else { return }
+        guard entry.body.readableBytes <= Self.maxBody else { return }
         state.withLock { s in
-            if let old = s.entries.updateValue(entry, forKey: key) {
-                s.bytes -= old.body.readableBytes
-            } else {
-                s.order.append(key)
-            }
+            if let old = s.entries.updateValue(entry, forKey: key) { s.bytes -= old.body.readableBytes }
             s.bytes += entry.body.readableBytes
-            var dropped = 0
-            while s.entries.count > maxEntries || s.bytes > maxBytes, dropped < s.order.count {
-                if let old = s.entries.removeValue(forKey: s.order[dropped]) { s.bytes -= old.body.readableBytes }
-                dropped += 1
-            }
-            // Keys removed by invalidation linger in `order` until they reach its front; trim them in bulk.
-            if dropped > 0 || s.order.count > 2 * max(s.entries.count, 64) {
-                s.order.removeFirst(dropped)
-                if s.order.count > 2 * max(s.entries.count, 64) { s.order = s.order.filter { s.entries[$0] != nil } }
+            while s.entries.count > Self.maxEntries || s.bytes > Self.maxBytes, let other = s.entries.keys.first(where: { $0 != key }) {
+                if let old = s.entries.removeValue(forKey: other) { s.bytes -= old.body.readableBytes }
             }
         }
     }
-
-    var count: Int { state.withLock { $0.entries.count } }
 
     /// Whether an entry still answers for `instanceID` now: the same plugin image, before `until`, and — read
     /// again on one connection — the instance still the plugin's with its config unchanged, and every read

@@ -12,7 +12,7 @@ struct NotifyHostService: HostService {
     var clock: HostClock = HostClocks.system
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "send" else { throw PluginError(.unavailable, "notify: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)") }
+        guard op == "send" else { throw HostInfo.noSuchOperation("notify", op) }
         let r: NotifyService.SendRequest
         do { r = try WireJSON.decode(NotifyService.SendRequest.self, from: request) } catch {
             throw PluginError(.invalid, "notify.send: malformed request: \(error)")

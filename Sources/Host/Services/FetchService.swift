@@ -13,12 +13,11 @@ struct FetchService: HostService {
     let logger: Logger
     /// Largest response body accepted.
     static let maxBodyBytes = 512 * 1024 * 1024
-    var maxBodyBytes: Int { Self.maxBodyBytes }
     /// Longest single wait between attempts, whatever Retry-After says.
     let maxBackoff = Duration.seconds(60)
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "request" else { throw PluginError(.unavailable, "fetch: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)") }
+        guard op == "request" else { throw HostInfo.noSuchOperation("fetch", op) }
         var reader = FrameReader(request)
         let head: HTTPRequest.Head
         do {
@@ -62,7 +61,7 @@ struct FetchService: HostService {
             let started = ContinuousClock.now
             do {
                 let resp = try await client.execute(req, timeout: .milliseconds(Int64(max(1, options.timeoutMs))))
-                let collected = try await resp.body.collect(upTo: maxBodyBytes)
+                let collected = try await resp.body.collect(upTo: Self.maxBodyBytes)
                 let status = Int(resp.status.code)
                 logger.debug("\(head.method) \(shownURL) -> \(status) in \(ContinuousClock.now - started)", metadata: ["plugin": .string(session.plugin)])
                 if options.retryOnStatus.contains(status), attempt < attempts {

@@ -24,6 +24,11 @@ enum HostInfo {
         "run": "1.0", "instance.created": "1.0", "config.validate": "1.0", "record.fetch": "1.0", "send": "1.0", "route": "1.1",
     ]
 
+    /// The answer to an operation a service does not have here (the router checks every call against `services`).
+    static func noSuchOperation(_ service: String, _ op: String) -> PluginError {
+        PluginError(.unavailable, "\(service): this host (ABI \(abi)) has no operation \(op.debugDescription)")
+    }
+
     static var json: JSONValue {
         .object([
             "abi": .string(abi),
@@ -33,9 +38,9 @@ enum HostInfo {
             "limits": [
                 "fetch_response_bytes": .int(Int64(FetchService.maxBodyBytes)),
                 "route_request_body_bytes": .int(Int64(RequestBody.limit)),
-                "store_list_limit": 10_000,
-                "store_purge_keys": 10_000,
-                "record_key_bytes": 512,
+                "store_list_limit": .int(Int64(RecordQuery.maxLimit)),
+                "store_purge_keys": .int(Int64(StoreHostService.maxPurgeKeys)),
+                "record_key_bytes": .int(Int64(UpsertPage.maxKeyBytes)),
             ],
         ])
     }

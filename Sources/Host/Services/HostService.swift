@@ -20,7 +20,7 @@ public struct ConfigService: HostService {
     public init() {}
     public func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
         if op == "host" { return HostInfo.json.jsonBytes }
-        guard op == "get" else { throw PluginError(.unavailable, "config: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)") }
+        guard op == "get" else { throw HostInfo.noSuchOperation("config", op) }
         guard let instance = session.instance else {
             throw PluginError(.invalid, "config.get outside an instance call: there is no instance configuration")
         }

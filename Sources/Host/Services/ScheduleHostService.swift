@@ -7,7 +7,7 @@ struct ScheduleHostService: HostService {
     let instances: @Sendable () -> InstanceManager?
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "enqueue" || op == "runs" else { throw PluginError(.unavailable, "schedule: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)") }
+        guard op == "enqueue" || op == "runs" else { throw HostInfo.noSuchOperation("schedule", op) }
         guard let instance = session.instance?.id else { throw PluginError(.invalid, "schedule.\(op) outside an instance call") }
         guard let manager = instances() else { throw PluginError(.unavailable, "schedule.\(op): this host runs no scheduler") }
         if op == "runs" { return try await runs(request, instance: instance, store: manager.store) }

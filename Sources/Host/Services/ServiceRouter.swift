@@ -36,6 +36,12 @@ public final class ServiceRouter: Sendable {
             done(e.status, e.jsonBody)
             return
         }
+        // An operation this host lacks is "unavailable" whoever asks: a newer plugin adapts to it.
+        guard HostInfo.services[service.rawValue]?[op] != nil else {
+            let e = HostInfo.noSuchOperation(service.rawValue, op)
+            done(e.status, e.jsonBody)
+            return
+        }
         if let reads = context.reads, !Self.repeatable(service, op) { reads.unrepeatable() }
         let handler = services[service]!
         Task {

@@ -13,13 +13,10 @@ struct StoreHostService: HostService {
     typealias SetRequest = StoreService.SetRequest
     typealias ValueResponse = StoreService.ValueResponse
 
-    static let operations: Set<String> = Set(HostInfo.services["store"]!.keys)
+    /// The most keys one `purge_keys` call may name.
+    static let maxPurgeKeys = 10_000
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        // An operation this host lacks is "unavailable" whoever asks (a newer plugin adapts to it).
-        guard Self.operations.contains(op) else {
-            throw PluginError(.unavailable, "store: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)")
-        }
         guard let instance = session.instance?.id else {
             throw PluginError(.invalid, "store.\(op) outside an instance call: the store is per instance")
         }
@@ -64,7 +61,7 @@ struct StoreHostService: HostService {
         case "purge_keys":
             let r = try decode(StoreService.PurgeKeysRequest.self)
             try check(collection: r.collection, session: session)
-            guard r.keys.count <= 10_000 else { throw PluginError(.invalid, "store.purge_keys: at most 10000 keys per call") }
+            guard r.keys.count <= Self.maxPurgeKeys else { throw PluginError(.invalid, "store.purge_keys: at most \(Self.maxPurgeKeys) keys per call") }
             if session.dryRun { return try WireJSON.encode(StoreService.Purged(purged: 0)) }
             return try WireJSON.encode(StoreService.Purged(purged: try await store.purgeKeys(instance: instance, collection: r.collection, keys: r.keys)))
         case "purge_deleted":
@@ -85,7 +82,7 @@ struct StoreHostService: HostService {
             try await store.setState(instance: instance, name: r.name, value: r.value, now: clock())
             return try WireJSON.encode(Empty())
         default:
-            throw PluginError(.unavailable, "store: this host (ABI \(HostInfo.abi)) has no operation \(op.debugDescription)")
+            throw HostInfo.noSuchOperation("store", op)
         }
     }
 

@@ -107,9 +107,10 @@ extension SQLStore: RecordStore {
                      changedAt: row.date(6) ?? Date(millis: 0), deletedAt: row.date(7))
     }
 
+    static let recordByKey = "SELECT \(recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?"
+
     public func record(instance: String, collection: String, key: String) async throws -> StoredRecord? {
-        try await quickRows("SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?",
-                       [.text(instance), .text(collection), .text(key)]).first.map(Self.record)
+        try await quickRows(Self.recordByKey, [.text(instance), .text(collection), .text(key)]).first.map(Self.record)
     }
 
     public func records(instance: String, collection: String, query q: RecordQuery) async throws -> RecordPage {
@@ -244,8 +245,7 @@ extension SQLStore {
         for read in reads {
             switch read {
             case .record(let collection, let key):
-                statements.append(("SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?",
-                                   [.text(instance), .text(collection), .text(key)], nil))
+                statements.append((Self.recordByKey, [.text(instance), .text(collection), .text(key)], nil))
             case .list(let collection, let query):
                 let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query)
                 statements.append((sql, args, (query, plan)))

@@ -9,16 +9,18 @@ extension SQLStore: RunStore {
     }
 
     public func updateRun(_ run: RunRecord) async throws {
-        if try await writeCount("UPDATE runs SET \(RunRow.assignments) WHERE id = ? RETURNING id", RunRow.updateValues(run)) == 0 {
+        try await write { s in try await Self.updateRun(s, run) }
+    }
+
+    static func updateRun(_ s: any SQLSession, _ run: RunRecord) async throws {
+        if try await s.count("UPDATE runs SET \(RunRow.assignments) WHERE id = ? RETURNING id", RunRow.updateValues(run)) == 0 {
             throw HostError.notFound("no run \(run.id)")
         }
     }
 
     public func finishRun(_ run: RunRecord) async throws {
         try await write { s in
-            if try await s.count("UPDATE runs SET \(RunRow.assignments) WHERE id = ? RETURNING id", RunRow.updateValues(run)) == 0 {
-                throw HostError.notFound("no run \(run.id)")
-            }
+            try await Self.updateRun(s, run)
             if let schedule = run.scheduleID {
                 try await s.execute("UPDATE schedules SET last_status = ?, last_run_at = ? WHERE id = ?",
                                     [.text(run.status.rawValue), .int((run.finishedAt ?? Date()).millis), .text(schedule)])

@@ -33,6 +33,9 @@ public struct UpsertPage: Sendable {
         self.dryRun = dryRun
     }
 
+    /// The longest record key, in UTF-8 bytes.
+    public static let maxKeyBytes = 512
+
     /// Parses frame 0 (header) and the key/data frame pairs; every malformed part is named.
     public static func parse(_ bytes: [UInt8]) throws -> UpsertPage {
         var reader = FrameReader(bytes)
@@ -47,8 +50,8 @@ public struct UpsertPage: Sendable {
             let keyBytes = try reader.next()
             guard !reader.isAtEnd else { throw PluginError(.invalid, "store.upsert: record \(records.count) has a key but no data") }
             let data = Array(try reader.next())
-            guard let key = String(validating: keyBytes, as: UTF8.self), !key.isEmpty, key.utf8.count <= 512 else {
-                throw PluginError(.invalid, "store.upsert: record \(records.count) has an empty, over-long (> 512 bytes) or non-UTF-8 key")
+            guard let key = String(validating: keyBytes, as: UTF8.self), !key.isEmpty, key.utf8.count <= Self.maxKeyBytes else {
+                throw PluginError(.invalid, "store.upsert: record \(records.count) has an empty, over-long (> \(Self.maxKeyBytes) bytes) or non-UTF-8 key")
             }
             guard Self.looksLikeJSON(data) else {
                 throw PluginError(.invalid, "store.upsert: record \(key.debugDescription) data is not JSON")
@@ -78,6 +81,9 @@ public struct UpsertPage: Sendable {
 
 /// What a list read asks for.
 public struct RecordQuery: Sendable {
+    /// The largest page one query may ask for.
+    public static let maxLimit = 10_000
+
     public enum Order: String, Sendable, CaseIterable { case key, syncedAt = "synced_at", changedAt = "changed_at" }
 
     /// Equality on top-level fields of the data (compared as text).
@@ -96,7 +102,7 @@ public struct RecordQuery: Sendable {
     nonisolated(unsafe) static let fieldPattern = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 
     func validated() throws -> RecordQuery {
-        guard (1...10_000).contains(limit) else { throw HostError.invalid("limit must be 1-10000") }
+        guard (1...Self.maxLimit).contains(limit) else { throw HostError.invalid("limit must be 1-\(Self.maxLimit)") }
         for f in filters where (try? RecordQuery.fieldPattern.wholeMatch(in: f.field)) == nil {
             throw HostError.invalid("filter field \(f.field.debugDescription) is not a plain top-level field name")
         }

@@ -41,8 +41,15 @@ public final class PostgresExecutor: SQLExecutor {
         try await client.withConnection { conn in try await body(PostgresSession(connection: conn, logger: self.logger)) }
     }
 
+    /// A transaction; what the body threw comes out as itself once the transaction is rolled back (postgres-nio
+    /// wraps it), so callers see the same errors on both backends (e.g. `HostError.notFound`).
     public func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { conn in try await body(PostgresSession(connection: conn, logger: self.logger)) }
+        do {
+            return try await client.withTransaction(logger: logger) { conn in try await body(PostgresSession(connection: conn, logger: self.logger)) }
+        } catch let e as PostgresTransactionError where e.rollbackError == nil && e.beginError == nil && e.commitError == nil {
+            if let thrown = e.closureError { throw thrown }
+            throw e
+        }
     }
 
     public func lock(_ session: any SQLSession, _ key: Int64) async throws {
