@@ -16,6 +16,16 @@ public struct FrameWriter: Sendable {
     }
 
     public mutating func append(_ string: String) { append(Array(string.utf8)) }
+
+    /// One frame whose bytes `fill` appends as they arrive (a body read in chunks), its length written after:
+    /// no buffer of its own. `fill` must only append.
+    public mutating func appendFrame(_ fill: (inout [UInt8]) async throws -> Void) async rethrows {
+        let at = bytes.count
+        bytes.append(contentsOf: [0, 0, 0, 0])
+        try await fill(&bytes)
+        let n = UInt32(bytes.count - at - 4)
+        for i in 0..<4 { bytes[at + i] = UInt8(truncatingIfNeeded: n >> (8 * i)) }
+    }
 }
 
 public struct FrameReader: Sendable {

@@ -19,6 +19,20 @@ public struct HTTPService: Sendable {
         return HTTPResponse(status: head.status, headers: head.headers, body: body, attempts: head.attempts)
     }
 
+    /// Sends the request and returns as soon as the response's head is in; the body is read in pieces with
+    /// `HTTPBodyStream.next()` as the plugin consumes it (fetch.open/read, ABI 1.2), so an answer of any size
+    /// costs one piece of memory. Retries happen before the head (a retried status never reaches the plugin);
+    /// a body that breaks off later fails the read.
+    public func stream(_ request: HTTPRequest) async throws -> HTTPBodyStream {
+        var w = FrameWriter(capacity: request.body.count + 256)
+        w.append(try WireJSON.encode(request.head))
+        w.append(request.body)
+        let bytes = try await services.connection.call(.fetch, session: services.session, op: "open", request: w.bytes)
+        let head = try WireJSON.decode(HTTPResponse.Head.self, from: bytes)
+        guard let id = head.stream else { throw PluginError(.internal, "fetch.open answered no stream id") }
+        return HTTPBodyStream(head: head, id: id, services: services)
+    }
+
     /// POSTs a JSON body and returns the response (any status).
     public func postJSON<T: Encodable>(_ url: String, _ body: T, options: HTTPRequest.Options = .init()) async throws -> HTTPResponse {
         try await send(HTTPRequest(method: "POST", url: url, headers: ["content-type": "application/json"],
@@ -124,10 +138,13 @@ public struct HTTPResponse: Sendable {
         /// Lower-cased names; repeated headers joined with ", ".
         public var headers: [String: String]
         public var attempts: Int
-        public init(status: Int, headers: [String: String], attempts: Int) {
+        /// fetch.open (1.2): the stream the body is read from.
+        public var stream: UInt64?
+        public init(status: Int, headers: [String: String], attempts: Int, stream: UInt64? = nil) {
             self.status = status
             self.headers = headers
             self.attempts = attempts
+            self.stream = stream
         }
     }
 
@@ -152,5 +169,35 @@ public struct HTTPResponse: Sendable {
         } catch {
             throw PluginError(.upstream, "HTTP \(status): response is not the expected JSON (\(error)); body starts \(text.prefix(120).debugDescription)")
         }
+    }
+}
+
+/// A response body being read from the host in pieces (see `HTTPService.stream`). Read it from one task.
+/// It ends (and the host lets go of it) when read to the end, on `close()`, or when the plugin's call ends.
+public final class HTTPBodyStream: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let attempts: Int
+    let id: UInt64
+    let services: HostServices
+
+    init(head: HTTPResponse.Head, id: UInt64, services: HostServices) {
+        status = head.status
+        headers = head.headers
+        attempts = head.attempts
+        self.id = id
+        self.services = services
+    }
+
+    /// The next bytes of the body (at most `maxBytes`), nil at its end.
+    public func next(maxBytes: Int = 1 << 20) async throws -> [UInt8]? {
+        let piece = try await services.connection.call(
+            .fetch, session: services.session, op: "read", request: Array("{\"stream\":\(id),\"max_bytes\":\(maxBytes)}".utf8))
+        return piece.isEmpty ? nil : piece
+    }
+
+    /// Abandons the rest of the body.
+    public func close() async throws {
+        _ = try await services.connection.call(.fetch, session: services.session, op: "close", request: Array("{\"stream\":\(id)}".utf8))
     }
 }

@@ -34,8 +34,7 @@ struct CDRSync {
                 try Task.checkCancellation()
                 requests += 1
                 do {
-                    let n = try await fetch(account: account, day: day, counts: &counts)
-                    dayCount += n
+                    dayCount += try await fetch(account: account, day: day, counts: &counts)
                 } catch let e as PluginError where e.kind == .config || e.kind == .cancelled {
                     throw e  // a refused IP or a stopped run: the next account would fare no better
                 } catch {
@@ -70,29 +69,42 @@ struct CDRSync {
             details: details)
     }
 
-    /// One account-day: fetched, checked (retCode), then written in batches straight from the answer's bytes:
-    /// each CDR is its own bytes with the day spliced in front, keyed by flowNo read without parsing the CDR.
-    /// Only the answer and one batch are held. Returns how many CDRs the node sent.
+    /// One account-day, read as the node sends it (ABI 1.2 streams) and written in batches straight from its
+    /// bytes: each CDR is its own bytes with the day spliced in front, keyed by flowNo read without parsing
+    /// the CDR. One piece of the answer and two batches are held, whatever the day's size; a batch is written
+    /// while the next is read. Returns how many CDRs the node sent.
     func fetch(account: String, day: String, counts: inout RunCounts) async throws -> Int {
         let compact = day.replacingOccurrences(of: "-", with: "")
-        let (bytes, scan) = try await node.callScanning(
-            "GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)],
-            http: context.http, arrayKey: "infoCdrs")
-        counts.pages += 1
         let datePrefix = Array("{\"date\":\(String(decoding: JSONValue.string(day).jsonBytes, as: UTF8.self))".utf8)
+        let store = context.store
         var batch: [(key: String, json: [UInt8])] = []
-        batch.reserveCapacity(min(Self.batchSize, scan.elements.count))
         var sent = 0
-        for range in scan.elements {
-            guard let row = try Self.row(bytes, range, day: day, datePrefix: datePrefix) else { continue }
-            batch.append(row)
-            sent += 1
-            if batch.count == Self.batchSize {
-                try await context.store.upsertRaw("cdrs", batch)
-                batch.removeAll(keepingCapacity: true)
+        try await withThrowingTaskGroup(of: Void.self) { writes in
+            var writing = false
+            func write(_ rows: [(key: String, json: [UInt8])]) async throws {
+                if writing { try await writes.next() }  // one batch in flight: writes stay in order
+                writes.addTask { try await store.upsertRaw("cdrs", rows) }
+                writing = true
             }
+            try await node.callStreaming(
+                "GetCdr", ["accounts": [.string(account)], "beginTime": .string(compact), "endTime": .string(compact)],
+                http: context.http, arrayKey: "infoCdrs"
+            ) { bytes, ranges in
+                for range in ranges {
+                    guard let row = try Self.row(bytes, range, day: day, datePrefix: datePrefix) else { continue }
+                    if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
+                    batch.append(row)
+                    sent += 1
+                    if batch.count == Self.batchSize {
+                        try await write(batch)
+                        batch = []
+                    }
+                }
+            }
+            if !batch.isEmpty { try await write(batch) }
+            try await writes.waitForAll()
         }
-        if !batch.isEmpty { try await context.store.upsertRaw("cdrs", batch) }
+        counts.pages += 1
         counts.fetched += sent
         return sent
     }

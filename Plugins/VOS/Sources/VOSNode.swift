@@ -53,43 +53,70 @@ struct VOSNode: Sendable {
         return try checked(op, value)
     }
 
-    /// The same for a result with one big array (GetCdr's `infoCdrs`), scanned instead of parsed: the answer's
-    /// bytes and where each element of `key` lies in them, once the retCode said the answer is good. Nothing is
-    /// built per element.
-    func callScanning(_ op: String, _ body: JSONValue, http: HTTPService, arrayKey key: String) async throws -> (bytes: [UInt8], scan: JSONElementScan) {
-        let bytes = try await post(op, body, http: http)
-        let scan: JSONElementScan
-        do { scan = try JSONElementScan(bytes, arrayKey: key) } catch {
-            throw PluginError(.upstream, "\(op): the response is not JSON: \(String(decoding: bytes.prefix(120), as: UTF8.self).debugDescription)")
+    /// The same for a result with one big array (GetCdr's `infoCdrs`: 38 MB for an account's busy day), read as it
+    /// arrives: `elements` gets each piece's complete elements as ranges of the bytes it is given (valid during
+    /// the call), scanned, not parsed; the retCode is checked when the answer is complete. Memory is one piece
+    /// and one element, not the answer.
+    func callStreaming(_ op: String, _ body: JSONValue, http: HTTPService, arrayKey key: String,
+                       elements: ([UInt8], [Range<Int>]) async throws -> Void) async throws {
+        let stream = try await Self.named(op) { try await http.stream(request(op, body)) }
+        try await checkStatus(op, stream.status) {
+            var text: [UInt8] = []
+            while text.count < 200, let piece = try await stream.next(maxBytes: 200) { text += piece }
+            return String(decoding: text.prefix(200), as: UTF8.self)
         }
-        _ = try checked(op, scan.rest)
-        return (bytes, scan)
+        var scan = JSONArrayStream(arrayKey: key)
+        var sawContent = false
+        let rest: JSONValue
+        do {
+            while let piece = try await Self.named(op, { try await stream.next() }) {
+                if !sawContent { sawContent = piece.contains(where: { $0 > 0x20 }) }
+                let found = try scan.feed(piece)
+                if !found.isEmpty { try await elements(scan.buffer, found) }
+            }
+            guard sawContent else { throw Self.emptyBody(op) }
+            rest = try scan.finish()
+        } catch let e as PluginError where e.kind == .upstream && e.message.hasPrefix("invalid JSON") {
+            throw PluginError(.upstream, "\(op): the response is not JSON (\(e.message)): \(scan.preview.debugDescription)")
+        }
+        _ = try checked(op, rest)
     }
 
     /// POSTs the operation; the body of a 200 that is not empty.
     private func post(_ op: String, _ body: JSONValue, http: HTTPService) async throws -> [UInt8] {
-        let url = "\(baseURL)/external/server/\(op)\(appendJSP ? ".jsp" : "")"
-        let response: HTTPResponse
-        do {
-            response = try await http.send(HTTPRequest(
-                method: "POST", url: url, headers: ["content-type": "text/html;charset=UTF-8"], body: body.jsonBytes,
-                options: .init(timeoutMs: timeoutMs, maxAttempts: 3, retryOnStatus: [502, 503, 504], initialBackoffMs: 500)))
-        } catch let e as PluginError {
-            throw PluginError(e.kind, "\(op): \(e.message)")
-        }
-        switch response.status {
-        case 200: break
+        let response = try await Self.named(op) { try await http.send(request(op, body)) }
+        try await checkStatus(op, response.status) { response.text }
+        guard response.body.contains(where: { $0 > 0x20 }) else { throw Self.emptyBody(op) }
+        return response.body
+    }
+
+    /// Every operation is a POST of a JSON body (sent as text/html, as the node expects).
+    private func request(_ op: String, _ body: JSONValue) -> HTTPRequest {
+        HTTPRequest(
+            method: "POST", url: "\(baseURL)/external/server/\(op)\(appendJSP ? ".jsp" : "")", headers: ["content-type": "text/html;charset=UTF-8"],
+            body: body.jsonBytes, options: .init(timeoutMs: timeoutMs, maxAttempts: 3, retryOnStatus: [502, 503, 504], initialBackoffMs: 500))
+    }
+
+    /// The host's transport errors (timeouts, refused connections) named with the operation.
+    static func named<T>(_ op: String, _ call: () async throws -> T) async throws -> T {
+        do { return try await call() } catch let e as PluginError { throw PluginError(e.kind, "\(op): \(e.message)") }
+    }
+
+    static func emptyBody(_ op: String) -> PluginError {
+        PluginError(.upstream, "\(op): the node returned an empty body (VOS does this for a request it could not parse or a server-side exception)")
+    }
+
+    /// 200, or what the status means for a VOS node; `text` is the start of the body, for the message.
+    private func checkStatus(_ op: String, _ status: Int, text: () async throws -> String) async throws {
+        switch status {
+        case 200: return
         case 403:
             throw PluginError(.config, "\(op): HTTP 403 from the node: this host's IP is not on the node's Web access-control allow-list (接口管理 → Web 访问控制, /external/server)")
         case 404:
             throw PluginError(.config, "\(op): HTTP 404: no VOS Web API at \(baseURL)/external/server (check base_url and append_jsp)")
         default:
-            throw PluginError(.upstream, "\(op): HTTP \(response.status): \(response.text.prefix(200))")
+            throw PluginError(.upstream, "\(op): HTTP \(status): \(try await text().prefix(200))")
         }
-        guard response.body.contains(where: { $0 > 0x20 }) else {
-            throw PluginError(.upstream, "\(op): the node returned an empty body (VOS does this for a request it could not parse or a server-side exception)")
-        }
-        return response.body
     }
 
     /// retCode 0, or the node's code and `exception` text as the error.

@@ -21,9 +21,9 @@ public final class PluginHandle: @unchecked Sendable {
     /// (its instance, its run); it closes when this returns, so a plugin that outlives its call (timed out,
     /// cancelled) cannot write for it any more. A plugin that never answers is abandoned after `timeout`.
     public func invoke(_ op: String, request: [UInt8], context: SessionContext, timeout: Duration? = nil) async throws -> [UInt8] {
-        let sessions = services.router.sessions
-        let session = sessions.open(context)
-        defer { sessions.close(session) }
+        let router = services.router
+        let session = router.sessions.open(context)
+        defer { router.close(session: session) }
         let d = descriptor
         let box = InvokeBox()
         return try await withTaskCancellationHandler {

@@ -10,6 +10,7 @@ import PluginAPI
 struct FetchService: HostService {
     let client: HTTPClient
     let limiter = RateLimiter()
+    let streams = FetchStreams()
     let logger: Logger
     /// Largest response body accepted.
     static let maxBodyBytes = 512 * 1024 * 1024
@@ -17,7 +18,24 @@ struct FetchService: HostService {
     let maxBackoff = Duration.seconds(60)
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
-        guard op == "request" else { throw HostInfo.noSuchOperation("fetch", op) }
+        switch op {
+        case "request": break
+        case "open":
+            guard session.id != 0 else {
+                throw PluginError(.invalid, "fetch.open: only inside a call (a stream ends with the call that opened it)")
+            }
+        case "read":
+            let r = try StreamRequest.decode(request, op: op)
+            let max = r.maxBytes ?? FetchStreams.defaultReadBytes  // checked before the stream: a bad request is told so
+            guard (1...FetchStreams.maxReadBytes).contains(max) else {
+                throw PluginError(.invalid, "fetch.read: max_bytes must be 1-\(FetchStreams.maxReadBytes), not \(max)")
+            }
+            return try await streams.read(r.stream, maxBytes: max, session: session.id)
+        case "close":
+            streams.close(try StreamRequest.decode(request, op: op).stream, session: session.id)
+            return Array("{}".utf8)
+        default: throw HostInfo.noSuchOperation("fetch", op)
+        }
         var reader = FrameReader(request)
         let head: HTTPRequest.Head
         do {
@@ -26,22 +44,28 @@ struct FetchService: HostService {
             throw PluginError(.invalid, "fetch.request: malformed request head: \(error)")
         }
         let body = reader.isAtEnd ? [] : Array(try reader.next())
-        let response = try await perform(head, body: body, session: session)
-        // The body goes from the client's buffer into the frame: one copy, however large the answer.
-        var w = FrameWriter(capacity: response.body.readableBytes + 256)
-        w.append(try WireJSON.encode(HTTPResponse.Head(status: response.status, headers: response.headers, attempts: response.attempts)))
-        w.append(response.body.readableBytesView)
-        return w.bytes
+        return try await perform(head, body: body, session: session, streamed: op == "open")
     }
 
-    struct Fetched {
-        var status: Int
-        var headers: [String: String]
-        var body: ByteBuffer
-        var attempts: Int
+    func sessionClosed(_ id: UInt64) { streams.closeAll(session: id) }
+
+    /// fetch.read and fetch.close name their stream.
+    struct StreamRequest: Decodable {
+        var stream: UInt64
+        var maxBytes: Int?
+        enum CodingKeys: String, CodingKey { case stream, maxBytes = "max_bytes" }
+
+        static func decode(_ bytes: [UInt8], op: String) throws -> StreamRequest {
+            do { return try WireJSON.decode(StreamRequest.self, from: bytes) } catch {
+                throw PluginError(.invalid, "fetch.\(op): expected {\"stream\": id\(op == "read" ? ", \"max_bytes\"?: n" : "")}: \(error)")
+            }
+        }
     }
 
-    func perform(_ head: HTTPRequest.Head, body: [UInt8], session: SessionContext) async throws -> Fetched {
+    /// The answer as the plugin receives it: the head frame, then the body frame, the body written into it as
+    /// it arrives (sized from Content-Length when the server sends one): one buffer, no second copy. Streamed
+    /// (fetch.open), the head alone with the stream's id; the body stays on the wire until fetch.read.
+    func perform(_ head: HTTPRequest.Head, body: [UInt8], session: SessionContext, streamed: Bool = false) async throws -> [UInt8] {
         guard let url = URL(string: head.url), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
             throw PluginError(.invalid, "fetch: not an http(s) URL: \(SecretMasker.redact(head.url, secrets: session.secrets))")
         }
@@ -61,10 +85,10 @@ struct FetchService: HostService {
             let started = ContinuousClock.now
             do {
                 let resp = try await client.execute(req, timeout: .milliseconds(Int64(max(1, options.timeoutMs))))
-                let collected = try await resp.body.collect(upTo: Self.maxBodyBytes)
                 let status = Int(resp.status.code)
-                logger.debug("\(head.method) \(shownURL) -> \(status) in \(ContinuousClock.now - started)", metadata: ["plugin": .string(session.plugin)])
                 if options.retryOnStatus.contains(status), attempt < attempts {
+                    for try await _ in resp.body {}  // drained: the connection goes back to the pool
+                    logger.debug("\(head.method) \(shownURL) -> \(status) in \(ContinuousClock.now - started)", metadata: ["plugin": .string(session.plugin)])
                     lastError = "HTTP \(status)"
                     let retryAfter = resp.headers.first(name: "retry-after").flatMap(Double.init).map { Duration.seconds($0) }
                     try await backoff(attempt: attempt, options: options, retryAfter: retryAfter, url: shownURL, reason: lastError, plugin: session.plugin)
@@ -75,7 +99,28 @@ struct FetchService: HostService {
                     let name = h.name.lowercased()
                     headers[name] = headers[name].map { "\($0), \(h.value)" } ?? h.value
                 }
-                return Fetched(status: status, headers: headers, body: collected, attempts: attempt)
+                if streamed {
+                    let id = try streams.open(session: session.id, url: shownURL, body: resp.body)
+                    logger.debug("\(head.method) \(shownURL) -> \(status) in \(ContinuousClock.now - started), body streamed", metadata: ["plugin": .string(session.plugin)])
+                    return try WireJSON.encode(HTTPResponse.Head(status: status, headers: headers, attempts: attempt, stream: id))
+                }
+                let expected = resp.headers.first(name: "content-length").flatMap(Int.init).map { min($0, Self.maxBodyBytes) } ?? 0
+                var answer = FrameWriter(capacity: expected + 512)
+                answer.append(try WireJSON.encode(HTTPResponse.Head(status: status, headers: headers, attempts: attempt)))
+                try await answer.appendFrame { bytes in
+                    var received = 0
+                    for try await chunk in resp.body {
+                        received += chunk.readableBytes
+                        guard received <= Self.maxBodyBytes else {
+                            throw PluginError(.upstream, "\(head.method) \(shownURL): the response body is larger than \(Self.maxBodyBytes) bytes")
+                        }
+                        bytes.append(contentsOf: chunk.readableBytesView)
+                    }
+                }
+                logger.debug("\(head.method) \(shownURL) -> \(status) in \(ContinuousClock.now - started)", metadata: ["plugin": .string(session.plugin)])
+                return answer.bytes
+            } catch let e as PluginError {
+                throw e
             } catch is CancellationError {
                 throw PluginError(.cancelled, "\(head.method) \(shownURL) cancelled")
             } catch {

@@ -10,7 +10,7 @@ enum HostInfo {
     /// Service → operation → the ABI version that added it (synchost_plugin.h lists the same).
     static let services: [String: [String: String]] = [
         "config": ["get": "1.0", "host": "1.1"],
-        "fetch": ["request": "1.0"],
+        "fetch": ["request": "1.0", "open": "1.2", "read": "1.2", "close": "1.2"],
         "store": [
             "upsert": "1.0", "get": "1.0", "cursor.get": "1.0", "cursor.set": "1.0", "state.get": "1.0", "state.set": "1.0",
             "list": "1.1", "aggregate": "1.1", "purge_keys": "1.1", "purge_deleted": "1.1",
@@ -37,6 +37,7 @@ enum HostInfo {
             "operations": .object(operations.mapValues(JSONValue.string)),
             "limits": [
                 "fetch_response_bytes": .int(Int64(FetchService.maxBodyBytes)),
+                "fetch_read_bytes": .int(Int64(FetchStreams.maxReadBytes)),
                 "route_request_body_bytes": .int(Int64(RequestBody.limit)),
                 "store_list_limit": .int(Int64(RecordQuery.maxLimit)),
                 "store_purge_keys": .int(Int64(StoreHostService.maxPurgeKeys)),

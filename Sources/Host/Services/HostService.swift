@@ -3,6 +3,12 @@ import PluginAPI
 /// One service of the host's table (config, fetch, store, schedule, notify), as the kernel implements it.
 public protocol HostService: Sendable {
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8]
+    /// The call a session stood for has ended: let go of what it held (e.g. open fetch streams).
+    func sessionClosed(_ id: UInt64)
+}
+
+extension HostService {
+    public func sessionClosed(_ id: UInt64) {}
 }
 
 /// The service's place is in the table, but this host has nothing behind it (yet): calls fail clearly.

@@ -24,6 +24,12 @@ public final class ServiceRouter: Sendable {
         ]
     }
 
+    /// Ends a session: later calls naming it are refused, and each service lets go of what it held for it.
+    func close(session id: UInt64) {
+        sessions.close(id)
+        for service in services.values { service.sessionClosed(id) }
+    }
+
     /// Answers one service call; `done` is called exactly once, from a task of the host.
     func handle(_ service: Service, plugin: String, session: UInt64, op: String, request: [UInt8], done: @escaping @Sendable (Int32, [UInt8]) -> Void) {
         guard let context = session == 0 ? SessionContext(plugin: plugin) : sessions.context(session) else {

@@ -3,6 +3,8 @@ import Synchronization
 
 /// Who a plugin's service call acts for: the plugin, and (inside a call) the instance and run.
 public struct SessionContext: Sendable {
+    /// The session's id while it is open (0 for calls outside any session).
+    public internal(set) var id: UInt64 = 0
     public var plugin: String
     public var instance: InstanceInfo?
     public var runID: String?
@@ -57,7 +59,9 @@ public final class SessionTable: Sendable {
         state.withLock { s in
             let id = s.next
             s.next += 1
-            s.open[id] = context
+            var c = context
+            c.id = id
+            s.open[id] = c
             return id
         }
     }

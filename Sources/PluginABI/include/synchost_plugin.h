@@ -42,9 +42,11 @@ extern "C" {
  *   1.1  operation route (a plugin's HTTP routes, declared in the manifest's "routes"); store.list, aggregate,
  *        purge_keys, purge_deleted; schedule.runs; config.host (what the host offers); a route answer's
  *        "cache" member; every fetch option optional; an operation a host lacks is SH_ERR_UNAVAILABLE.
+ *   1.2  fetch.open, fetch.read, fetch.close: a response body read in pieces as it arrives (an answer larger
+ *        than the memory a plugin should hold).
  */
 #define SH_ABI_MAJOR 1u
-#define SH_ABI_MINOR 1u
+#define SH_ABI_MINOR 2u
 /* major in the high 16 bits, minor in the low 16 bits */
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -67,6 +69,13 @@ extern "C" {
 #define SH_CONFIG_HOST "host"                   /* 1.1 {} -> {"abi","host_version","services":{service:{op:since}},
                                                    "operations":{op:since},"limits":{...}}; any session, 0 too */
 #define SH_FETCH_REQUEST "request"              /* 1.0 framed, see below */
+#define SH_FETCH_OPEN "open"                    /* 1.2 the same request frames -> the head JSON alone, with
+                                                   "stream": id; the body is read with fetch.read */
+#define SH_FETCH_READ "read"                    /* 1.2 {"stream", "max_bytes"?: 1048576 (at most 16777216)} -> the
+                                                   next bytes of the body, raw (at most max_bytes); 0 bytes = the
+                                                   end, after which the stream is gone */
+#define SH_FETCH_CLOSE "close"                  /* 1.2 {"stream"} -> {}: abandons the rest of the body. Streams
+                                                   also close with the call (session) that opened them */
 #define SH_STORE_UPSERT "upsert"                /* 1.0 framed: header {"collection","cursor"?,"dry_run"?}, then
                                                    key, data, key, data... -> {"inserted","updated","unchanged",...} */
 #define SH_STORE_GET "get"                      /* 1.0 {"collection","key"} -> {"record": {"key","data"} | null} */
