@@ -7,17 +7,19 @@ let exportsOnlyEntry: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PluginABI/exports.map"])
 ]
 
-/// One in-tree plugin: a `.dynamic` product `lib<Name>.so` built from `Plugins/<Name>/Sources`. Whatever a
-/// plugin links besides the SDK is linked into its .so and stays local to it (the version script).
-func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> (Product, Target) {
+/// One in-tree plugin: a `.dynamic` product `lib<Name>.so`. Its code is the target `<Name>Plugin`
+/// (`Plugins/<Name>/Sources`), which its unit tests (`Plugins/<Name>/Tests`, against PluginTesting's fake host)
+/// link too; the one exported entry symbol lives apart in `<Name>Export` (`Plugins/<Name>/Export`), so the
+/// plugins' tests share one test binary without five definitions of it. Whatever a plugin links besides the SDK
+/// is linked into its .so and stays local to it (the version script).
+func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> (product: Product, targets: [Target]) {
     (
-        .library(name: name, type: .dynamic, targets: ["\(name)Plugin"]),
-        .target(
-            name: "\(name)Plugin",
-            dependencies: ["PluginAPI"] + extra,
-            path: "Plugins/\(name)/Sources",
-            linkerSettings: exportsOnlyEntry
-        )
+        .library(name: name, type: .dynamic, targets: ["\(name)Export"]),
+        [
+            .target(name: "\(name)Plugin", dependencies: ["PluginAPI"] + extra, path: "Plugins/\(name)/Sources"),
+            .target(name: "\(name)Export", dependencies: [.target(name: "\(name)Plugin")], path: "Plugins/\(name)/Export", linkerSettings: exportsOnlyEntry),
+            .testTarget(name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "PluginTesting"], path: "Plugins/\(name)/Tests"),
+        ]
     )
 }
 
@@ -47,10 +49,11 @@ let package = Package(
     products: [
         .executable(name: "synchost", targets: ["synchost"]),
         .library(name: "PluginAPI", targets: ["PluginAPI"]),
+        .library(name: "PluginTesting", targets: ["PluginTesting"]),
         // The kernel as a library, for tools built beside the host (benchmarks).
         .library(name: "SynchostKernel", targets: ["Host"]),
         .library(name: "Simulators", targets: simulators.map(\.name)),
-    ] + plugins.map(\.0),
+    ] + plugins.map(\.product),
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -71,6 +74,8 @@ let package = Package(
         .target(name: "PluginABI"),
         // The plugin author's Swift SDK on top of the C ABI (no third-party dependencies on purpose).
         .target(name: "PluginAPI", dependencies: ["PluginABI"]),
+        // An in-process fake host for plugins' unit tests (also in the SDK package, SDK/Package.swift).
+        .target(name: "PluginTesting", dependencies: ["PluginAPI"]),
         // The kernel: loader, host services, admin API, CLI.
         .target(
             name: "Host",
@@ -116,6 +121,6 @@ let package = Package(
                 + simulators.map { .target(name: $0.name) },
             path: "Tests/EndToEndTests"
         ),
-    ] + plugins.map(\.1) + simulators,
+    ] + plugins.flatMap(\.targets) + simulators,
     swiftLanguageModes: [.v6]
 )

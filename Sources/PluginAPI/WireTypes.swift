@@ -103,6 +103,18 @@ public struct RunCounts: Sendable, Codable, Equatable {
     public var unchanged: Int
     public var deleted: Int
 
+    /// A run's counts as the host records them: the store's own tally is authoritative for what was written;
+    /// the plugin's report adds what only it knows (records fetched, pages) and stands alone when the job
+    /// wrote through no store call.
+    public static func merged(reported: RunCounts, stored: RunCounts) -> RunCounts {
+        guard stored.pages > 0 else { return reported }
+        var c = stored
+        c.fetched = max(reported.fetched, stored.fetched)
+        c.pages = max(reported.pages, stored.pages)
+        c.deleted = reported.deleted
+        return c
+    }
+
     public init(fetched: Int = 0, pages: Int = 0, inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, deleted: Int = 0) {
         self.fetched = fetched
         self.pages = pages

@@ -8,23 +8,31 @@ import Testing
 /// A plugin built in its own package, later and separately, loads into the already-built host binary.
 @Suite("A separately built plugin drops into an existing host", .serialized)
 struct ExternalPluginTests {
-    /// Builds Tests/Fixtures/ExternalPlugin in a scratch copy with its own copy of the SDK; returns the .so.
+    /// Builds Tests/Fixtures/ExternalPlugin in a scratch copy against the plugin kit (SDK/, by path) and runs
+    /// its own unit tests there (the kit's fake host); returns the .so. The kit has no package dependencies, so
+    /// nothing is fetched: no checkouts, no pins.
     static func buildExternalPlugin() async throws -> URL {
         let work = try temporaryDirectory("external-plugin")
         let fixture = Build.packageRoot.appendingPathComponent("Tests/Fixtures/ExternalPlugin")
         let fm = FileManager.default
-        try fm.copyItem(at: fixture.appendingPathComponent("Package.swift"), to: work.appendingPathComponent("Package.swift"))
-        try fm.copyItem(at: fixture.appendingPathComponent("Sources"), to: work.appendingPathComponent("Sources"))
-        try fm.createDirectory(at: work.appendingPathComponent("SDK"), withIntermediateDirectories: true)
-        for target in ["PluginABI", "PluginAPI"] {
-            try fm.copyItem(at: Build.packageRoot.appendingPathComponent("Sources/\(target)"), to: work.appendingPathComponent("SDK/\(target)"))
-        }
+        let manifest = try String(contentsOf: fixture.appendingPathComponent("Package.swift"), encoding: .utf8)
+            .replacingOccurrences(of: "@SDK_PATH@", with: Build.packageRoot.appendingPathComponent("SDK").path)
+        try manifest.write(to: work.appendingPathComponent("Package.swift"), atomically: true, encoding: .utf8)
+        for dir in ["Sources", "Tests"] { try fm.copyItem(at: fixture.appendingPathComponent(dir), to: work.appendingPathComponent(dir)) }
         var env = ProcessInfo.processInfo.environment
         env = env.filter { !$0.key.hasPrefix("SWIFTPM_") && !$0.key.hasPrefix("XCTest") }
+        let started = ContinuousClock.now
         let r = try await runProcess("/usr/bin/env", ["swift", "build", "--package-path", work.path, "--product", "Greeter"], environment: env)
         guard r.status == 0 else { throw HostError.invalid("building the external plugin failed:\n\(r.stdout)\n\(r.stderr)") }
+        print("external plugin: resolved and built against the kit in \(ContinuousClock.now - started)")
+        let checkouts = (try? fm.contentsOfDirectory(atPath: work.appendingPathComponent(".build/checkouts").path)) ?? []
+        #expect(checkouts.isEmpty, "the kit pulled packages: \(checkouts)")
+        let resolved = (try? String(contentsOf: work.appendingPathComponent("Package.resolved"), encoding: .utf8)) ?? ""
+        #expect(!resolved.contains("\"location\""), "pins: \(resolved)")
         let so = work.appendingPathComponent(".build/debug/libGreeter.so")
         guard fm.fileExists(atPath: so.path) else { throw HostError.invalid("no libGreeter.so after the build") }
+        let tests = try await runProcess("/usr/bin/env", ["swift", "test", "--package-path", work.path], environment: env)
+        #expect(tests.status == 0 && (tests.stdout + tests.stderr).contains("greetFetchesTheConfiguredURL() passed"), "\(tests.stdout)\n\(tests.stderr)")
         return so
     }
 

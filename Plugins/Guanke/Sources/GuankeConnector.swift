@@ -1,8 +1,10 @@
 import PluginAPI
 
 /// Guanke (Gooki) call-center platform: task-level and grade-level (9/1) stats per date.
-struct GuankeConnector: Connector {
-    static let manifest = PluginManifest(
+public struct GuankeConnector: Connector {
+    public init() {}
+
+    public static let manifest = PluginManifest(
         name: "guanke", version: "0.2.0", kind: .connector,
         description: "Guanke call-center stats: task stats and call-record grade stats per date, dual-track cache.",
         config: [
@@ -45,7 +47,7 @@ struct GuankeConnector: Connector {
         ]
     )
 
-    func validate(config: [String: JSONValue]) throws {
+    public func validate(config: [String: JSONValue]) throws {
         _ = try GuankeClient.Settings(config: config)
     }
 
@@ -53,7 +55,7 @@ struct GuankeConnector: Connector {
         try GuankeClient(config: config, http: host.http, store: host.store, log: host.log)
     }
 
-    func run(job: String, context: JobContext) async throws -> RunResult {
+    public func run(job: String, context: JobContext) async throws -> RunResult {
         let client = try client(context.config, context.host)
         let days = try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today")
         switch job {
@@ -63,7 +65,7 @@ struct GuankeConnector: Connector {
         }
     }
 
-    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+    public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
         let instance = try context.requireInstance()
         let client = try client(instance.config, context.host)
         return try await StatsRoutes(client: client, dates: DateSpec(zone: client.zone), context: context).handle(route)

@@ -6,8 +6,10 @@ import PluginAPI
 ///
 /// Errors tell the outbox what to do: `.config` = the channel refuses for good (it gets disabled),
 /// `.invalid` = this message can never be delivered (dead, not retried), anything else = retry later.
-struct NotifyChannel: Notifier {
-    static let manifest = PluginManifest(
+public struct NotifyChannel: Notifier {
+    public init() {}
+
+    public static let manifest = PluginManifest(
         name: "notify", version: "0.2.0", kind: .notifier,
         description: "Delivers notifications through WeCom robots and app messages, Aliyun SMS and SMTP e-mail.",
         config: [
@@ -35,7 +37,7 @@ struct NotifyChannel: Notifier {
 
     static let channels = ["wecom_robot", "wecom_app", "sms_aliyun", "email_smtp"]
 
-    func validate(config c: [String: JSONValue]) throws {
+    public func validate(config c: [String: JSONValue]) throws {
         let channel = try c.requiredString("channel")
         func need(_ keys: String...) throws { for k in keys { _ = try c.requiredString(k) } }
         switch channel {
@@ -49,7 +51,7 @@ struct NotifyChannel: Notifier {
         }
     }
 
-    func send(_ message: OutgoingMessage, context: InstanceContext) async throws -> DeliveryReceipt {
+    public func send(_ message: OutgoingMessage, context: InstanceContext) async throws -> DeliveryReceipt {
         let c = context.config
         switch try c.requiredString("channel") {
         case "wecom_robot": return try await RobotChannel(config: c, context: context).send(message)

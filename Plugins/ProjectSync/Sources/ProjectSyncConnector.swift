@@ -2,8 +2,10 @@ import Foundation
 import PluginAPI
 
 /// Remote project service: project cache, change detection and notifications, access tokens.
-struct ProjectSyncConnector: Connector {
-    static let manifest = PluginManifest(
+public struct ProjectSyncConnector: Connector {
+    public init() {}
+
+    public static let manifest = PluginManifest(
         name: "projectsync", version: "0.2.0", kind: .connector,
         description: "Remote project cache with change detection, status-change notifications and per-project access tokens.",
         config: [
@@ -41,7 +43,7 @@ struct ProjectSyncConnector: Connector {
         ]
     )
 
-    func validate(config: [String: JSONValue]) throws {
+    public func validate(config: [String: JSONValue]) throws {
         _ = try RemoteProjects.check(config)
         if let z = try config.string("timezone"), TimeZone(identifier: z) == nil { throw PluginError(.config, "timezone: unknown time zone \(z.debugDescription)") }
         for f in config.strings("notify_on") where !["status", "stage", "progress"].contains(f) {
@@ -55,7 +57,7 @@ struct ProjectSyncConnector: Connector {
                     store: context.store, notifications: context.notifications, log: context.log)
     }
 
-    func run(job: String, context: JobContext) async throws -> RunResult {
+    public func run(job: String, context: JobContext) async throws -> RunResult {
         switch job {
         case "sync": return try await sync(context).run(full: try context.params.bool("full") ?? false)
         case "cleanup_cache":
@@ -83,7 +85,7 @@ struct ProjectSyncConnector: Connector {
         return n
     }
 
-    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+    public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
         guard let instance = context.instance else {
             return ProjectRoutes.error(404, "no_instance", "no project service instance: pass ?instance= (several are configured) or create one")
         }

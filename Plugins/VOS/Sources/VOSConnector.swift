@@ -2,8 +2,10 @@ import Foundation
 import PluginAPI
 
 /// VOS3000 softswitch: one instance per node; customers, phone status and CDRs.
-struct VOSConnector: Connector {
-    static let manifest = PluginManifest(
+public struct VOSConnector: Connector {
+    public init() {}
+
+    public static let manifest = PluginManifest(
         name: "vos", version: "0.2.0", kind: .connector,
         description: "VOS3000 softswitch nodes: customers, phone online status and CDRs (deduplicated by flowNo or content hash).",
         config: [
@@ -40,11 +42,11 @@ struct VOSConnector: Connector {
         ]
     )
 
-    func validate(config: [String: JSONValue]) throws {
+    public func validate(config: [String: JSONValue]) throws {
         _ = try VOSNode(config: config)
     }
 
-    func run(job: String, context: JobContext) async throws -> RunResult {
+    public func run(job: String, context: JobContext) async throws -> RunResult {
         let node = try VOSNode(config: context.config)
         switch job {
         case "customers": return try await CustomerSync(node: node, context: context).run()
@@ -55,11 +57,11 @@ struct VOSConnector: Connector {
     }
 
     /// A new node: sync its customers now; their success queues the CDR backfill.
-    func onInstanceCreated(context: InstanceContext) async throws {
+    public func onInstanceCreated(context: InstanceContext) async throws {
         try await context.scheduler.enqueue(job: "customers", params: ["initial": true], trigger: "initial")
     }
 
-    func fetchRecord(collection: String, key: String, context: InstanceContext) async throws -> Record? {
+    public func fetchRecord(collection: String, key: String, context: InstanceContext) async throws -> Record? {
         let node = try VOSNode(config: context.config)
         switch collection {
         case "customers":
@@ -76,7 +78,7 @@ struct VOSConnector: Connector {
         }
     }
 
-    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+    public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
         let instance = try context.requireInstance()
         let node = try VOSNode(config: instance.config)
         switch (route.method, route.route) {

@@ -77,7 +77,11 @@ struct VOSNode: Sendable {
             guard sawContent else { throw Self.emptyBody(op) }
             rest = try scan.finish()
         } catch let e as PluginError where e.kind == .upstream && e.message.hasPrefix("invalid JSON") {
-            throw PluginError(.upstream, "\(op): the response is not JSON (\(e.message)): \(scan.preview.debugDescription)")
+            var preview = scan.preview
+            while preview.utf8.count < 120, let more = try? await stream.next(maxBytes: 120 - preview.utf8.count) {
+                preview += String(decoding: more, as: UTF8.self)
+            }
+            throw PluginError(.upstream, "\(op): the response is not JSON (\(e.message)): \(preview.debugDescription)")
         }
         _ = try checked(op, rest)
     }

@@ -2,8 +2,10 @@ import Foundation
 import PluginAPI
 
 /// Enterprise WeChat external contacts: follow users, contacts, sessions.
-struct WeComConnector: Connector {
-    static let manifest = PluginManifest(
+public struct WeComConnector: Connector {
+    public init() {}
+
+    public static let manifest = PluginManifest(
         name: "wecom", version: "0.2.0", kind: .connector,
         description: "WeCom external contacts: incremental, full and dry-run sync, health score, metrics and alerts.",
         config: [
@@ -41,12 +43,12 @@ struct WeComConnector: Connector {
         ]
     )
 
-    func validate(config: [String: JSONValue]) throws {
+    public func validate(config: [String: JSONValue]) throws {
         _ = try WeComClient.Settings(config: config)
         _ = try Health.Thresholds(config)
     }
 
-    func run(job: String, context: JobContext) async throws -> RunResult {
+    public func run(job: String, context: JobContext) async throws -> RunResult {
         let client = WeComClient(settings: try WeComClient.Settings(config: context.config), http: context.http, store: context.store, log: context.log)
         let result: RunResult
         do {
@@ -81,7 +83,7 @@ struct WeComConnector: Connector {
         return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) records deleted before \(ISO8601DateFormatter().string(from: cutoff))")
     }
 
-    func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+    public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
         let instance = try context.requireInstance()
         let health = Health(context: context, config: instance.config, now: Date())
         let body: JSONValue

@@ -82,16 +82,7 @@ public struct JobRunner: Sendable {
         return run
     }
 
-    /// The store's own tally is authoritative for what was written; the plugin's report adds what only it
-    /// knows (records fetched, pages) and stands alone when the job wrote through no store call.
-    static func merge(reported: RunCounts, stored: RunCounts) -> RunCounts {
-        guard stored.pages > 0 else { return reported }
-        var c = stored
-        c.fetched = max(reported.fetched, stored.fetched)
-        c.pages = max(reported.pages, stored.pages)
-        c.deleted = reported.deleted
-        return c
-    }
+    static func merge(reported: RunCounts, stored: RunCounts) -> RunCounts { RunCounts.merged(reported: reported, stored: stored) }
 
     /// A run the scheduler claimed is already stored; one started directly (run-once, tests) is not yet.
     private func save(_ run: RunRecord) async throws {

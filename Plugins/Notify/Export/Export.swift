@@ -1,4 +1,5 @@
 import PluginAPI
+import NotifyPlugin
 
 // The plugin's one exported symbol; everything else in libNotify.so stays local.
 @_cdecl("synchost_plugin_entry_v1")

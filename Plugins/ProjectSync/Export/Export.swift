@@ -1,4 +1,5 @@
 import PluginAPI
+import ProjectSyncPlugin
 
 // The plugin's one exported symbol; everything else in libProjectSync.so stays local.
 @_cdecl("synchost_plugin_entry_v1")

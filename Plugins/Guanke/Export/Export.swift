@@ -1,7 +1,8 @@
 import PluginAPI
+import GuankePlugin
 
-// The plugin's one exported symbol; everything else in libWeCom.so stays local.
+// The plugin's one exported symbol; everything else in libGuanke.so stays local.
 @_cdecl("synchost_plugin_entry_v1")
 public func synchostPluginEntry(_ host: UnsafePointer<sh_host_api>?, _ abi: UInt32) -> UnsafePointer<sh_plugin_descriptor>? {
-    PluginExport.connector(WeComConnector.self, host: host, abi: abi)
+    PluginExport.connector(GuankeConnector.self, host: host, abi: abi)
 }

@@ -1,4 +1,5 @@
 import PluginAPI
+import VOSPlugin
 
 // The plugin's one exported symbol; everything else in libVOS.so stays local.
 @_cdecl("synchost_plugin_entry_v1")
