@@ -149,3 +149,39 @@ struct AdminDataAPITests {
         await kernel.scheduler!.stop()
     }
 }
+
+/// `/healthz` and `/readyz` say what works: the database answers, the scheduler ticks, every plugin loaded.
+@Suite("Health that tells the truth")
+struct HealthTests {
+    @Test func aRunningHostIsOkAndReadyAndSaysWhatItChecked() async throws {
+        let host = try await TestHost()
+        let health = try await request("GET", host.base.replacingOccurrences(of: "/api/v1", with: "") + "/healthz")
+        #expect(health.status == 200 && health.json?["status"] == "ok" && health.json?["ready"] == true, "\(health.body)")
+        #expect(health.json?["database"]?["ok"] == true && health.json?["database"]?["latency_ms"]?.doubleValue != nil)
+        #expect(health.json?["scheduler"]?["running"] == true && (health.json?["scheduler"]?["last_tick_age_seconds"]?.doubleValue ?? 99) < 30)
+        #expect(try await request("GET", host.base.replacingOccurrences(of: "/api/v1", with: "") + "/readyz").status == 200)
+    }
+
+    @Test func anUnreachableDatabaseIs503AndAFailedPluginIsDegraded() async throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "junk".write(to: dir.appendingPathComponent("junk.so"), atomically: true, encoding: .utf8)
+        let kernel = try await makeKernel(dir)
+
+        let degraded = await HealthCheck(kernel: kernel, ping: {}).report()
+        #expect(degraded.status == "degraded" && degraded.ready && degraded.failed_plugins.map(\.path).contains { $0.hasSuffix("junk.so") })
+        #expect(degraded.failed_plugins.first?.reason.contains("dlopen failed") == true)
+
+        let refused = await HealthCheck(kernel: kernel, ping: { throw HostError.unavailable("connection refused") }).report()
+        #expect(refused.status == "down" && !refused.ready && refused.database?.error?.contains("connection refused") == true)
+
+        // A database that hangs counts as unreachable after the bound.
+        let hung = await HealthCheck(kernel: kernel, ping: { try await Task.sleep(for: .seconds(60)) }, databaseBound: .milliseconds(100)).report()
+        #expect(hung.status == "down" && hung.database?.error?.contains("no answer within") == true)
+
+        let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
+        defer { server.task.cancel() }
+        let health = try await request("GET", "http://127.0.0.1:\(server.port)/healthz")
+        #expect(health.status == 200 && health.json?["status"] == "degraded" && health.json?["failed"] == 1)
+    }
+}

@@ -113,7 +113,7 @@ struct PluginLoaderTests {
         var answer = FrameReader(try await plugin.invoke("fetch_min", request: Array("http://127.0.0.1:\(server.port)/healthz".utf8), context: context))
         let head = try JSONValue.parse(try answer.next())
         #expect(head["status"] == 200 && head["attempts"] == 1)
-        #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""status":"ok""#))
+        #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""ready":"#))
 
         let info = try JSONValue.parse(try await plugin.invoke("service", request: Array("config:host".utf8), context: context))
         #expect(info["abi"] == "1.2" && info["host_version"]?.stringValue == SynchostVersion.current)

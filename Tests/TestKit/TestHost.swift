@@ -75,13 +75,11 @@ final class TestHost: Sendable {
         return try await waitForRun(id, timeout: timeout)
     }
 
+    /// Woken by the runner when the run is recorded as ended (no polling).
     func waitForRun(_ id: String, timeout: Duration = .seconds(60)) async throws -> RunRecord {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let r = try await store.run(id: id), r.status.isFinal { return r }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw HostError.unavailable("run \(id) did not end within \(timeout)")
+        let run = try await kernel.instances!.waitForRun(id, timeout: timeout)
+        guard run.status.isFinal else { throw HostError.unavailable("run \(id) did not end within \(timeout)") }
+        return run
     }
 
     /// Waits until `count` runs of `job` have ended, and returns them (oldest first).

@@ -13,14 +13,6 @@ public struct AdminServer: Sendable {
         self.token = token
     }
 
-    struct Health: Codable {
-        var status: String
-        var version: String
-        var plugins: [String: String]
-        var loaded: Int
-        var failed: Int
-    }
-
     struct RescanView: Codable {
         var added: [PluginView]
         var changed: [String]
@@ -32,13 +24,14 @@ public struct AdminServer: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMappingMiddleware())
         let registry = kernel.registry
+        let health = HealthCheck(kernel: kernel)
         router.get("healthz") { _, _ -> Response in
-            let entries = registry.entries
-            let loaded = entries.filter(\.isLoaded).count
-            return try .json(Health(
-                status: "ok", version: SynchostVersion.current,
-                plugins: Dictionary(entries.map { (PluginView($0).name, $0.isLoaded ? "loaded" : "failed") }, uniquingKeysWith: { a, _ in a }),
-                loaded: loaded, failed: entries.count - loaded))
+            let report = await health.report()
+            return try .json(report, status: report.status == "down" ? .serviceUnavailable : .ok)
+        }
+        router.get("readyz") { _, _ -> Response in
+            let report = await health.report()
+            return try .json(report, status: report.ready ? .ok : .serviceUnavailable)
         }
         // The web admin page: static, public (it holds no data; every call it makes needs the token).
         router.get("/") { _, _ -> Response in

@@ -76,11 +76,8 @@ struct DataRoutes {
             throw HostError.invalid("\(plugin.name) cannot refresh \(collection) live (no refresh job); read it without cache=live")
         }
         let queued = try await manager.enqueue(instance: instance.id, job: job, params: [:], dryRun: false, trigger: "live-read")
-        let deadline = ContinuousClock.now + Self.liveTimeout
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            if let r = try await store.run(id: queued.id), r.status.isFinal { return r }
-        }
+        let run = try await manager.waitForRun(queued.id, timeout: Self.liveTimeout)
+        if run.status.isFinal { return run }
         throw HostError.unavailable("the refresh run \(queued.id) has not finished within \(Self.liveTimeout); it goes on in the background")
     }
 
@@ -117,6 +114,12 @@ struct DataRoutes {
             guard mode == "cache" || mode == "live" else { throw HostError.invalid("cache must be cache or live for a list") }
             if mode == "cache" { return try await cachedList(try context.parameters.require("id"), collection, q) }
             let (instance, plugin) = try await resolve(context)
+            guard instance.enabled else {
+                let result = try await RecordReader(store: store, clock: manager.clock).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
+                let body = RecordJSON.list(result.page.records, nextCursor: result.page.nextCursor, lastSyncedAt: result.lastSyncedAt, source: "cache",
+                                           stale: true, upstreamError: InstanceManager.disabledReason(instance.id))
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            }
             let refreshed = try await refresh(instance: instance, plugin: plugin, collection: collection)
             let result = try await RecordReader(store: store, clock: manager.clock).list(instance: instance.info, plugin: plugin, collection: collection, query: q)
             let ok = refreshed.status == .succeeded
@@ -134,7 +137,13 @@ struct DataRoutes {
             let key = try context.parameters.require("key")
             if policy == .cache { return try await cachedRead(try context.parameters.require("id"), collection, key) }
             let (instance, plugin) = try await resolve(context)
-            let r = try await RecordReader(store: store, clock: manager.clock).read(instance: instance.info, plugin: plugin, collection: collection, key: key, policy: policy)
+            // A disabled instance reads nothing live: the cache answers, and says why.
+            var r = try await RecordReader(store: store, clock: manager.clock).read(instance: instance.info, plugin: plugin, collection: collection, key: key,
+                                                                               policy: instance.enabled ? policy : .cache)
+            if !instance.enabled {
+                r.stale = true
+                r.upstreamError = InstanceManager.disabledReason(instance.id)
+            }
             guard let record = r.record else {
                 throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
             }

@@ -13,6 +13,7 @@ struct InstanceRoutes {
         var id: String
         var plugin: String
         var config: [String: JSONValue]?
+        var enabled: Bool?
     }
 
     struct PatchInput: Decodable {
@@ -35,6 +36,19 @@ struct InstanceRoutes {
         var next_cursor: String?
     }
 
+    /// Longest `?wait=` on a run.
+    static let maxWait = Duration.seconds(300)
+
+    /// `?wait=`: `30s`, `500ms`, `2m`, or seconds as a number; at most five minutes.
+    static func waitDuration(_ text: String) throws -> Duration {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        let (number, scale) = units.first { text.hasSuffix($0.0) }.map { (String(text.dropLast($0.0.count)), $0.1) } ?? (text, 1)
+        guard let n = Double(number), n >= 0, n * scale <= 300 else {
+            throw HostError.invalid("wait must be a duration such as 30s, 500ms or 2m, at most 5m (got \(text.debugDescription))")
+        }
+        return .milliseconds(Int64(n * scale * 1000))
+    }
+
     func keys(_ plugin: String) -> [ConfigKey] { registry.plugin(named: plugin)?.manifest.config ?? [] }
 
     func add(to api: RouterGroup<BasicRequestContext>) {
@@ -42,8 +56,8 @@ struct InstanceRoutes {
             try .json(try await store.instances().map { InstanceView($0, keys: keys($0.plugin)) })
         }
         api.post("instances") { request, _ -> Response in
-            let input = try await RequestBody.json(request, as: CreateInput.self, allowedKeys: ["id", "plugin", "config"])
-            let created = try await manager.create(id: input.id, plugin: input.plugin, config: input.config ?? [:])
+            let input = try await RequestBody.json(request, as: CreateInput.self, allowedKeys: ["id", "plugin", "config", "enabled"])
+            let created = try await manager.create(id: input.id, plugin: input.plugin, config: input.config ?? [:], enabled: input.enabled ?? true)
             return try .json(InstanceView(created, keys: keys(created.plugin)), status: .created)
         }
         api.get("instances/:id") { _, context -> Response in
@@ -63,9 +77,16 @@ struct InstanceRoutes {
             return Response(status: .noContent)
         }
         api.post("instances/:id/jobs/:job/run") { request, context -> Response in
+            let wait = try request.uri.queryParameters.get("wait").map(Self.waitDuration)
             let input = try await RequestBody.json(request, as: RunInput.self, allowedKeys: ["params", "dry_run"])
             let run = try await manager.enqueue(instance: try context.parameters.require("id"), job: try context.parameters.require("job"),
                                                 params: input.params ?? [:], dryRun: input.dry_run ?? false, trigger: "manual")
+            // `?wait=30s`: "sync and show the result" in one call — the ended run (200), or 202 at the deadline.
+            if let wait {
+                let now = try await manager.waitForRun(run.id, timeout: wait)
+                if now.status.isFinal { return try .json(RunView(now)) }
+                return try .json(Accepted(run_id: now.id, status: now.status.rawValue), status: .accepted)
+            }
             return try .json(Accepted(run_id: run.id, status: run.status.rawValue), status: .accepted)
         }
         api.get("runs") { request, _ -> Response in

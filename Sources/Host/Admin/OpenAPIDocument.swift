@@ -47,6 +47,9 @@ enum OpenAPIDocument {
             "Plugin": object(["name": string, "version": optString, "kind": optString, "abi": optString, "status": string, "reason": optString,
                               "path": string, "config": ["type": ["array", "null"]], "jobs": ["type": ["array", "null"]],
                               "collections": ["type": ["array", "null"]], "routes": ["type": ["array", "null"]]], required: ["name", "status", "path"]),
+            "Health": object(["status": string, "ready": boolean, "version": string, "plugins": anyObject, "loaded": integer, "failed": integer,
+                              "failed_plugins": array(object(["path": string, "reason": string])), "database": anyObject, "scheduler": anyObject],
+                             required: ["status", "ready", "plugins"]),
             "Instance": object(["id": string, "plugin": string, "config": anyObject, "enabled": boolean, "created_at": optString, "updated_at": optString],
                                required: ["id", "plugin", "config", "enabled"]),
             "Schedule": object(["id": string, "instance": string, "job": string, "params": anyObject, "cron": string, "timezone": string, "enabled": boolean,
@@ -60,7 +63,7 @@ enum OpenAPIDocument {
                                     "message": anyObject, "last_error": optString], required: ["id", "channel", "state", "attempts", "message"]),
         ]
         let id = path("id")
-        let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject],
+        let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject, "enabled": boolean],
                                         "required": ["id", "plugin"], "additionalProperties": false]
         let scheduleProps: [String: JSONValue] = [
             "instance": string, "job": string, "cron": string, "timezone": string, "params": anyObject, "enabled": boolean, "misfire": string,
@@ -68,9 +71,10 @@ enum OpenAPIDocument {
             "timeout_seconds": integer, "note": optString,
         ]
         var paths: [String: JSONValue] = [
-            "/healthz": ["get": op("Liveness and per-plugin status", ["200": json(object(["status": string, "version": string, "plugins": anyObject,
-                                                                                          "loaded": integer, "failed": integer], required: ["status", "plugins"]))],
-                                   errors: [], secure: false)],
+            "/healthz": ["get": op("What works: the database answers, the scheduler ticks, every plugin loaded (status ok | degraded | down)",
+                                   ["200": json(ref("Health")), "503": json(ref("Health"), "the database is unreachable")], errors: [], secure: false)],
+            "/readyz": ["get": op("For load balancers: 200 when the database answers and the scheduler ticks",
+                                  ["200": json(ref("Health")), "503": json(ref("Health"), "not ready")], errors: [], secure: false)],
             "/metrics": ["get": op("Prometheus metrics", ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]], errors: [])],
             "/openapi.json": ["get": op("This document", ["200": json(anyObject)], errors: [])],
             "/api/v1/plugins": ["get": op("Plugins the loader found", ["200": json(array(ref("Plugin")))], errors: [])],
@@ -86,7 +90,9 @@ enum OpenAPIDocument {
                             body: ["type": "object", "properties": ["config": anyObject, "enabled": boolean], "additionalProperties": false]),
                 "delete": op("Delete (purge=true deletes its data too)", ["204": ["description": "Deleted"]], errors: [400, 404], params: [id, query("purge", ["type": "string", "enum": ["true", "false"]])]),
             ],
-            "/api/v1/instances/{id}/jobs/{job}/run": ["post": op("Queue a run now", ["202": json(ref("Accepted"))], errors: [400, 404, 413], params: [id, path("job")],
+            "/api/v1/instances/{id}/jobs/{job}/run": ["post": op("Queue a run now; with ?wait= (30s, 500ms, 2m; at most 5m) answer the ended run, or 202 at the deadline",
+                                                                 ["200": json(ref("Run")), "202": json(ref("Accepted"))], errors: [400, 404, 409, 413],
+                                                                 params: [id, path("job"), query("wait")],
                                                                body: ["type": "object", "properties": ["params": anyObject, "dry_run": boolean], "additionalProperties": false])],
             "/api/v1/schedules": [
                 "get": op("Schedules", ["200": json(array(ref("Schedule")))], errors: [], params: [query("instance")]),

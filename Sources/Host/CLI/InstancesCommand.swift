@@ -5,7 +5,7 @@ import PluginAPI
 struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "instances", abstract: "Plugin instances (a VOS node, a WeCom corp, a channel...).",
-        subcommands: [List.self, Add.self, Remove.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Add.self, Enable.self, Disable.self, Remove.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List instances (secrets shown as ***).")
@@ -33,6 +33,7 @@ struct InstancesCommand: AsyncParsableCommand {
         @Argument(help: "Plugin name.") var plugin: String
         @Option(name: .customLong("set"), help: "Config key=value (repeatable).") var settings: [String] = []
         @Option(help: "Config as a JSON object (merged under --set).") var config: String?
+        @Flag(help: "Create it disabled: nothing runs (not even its initial sync) until `instances enable`.") var disabled = false
 
         func run() async throws {
             let kernel = try await store.kernel()
@@ -42,10 +43,32 @@ struct InstancesCommand: AsyncParsableCommand {
                 cfg = parsed
             }
             cfg.merge(try KeyValues.parse(settings, option: "set")) { _, new in new }
-            let created = try await kernel.instances!.create(id: id, plugin: plugin, config: cfg)
+            let created = try await kernel.instances!.create(id: id, plugin: plugin, config: cfg, enabled: !disabled)
             let schedules = try await kernel.store!.schedules(instance: created.id)
-            print("created \(created.id) (\(created.plugin)) with \(schedules.count) schedule(s):")
+            print("created \(created.id) (\(created.plugin))\(disabled ? ", disabled," : "") with \(schedules.count) schedule(s):")
             for s in schedules { print("  \(s.job)  \(s.cron)  \(s.timezone)  next \(ISOTime.string(s.nextRunAt) ?? "-")") }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable an instance: its schedules fire again, queued runs start, a waiting initial sync runs.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Instance id.") var id: String
+
+        func run() async throws {
+            _ = try await store.kernel().instances!.update(id: id, config: nil, enabled: true)
+            print("enabled \(id)")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable an instance: nothing of it runs until it is enabled (its data stays readable).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Instance id.") var id: String
+
+        func run() async throws {
+            _ = try await store.kernel().instances!.update(id: id, config: nil, enabled: false)
+            print("disabled \(id)")
         }
     }
 

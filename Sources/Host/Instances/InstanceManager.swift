@@ -48,12 +48,14 @@ public struct InstanceManager: Sendable {
     }
 
     @discardableResult
-    public func create(id: String, plugin name: String, config: [String: JSONValue], now: Date = Date()) async throws -> InstanceRecord {
+    public func create(id: String, plugin name: String, config: [String: JSONValue], enabled: Bool = true, now: Date = Date()) async throws -> InstanceRecord {
         guard id.wholeMatch(of: Self.idPattern) != nil, id != HostJobs.instance else {
             throw HostError.invalid("id \(id.debugDescription): use 1-63 characters a-z, 0-9, _ and -, starting with a letter or digit")
         }
         let plugin = try plugin(name)
-        let record = InstanceRecord(id: id, plugin: name, config: try await checkedConfig(config, plugin: plugin), createdAt: now, updatedAt: now)
+        // Created disabled, a connector's on-create hook (its initial sync) waits for the first enable.
+        let record = InstanceRecord(id: id, plugin: name, config: try await checkedConfig(config, plugin: plugin), enabled: enabled,
+                                    initialPending: !enabled && plugin.manifest.kind == .connector, createdAt: now, updatedAt: now)
         let schedules = plugin.manifest.jobs.flatMap { job in
             job.schedules.map { d -> ScheduleRecord in
                 var s = ScheduleRecord(instance: id, job: job.name, params: d.params, cron: d.cron,
@@ -64,20 +66,28 @@ public struct InstanceManager: Sendable {
             }
         }
         try await store.createInstance(record, schedules: schedules)
-        logger.info("instance \(id) of \(name) created with \(schedules.count) default schedule(s)")
-        if plugin.manifest.kind == .connector {
-            let secrets = ConfigSchema.secretValues(record.config, keys: plugin.manifest.config)
-            do {
-                _ = try await plugin.invoke(PluginOperation.instanceCreated, InstanceEvent(instance: record.info), as: Empty.self,
-                                            context: SessionContext(plugin: name, instance: record.info, secrets: secrets), timeout: .seconds(120))
-            } catch let e as PluginError where e.kind == .unavailable {
-                // The plugin has no on-create hook.
-            } catch {
-                logger.error("instance \(id): on-create hook failed: \(SecretMasker.redact(String(describing: error), secrets: secrets))")
-            }
-        }
+        logger.info("instance \(id) of \(name) created\(enabled ? "" : " disabled") with \(schedules.count) default schedule(s)")
+        if enabled && plugin.manifest.kind == .connector { await createdHook(record, plugin) }
         scheduler?.wake()
         return record
+    }
+
+    /// The connector's on-create hook (e.g. VOS queues its customers sync and the staggered backfill).
+    func createdHook(_ record: InstanceRecord, _ plugin: PluginHandle) async {
+        let secrets = ConfigSchema.secretValues(record.config, keys: plugin.manifest.config)
+        do {
+            _ = try await plugin.invoke(PluginOperation.instanceCreated, InstanceEvent(instance: record.info), as: Empty.self,
+                                        context: SessionContext(plugin: plugin.name, instance: record.info, secrets: secrets), timeout: .seconds(120))
+        } catch let e as PluginError where e.kind == .unavailable {
+            // The plugin has no on-create hook.
+        } catch {
+            logger.error("instance \(record.id): on-create hook failed: \(SecretMasker.redact(String(describing: error), secrets: secrets))")
+        }
+    }
+
+    /// Why nothing runs for a disabled instance, in the words an operator needs.
+    public static func disabledReason(_ id: String) -> String {
+        "instance \(id) is disabled: it runs nothing until it is enabled (PATCH /api/v1/instances/\(id) {\"enabled\": true} or `synchost instances enable \(id)`)"
     }
 
     /// Replaces the given config keys (secret keys left out keep their stored values) and/or the enabled flag.
@@ -95,6 +105,13 @@ public struct InstanceManager: Sendable {
         if let enabled { record.enabled = enabled }
         record.updatedAt = clock()
         try await store.updateInstance(record)
+        // Enabling starts what waited: the on-create hook of an instance created disabled (once, whichever
+        // request or replica gets there first), its schedules and its queued runs.
+        if record.enabled, record.initialPending, try await store.claimInitialHook(id: id) {
+            record.initialPending = false
+            await createdHook(record, plugin)
+        }
+        if enabled != nil { scheduler?.wake() }
         return record
     }
 
@@ -120,6 +137,11 @@ public struct InstanceManager: Sendable {
         return s
     }
 
+    /// The run once it has ended, or as it is after `timeout` (the API's `?wait=`, a live list read).
+    public func waitForRun(_ id: String, timeout: Duration) async throws -> RunRecord {
+        try await (scheduler?.runner.completions ?? RunCompletions()).wait(for: id, in: store, timeout: timeout)
+    }
+
     /// Queues a run of a job now (or at `runAt`).
     public func enqueue(instance id: String, job: String, params: [String: JSONValue], dryRun: Bool, trigger: String, runAt: Date? = nil) async throws -> RunRecord {
         guard let record = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
@@ -128,6 +150,7 @@ public struct InstanceManager: Sendable {
             throw HostError.invalid("\(record.plugin) has no job \(job.debugDescription) (jobs: \(plugin.manifest.jobs.map(\.name).joined(separator: ", ")))")
         }
         if dryRun && !spec.supportsDryRun { throw HostError.invalid("job \(job) does not support dry runs") }
+        guard record.enabled else { throw HostError.conflict(Self.disabledReason(id)) }
         var run = RunRecord(instance: id, job: job, trigger: trigger, params: try ConfigSchema.validated(params, against: spec.params, what: "params"), dryRun: dryRun)
         run.runAt = runAt ?? run.createdAt
         try await store.insertRun(run)

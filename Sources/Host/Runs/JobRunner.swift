@@ -10,9 +10,13 @@ public struct JobRunner: Sendable {
     public let store: any HostDatabase
     public let logger: Logger
     public let clock: HostClock
+    /// Told of every run this runner records as ended (API callers waiting for a run).
+    public let completions: RunCompletions
 
-    public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger, clock: @escaping HostClock = HostClocks.system) {
+    public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger, clock: @escaping HostClock = HostClocks.system,
+                completions: RunCompletions = RunCompletions()) {
         self.clock = clock
+        self.completions = completions
         self.registry = registry
         self.store = store
         self.logger = logger
@@ -27,6 +31,7 @@ public struct JobRunner: Sendable {
             run.finishedAt = clock()
             if try await store.run(id: run.id) == nil { try await store.insertRun(run) }
             try await store.finishRun(run)
+            completions.finished(run.id)
             return run
         }
         // A run the scheduler claimed is stored as running already (the claim started it).
@@ -74,6 +79,7 @@ public struct JobRunner: Sendable {
         let final = run
         let store = self.store
         try await Task.detached { try await store.finishRun(final) }.value
+        completions.finished(run.id)
         HostMetrics.runFinished(plugin: instance.plugin, job: run.job, status: run.status.rawValue,
                                 counts: RunCountsSnapshot(inserted: run.counts.inserted, updated: run.counts.updated, deleted: run.counts.deleted),
                                 seconds: run.startedAt.map { run.finishedAt!.timeIntervalSince($0) })

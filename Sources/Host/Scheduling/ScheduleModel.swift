@@ -6,15 +6,20 @@ public struct InstanceRecord: Sendable, Equatable, Codable {
     public var id: String
     public var plugin: String
     public var config: [String: JSONValue]
+    /// A disabled instance runs nothing: its schedules do not fire, its queued runs wait, manual runs are refused.
     public var enabled: Bool
+    /// Created disabled: the on-create hook (a connector's initial sync) waits for the first enable.
+    public var initialPending: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: String, plugin: String, config: [String: JSONValue], enabled: Bool = true, createdAt: Date = Date(), updatedAt: Date = Date()) {
+    public init(id: String, plugin: String, config: [String: JSONValue], enabled: Bool = true, initialPending: Bool = false,
+                createdAt: Date = Date(), updatedAt: Date = Date()) {
         self.id = id
         self.plugin = plugin
         self.config = config
         self.enabled = enabled
+        self.initialPending = initialPending
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

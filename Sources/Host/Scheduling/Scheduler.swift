@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import PluginAPI
 
@@ -15,7 +16,9 @@ public actor Scheduler {
     let lease: Duration
     let maxConcurrentRuns: Int
     /// Longest sleep without a wake-up (other replicas' changes are seen at least this often).
-    let maxIdle: Duration
+    nonisolated let maxIdle: Duration
+    /// The loop's last pass, for `/healthz`.
+    public nonisolated let pulse = SchedulerPulse()
     let hostJobs: HostJobs
     /// The time source (tests shift it to reach a minute boundary without waiting for it).
     let clock: @Sendable () -> Date
@@ -56,10 +59,12 @@ public actor Scheduler {
             for run in try await store.recoverRuns(now: clock(), all: true) { try await afterRecovery(run) }
         }
         // With the executor as preference, the nonisolated calls the loop makes (store, wake-ups) stay on it too.
+        pulse.set(running: true)
         loopTask = Task(executorPreference: executor) { await self.loop() }
     }
 
     public func stop() async {
+        pulse.set(running: false)
         loopTask?.cancel()
         wakeup.wake()
         loopTask = nil
@@ -74,6 +79,7 @@ public actor Scheduler {
         while !Task.isCancelled {
             do {
                 try await pass()
+                pulse.beat()
                 if ContinuousClock.now - lastHeartbeat >= lease / 3 {
                     try await heartbeat()
                     lastHeartbeat = ContinuousClock.now
@@ -167,6 +173,16 @@ public actor Scheduler {
         try await store.insertRun(next)
         logger.notice("run \(run.id) \(run.status.rawValue); retry \(next.attempt)/\(run.maxAttempts) in \(Int(delay)) s as run \(next.id)")
     }
+}
+
+/// When the scheduler's loop last finished a pass, readable from anywhere (the health check).
+public final class SchedulerPulse: Sendable {
+    private let state = Mutex<(running: Bool, last: ContinuousClock.Instant?)>((false, nil))
+    func beat() { state.withLock { $0.last = .now } }
+    func set(running: Bool) { state.withLock { $0.running = running } }
+    public var running: Bool { state.withLock { $0.running } }
+    /// Since the last pass; nil before the first.
+    public var age: Duration? { state.withLock { $0.last.map { .now - $0 } } }
 }
 
 extension Duration {

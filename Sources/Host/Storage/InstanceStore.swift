@@ -7,6 +7,8 @@ public protocol InstanceStore: Sendable {
     func instance(id: String) async throws -> InstanceRecord?
     func instances() async throws -> [InstanceRecord]
     func updateInstance(_ instance: InstanceRecord) async throws
+    /// An enabled instance whose on-create hook waited: true once, for the caller that is to run it now.
+    func claimInitialHook(id: String) async throws -> Bool
     /// Deletes the instance and its schedules (and cancels its queued runs); its data only when asked to.
     func deleteInstance(id: String, purgeData: Bool, now: Date) async throws
 }

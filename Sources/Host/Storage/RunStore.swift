@@ -4,6 +4,8 @@ import Foundation
 /// serialised across host replicas (SQLite: one writer; PostgreSQL: an advisory lock plus a unique
 /// (schedule, scheduled_for) key), so each fire becomes exactly one run.
 public protocol RunStore: Sendable {
+    /// One trivial query: the database answers (the health check).
+    func ping() async throws
     /// True when one host owns the database (SQLite): runs still "running" at start were its own.
     var isExclusive: Bool { get }
 

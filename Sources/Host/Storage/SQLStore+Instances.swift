@@ -2,7 +2,7 @@ import Foundation
 import PluginAPI
 
 extension SQLStore: InstanceStore {
-    static let instanceColumns = "id, plugin, config, enabled, created_at, updated_at"
+    static let instanceColumns = "id, plugin, config, enabled, created_at, updated_at, initial_pending"
 
     /// The instance in a row. Its config is decoded once per distinct text: requests read the instance on every
     /// call, and the stored text itself tells whether the decoded copy is still the one stored.
@@ -19,7 +19,7 @@ extension SQLStore: InstanceStore {
                 cache[id] = (text, config)
             }
         }
-        return InstanceRecord(id: id, plugin: row.text(1) ?? "", config: config, enabled: row.bool(3),
+        return InstanceRecord(id: id, plugin: row.text(1) ?? "", config: config, enabled: row.bool(3), initialPending: row.bool(6),
                               createdAt: row.date(4) ?? Date(millis: 0), updatedAt: row.date(5) ?? Date(millis: 0))
     }
 
@@ -28,9 +28,9 @@ extension SQLStore: InstanceStore {
     public func createInstance(_ instance: InstanceRecord, schedules: [ScheduleRecord]) async throws {
         try await write { s in
             let inserted = try await s.count("""
-                INSERT INTO instances (\(Self.instanceColumns)) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id
+                INSERT INTO instances (\(Self.instanceColumns)) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id
                 """, [.text(instance.id), .text(instance.plugin), Self.configText(instance), .bool(instance.enabled),
-                      .int(instance.createdAt.millis), .int(instance.updatedAt.millis)])
+                      .int(instance.createdAt.millis), .int(instance.updatedAt.millis), .bool(instance.initialPending)])
             if inserted == 0 { throw HostError.conflict("an instance \(instance.id.debugDescription) exists already") }
             for schedule in schedules {
                 try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
@@ -50,6 +50,10 @@ extension SQLStore: InstanceStore {
         let updated = try await writeCount("UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING id",
                                            [.text(instance.plugin), Self.configText(instance), .bool(instance.enabled), .int(instance.updatedAt.millis), .text(instance.id)])
         if updated == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
+    }
+
+    public func claimInitialHook(id: String) async throws -> Bool {
+        try await writeCount("UPDATE instances SET initial_pending = 0 WHERE id = ? AND initial_pending = 1 AND enabled = 1 RETURNING id", [.text(id)]) > 0
     }
 
     public func deleteInstance(id: String, purgeData: Bool, now: Date) async throws {

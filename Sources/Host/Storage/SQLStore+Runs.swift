@@ -76,26 +76,33 @@ extension SQLStore: RunStore {
         try await write("UPDATE schedules SET last_status = ?, last_run_at = ? WHERE id = ?", [.text(status), .int(at.millis), .text(id)])
     }
 
+    public func ping() async throws { _ = try await quickRows("SELECT 1", []) }
+
     // MARK: the run queue
+
+    /// A disabled instance runs nothing: its schedules are not due and its queued runs wait (host jobs have
+    /// no instance row and always run).
+    static let instanceEnabled = "instance_id NOT IN (SELECT id FROM instances WHERE enabled = 0)"
 
     public func earliestDue() async throws -> Date? {
         try await read { s in
-            let schedule = try await s.one("SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1")?.int(0)
-            let run = try await s.one("SELECT MIN(run_at) FROM runs WHERE status = 'queued'")?.int(0)
+            let schedule = try await s.one("SELECT MIN(next_run_at) FROM schedules WHERE enabled = 1 AND \(Self.instanceEnabled)")?.int(0)
+            let run = try await s.one("SELECT MIN(run_at) FROM runs WHERE status = 'queued' AND \(Self.instanceEnabled)")?.int(0)
             return [schedule, run].compactMap { $0 }.min().map(Date.init(millis:))
         }
     }
 
     public func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult {
         // Most passes find nothing due: a read says so without queueing for the writer.
-        guard try await !quickRows("SELECT 1 FROM schedules WHERE enabled = 1 AND next_run_at <= ? LIMIT 1", [.int(now.millis)]).isEmpty else {
+        guard try await !quickRows("SELECT 1 FROM schedules WHERE enabled = 1 AND next_run_at <= ? AND \(Self.instanceEnabled) LIMIT 1", [.int(now.millis)]).isEmpty else {
             return FireResult(queued: [], more: false)
         }
         let skipLocked = self.skipLocked
         return try await write { s in
             try await self.executor.lock(s, Self.queueLock)
             let due = try await s.query("""
-                SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?\(skipLocked)
+                SELECT \(ScheduleRow.columns) FROM schedules WHERE enabled = 1 AND next_run_at <= ? AND \(Self.instanceEnabled)
+                ORDER BY next_run_at LIMIT ?\(skipLocked)
                 """, [.int(now.millis), .int(Int64(limit))]).map(ScheduleRow.decode)
             var queued: [RunRecord] = []
             for schedule in due {
@@ -114,12 +121,13 @@ extension SQLStore: RunStore {
     }
 
     public func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord] {
-        guard try await !quickRows("SELECT 1 FROM runs WHERE status = 'queued' AND run_at <= ? LIMIT 1", [.int(now.millis)]).isEmpty else { return [] }
+        guard try await !quickRows("SELECT 1 FROM runs WHERE status = 'queued' AND run_at <= ? AND \(Self.instanceEnabled) LIMIT 1", [.int(now.millis)]).isEmpty else { return [] }
         let skipLocked = self.skipLocked
         return try await write { s in
             try await self.executor.lock(s, Self.queueLock)
             let candidates = try await s.query("""
-                SELECT \(RunRow.columns) FROM runs WHERE status = 'queued' AND run_at <= ? ORDER BY run_at, created_at LIMIT ?\(skipLocked)
+                SELECT \(RunRow.columns) FROM runs WHERE status = 'queued' AND run_at <= ? AND \(Self.instanceEnabled)
+                ORDER BY run_at, created_at LIMIT ?\(skipLocked)
                 """, [.int(now.millis), .int(Int64(limit))]).map(RunRow.decode)
             guard !candidates.isEmpty else { return [] }
             var running: [String: [String]] = [:]

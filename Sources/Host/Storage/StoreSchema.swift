@@ -15,6 +15,10 @@ enum StoreSchema {
         Migration(version: 2, name: "2-notification-outbox", statements: outbox),
         Migration(version: 3, name: "3-run-log") { _ in ["ALTER TABLE runs ADD COLUMN log TEXT"] },
         Migration(version: 4, name: "4-raw-record-bytes", statements: rawRecordBytes),
+        // An instance created disabled runs its on-create hook (initial sync) when it is first enabled.
+        Migration(version: 5, name: "5-instance-initial-pending") { d in
+            ["ALTER TABLE instances ADD COLUMN initial_pending \(d == .sqlite ? "INTEGER" : "BIGINT") NOT NULL DEFAULT 0"]
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).

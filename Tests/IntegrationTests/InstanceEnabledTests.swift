@@ -1,0 +1,111 @@
+import Foundation
+import PluginAPI
+import Testing
+import VOSSimulator
+
+@testable import Host
+@testable import TestKit
+
+/// "Enabled means enabled": a disabled instance runs nothing — no schedule fires, queued runs wait, manual runs
+/// are refused with the reason, live reads answer from the cache saying why — and enabling starts what waited.
+@Suite("A disabled instance runs nothing")
+struct InstanceEnabledTests {
+    @Test func aNodeCreatedDisabledSyncsNothingUntilItIsEnabledThenStartsItsInitialSync() async throws {
+        var data = VOSSimulator.Data()
+        data.customers = 3
+        data.cdrsPerDay = 30
+        let sim = VOSSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost()
+        let config = VOSPluginTests.config(sim)
+
+        let created = try await host.api("POST", "/instances", #"{"id": "n1", "plugin": "vos", "enabled": false, "config": \#(config)}"#)
+        #expect(created.status == 201 && created.json?["enabled"] == false, "\(created.body)")
+        // The on-create hook did not run: nothing was queued (the hook runs inside the create call).
+        #expect(try await host.api("GET", "/runs?instance=n1").json?["runs"]?.arrayValue?.isEmpty == true)
+
+        let manual = try await host.api("POST", "/instances/n1/jobs/customers/run", "{}")
+        let reason = manual.json?["error"]?["message"]?.stringValue ?? ""
+        #expect(manual.status == 409 && reason.contains("instance n1 is disabled") && reason.contains(#"{"enabled": true}"#), "\(manual.body)")
+
+        let live = try await host.api("GET", "/instances/n1/collections/customers?cache=live")
+        #expect(live.status == 200 && live.json?["source"] == "cache" && live.json?["stale"] == true, "\(live.body)")
+        #expect(live.json?["upstream_error"]?.stringValue?.contains("instance n1 is disabled") == true)
+        #expect(try await host.api("GET", "/instances/n1/collections/customers/10001?cache=live").status == 404)
+
+        // Enabling starts what waited: the customers sync, then the staggered CDR backfill.
+        let enabled = try await host.api("PATCH", "/instances/n1", #"{"enabled": true}"#)
+        #expect(enabled.status == 200 && enabled.json?["enabled"] == true)
+        let customers = try await host.waitForRuns("n1", job: "customers", count: 1)
+        #expect(customers[0].trigger == "initial" && customers[0].status == .succeeded, "\(customers[0].error ?? "")")
+        let cdrs = try await host.waitForRuns("n1", job: "cdrs", count: 7, timeout: .seconds(90))
+        #expect(cdrs.allSatisfy { $0.status == .succeeded })
+        // Once only: disabling and enabling again does not repeat the initial sync.
+        _ = try await host.api("PATCH", "/instances/n1", #"{"enabled": false}"#)
+        _ = try await host.api("PATCH", "/instances/n1", #"{"enabled": true}"#)
+        #expect(try await host.store.runs({ var q = RunQuery(); q.instance = "n1"; q.job = "customers"; return q }()).count == 1)
+    }
+
+    @Test func onSQLiteADisabledInstancesSchedulesAreNotDueAndItsQueuedRunsWait() async throws {
+        let dir = try temporaryDirectory()
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        let store = try await Backend.sqlite.open()
+        #expect(store is SQLStore && (store as! SQLStore).dialect == .sqlite)
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()), store: store)
+        try await kernel.registry.scan()
+        let start = Date()
+        try await kernel.instances!.create(id: "off", plugin: "tiny_c", config: [:], enabled: false, now: start)
+        let later = start.addingTimeInterval(3_600)  // every default schedule is due by then
+        var queued = try await store.fireDueSchedules(now: later, limit: 100) { s in FirePlan(runs: [], schedule: s) }.queued
+        #expect(queued.isEmpty)
+        let schedules = try await store.schedules(instance: "off")
+        #expect(!schedules.isEmpty && schedules.allSatisfy { $0.nextRunAt! < later })
+        var run = RunRecord(instance: "off", job: "greet", trigger: "plugin", params: [:], dryRun: false)
+        run.runAt = start
+        try await store.insertRun(run)
+        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10).isEmpty)
+        #expect(try await store.earliestDue() == nil)
+
+        _ = try await kernel.instances!.update(id: "off", config: nil, enabled: true)
+        #expect(try await store.earliestDue() != nil)
+        queued = try await store.fireDueSchedules(now: later, limit: 100) { s in
+            var next = s
+            next.advance(after: later)
+            return FirePlan(runs: [RunRecord(instance: s.instance, job: s.job, trigger: "schedule", params: s.params, dryRun: false)], schedule: next)
+        }.queued
+        #expect(queued.map(\.instance) == ["off"])
+        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10).contains { $0.id == run.id })
+    }
+}
+
+/// `POST …/jobs/{job}/run?wait=`: the legacy "sync and show the result" in one call.
+@Suite("A run that answers")
+struct RunWaitTests {
+    @Test func aRunWithWaitAnswersItsOutcomeOrItsIdAtTheDeadline() async throws {
+        var data = VOSSimulator.Data()
+        data.customers = 4
+        data.cdrsPerDay = 20
+        let sim = VOSSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost()
+        let config = #"{"base_url": "\#(sim.server.baseURL)", "cdr_pacing_ms": 5000, "backfill_days": 0, "timeout_ms": 2000}"#
+        #expect(try await host.api("POST", "/instances", #"{"id": "w1", "plugin": "vos", "config": \#(config)}"#).status == 201)
+        _ = try await host.waitForRuns("w1", job: "customers", count: 1)
+
+        let done = try await host.api("POST", "/instances/w1/jobs/customers/run?wait=30s", "{}")
+        #expect(done.status == 200 && done.json?["status"] == "succeeded" && done.json?["counts"]?["fetched"] == 4, "\(done.body)")
+
+        // Four accounts 5 s apart: not done in 300 ms — the run's id comes back, and the run goes on.
+        let pending = try await host.api("POST", "/instances/w1/jobs/cdrs/run?wait=300ms", "{}")
+        #expect(pending.status == 202 && (pending.json?["status"] == "running" || pending.json?["status"] == "queued"), "\(pending.body)")
+        let id = try #require(pending.json?["run_id"]?.stringValue)
+        #expect(try await host.api("POST", "/runs/\(id)/cancel").status == 202)
+
+        for bad in ["abc", "10m", "-1s"] {
+            let r = try await host.api("POST", "/instances/w1/jobs/customers/run?wait=\(bad)", "{}")
+            #expect(r.status == 400 && r.body.contains("wait must be a duration"), "\(bad): \(r.body)")
+        }
+    }
+}
