@@ -109,6 +109,8 @@ struct RunView: Codable {
     var error: String?
     /// The plugin's last log lines of the run.
     var log: String?
+    /// The plugin's details; a dry run's would_send / would_enqueue / would_set_state.
+    var details: [String: JSONValue]?
     var attempt: Int
     var max_attempts: Int
     var host: String?
@@ -133,6 +135,7 @@ struct RunView: Codable {
         message = r.message
         error = r.error
         log = r.log
+        details = r.details.isEmpty ? nil : r.details
         attempt = r.attempt
         max_attempts = r.maxAttempts
         host = r.leaseOwner

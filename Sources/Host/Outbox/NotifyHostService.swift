@@ -17,6 +17,12 @@ struct NotifyHostService: HostService {
         do { r = try WireJSON.decode(NotifyService.SendRequest.self, from: request) } catch {
             throw PluginError(.invalid, "notify.send: malformed request: \(error)")
         }
+        // A dry run changes nothing: the message is recorded on the run, not queued.
+        if session.dryRun {
+            session.tally?.wouldDo("would_send", ["channels": .array(r.channels.map(JSONValue.string)), "subject": r.message.subject.map(JSONValue.string) ?? .null,
+                                                  "text": .string(r.message.text), "dedup_key": r.dedupKey.map(JSONValue.string) ?? .null])
+            return try WireJSON.encode(NotifyService.Queued(ids: []))
+        }
         let ids = try await Outbox.queue(r.message, channels: r.channels, dedupKey: r.dedupKey, source: session.instance?.id,
                                          store: store, registry: registry(), maxAttempts: maxAttempts, now: clock())
         wake()

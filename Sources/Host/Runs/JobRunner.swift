@@ -62,6 +62,7 @@ public struct JobRunner: Sendable {
                     run.counts.deleted += try await store.markUnseenDeleted(instance: instance.id, collection: collection, runID: run.id, now: clock())
                 }
             }
+            run.details = result.details
             run.status = result.complete ? .succeeded : .incomplete
         } catch let e as PluginError where e.kind == .cancelled && !e.message.contains("timed out") {
             // Cancelled by a user, a `replace` overlap or shutdown. A job that hit its timeout failed instead.
@@ -75,6 +76,7 @@ public struct JobRunner: Sendable {
         }
         run.finishedAt = clock()
         run.log = tally.excerpt
+        run.details.merge(tally.wouldHaveDone) { _, host in host }
         // The outcome is written even when the run's task was cancelled (host shutdown): never lose it.
         let final = run
         let store = self.store

@@ -18,6 +18,12 @@ struct ScheduleHostService: HostService {
         guard ["initial", "manual", "retry", "schedule", "plugin"].contains(r.trigger) else {
             throw PluginError(.invalid, "schedule.enqueue: trigger must be initial, manual or plugin")
         }
+        // A dry run changes nothing: the run it would queue is recorded on the dry run, not queued.
+        if session.dryRun {
+            session.tally?.wouldDo("would_enqueue", ["job": .string(r.job), "params": .object(r.params), "trigger": .string(r.trigger),
+                                                     "run_at": r.runAt.flatMap { ISOTime.string($0) }.map(JSONValue.string) ?? .null])
+            return try WireJSON.encode(SchedulerService.Enqueued(runID: "dry-run"))
+        }
         do {
             let run = try await manager.enqueue(instance: instance, job: r.job, params: r.params, dryRun: false, trigger: r.trigger, runAt: r.runAt)
             return try WireJSON.encode(SchedulerService.Enqueued(runID: run.id))

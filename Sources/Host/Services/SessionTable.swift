@@ -33,7 +33,13 @@ public final class RunTally: Sendable {
     static let maxLines = 100
     private let counts = Mutex(RunCounts())
     private let lines = Mutex<[String]>([])
+    private let notes = Mutex<[String: [JSONValue]]>([:])
     public init() {}
+
+    /// What a dry run would have done but did not (`would_send`, `would_enqueue`, `would_set_state`): the run's
+    /// details show it.
+    func wouldDo(_ kind: String, _ what: JSONValue) { notes.withLock { $0[kind, default: []].append(what) } }
+    public var wouldHaveDone: [String: JSONValue] { notes.withLock { $0.mapValues(JSONValue.array) } }
     func add(_ c: RunCounts) { counts.withLock { $0 += c } }
     public var total: RunCounts { counts.withLock { $0 } }
 

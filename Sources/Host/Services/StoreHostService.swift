@@ -79,6 +79,12 @@ struct StoreHostService: HostService {
             return try WireJSON.encode(ValueResponse(value: try await store.state(instance: instance, name: decode(NameRequest.self).name)))
         case "state.set":
             let r = try decode(SetRequest.self)
+            // Plugin state (tokens, ETags, day markers) is not saved by a dry run: the next real run must not
+            // skip what the dry run saw.
+            if session.dryRun {
+                session.tally?.wouldDo("would_set_state", .string(r.name))
+                return try WireJSON.encode(Empty())
+            }
             try await store.setState(instance: instance, name: r.name, value: r.value, now: clock())
             return try WireJSON.encode(Empty())
         default:

@@ -45,6 +45,9 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var cancelRequested: Bool
     /// The plugin's last log lines of the run (secrets masked), for the run's page.
     public var log: String?
+    /// What the run reported beyond its counts: the plugin's details (e.g. VOS's per-day counts) and, for a
+    /// dry run, what it would have done (`would_send`, `would_enqueue`, `would_set_state`).
+    public var details: [String: JSONValue] = [:]
 
     public init(
         id: String = UUID().uuidString.lowercased(), instance: String, job: String, trigger: String, status: Status = .queued,

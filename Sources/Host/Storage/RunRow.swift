@@ -6,7 +6,7 @@ enum RunRow {
     static let names = ["id", "instance_id", "job", "trigger", "status", "params", "dry_run", "schedule_id", "scheduled_for",
                         "created_at", "started_at", "finished_at", "counts", "complete", "message", "error", "attempt",
                         "run_at", "lease_owner", "lease_expires_at", "overlap", "timeout_seconds", "max_attempts",
-                        "retry_backoff_seconds", "cancel_requested", "log"]
+                        "retry_backoff_seconds", "cancel_requested", "log", "details"]
     static let columns = names.joined(separator: ", ")
     static let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
     /// `col = ?` for every column but id; the caller binds the id last.
@@ -38,7 +38,7 @@ enum RunRow {
             .optional(r.complete.map { Int64($0 ? 1 : 0) }), .optional(r.message), .optional(r.error), .int(Int64(r.attempt)),
             .optional(r.runAt), .optional(r.leaseOwner), .optional(r.leaseExpiresAt), .text(r.overlap.rawValue),
             .int(Int64(r.timeoutSeconds)), .int(Int64(r.maxAttempts)), .int(Int64(r.retryBackoffSeconds)), .bool(r.cancelRequested),
-            .optional(r.log),
+            .optional(r.log), .optional(r.details.isEmpty ? nil : String(decoding: JSONValue.object(r.details).jsonBytes, as: UTF8.self)),
         ]
     }
 
@@ -70,6 +70,7 @@ enum RunRow {
         r.retryBackoffSeconds = Int(row.int(23) ?? 30)
         r.cancelRequested = row.bool(24)
         r.log = row.count > 25 ? row.text(25) : nil
+        r.details = row.count > 26 ? objectJSON(row.text(26)) : [:]
         return r
     }
 }

@@ -19,6 +19,8 @@ enum StoreSchema {
         Migration(version: 5, name: "5-instance-initial-pending") { d in
             ["ALTER TABLE instances ADD COLUMN initial_pending \(d == .sqlite ? "INTEGER" : "BIGINT") NOT NULL DEFAULT 0"]
         },
+        // What a run reported beyond its counts (the plugin's details; a dry run's would-have-done).
+        Migration(version: 6, name: "6-run-details") { _ in ["ALTER TABLE runs ADD COLUMN details TEXT"] },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).
