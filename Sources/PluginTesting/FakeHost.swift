@@ -156,7 +156,7 @@ public final class FakeHost: Sendable {
     }
 
     /// Calls one of the plugin's HTTP routes for this instance.
-    public func route(_ method: String = "GET", _ route: String, path: String? = nil, pathParams: [String: String] = [:],
+    public func route(_ route: String, method: String = "GET", path: String? = nil, pathParams: [String: String] = [:],
                       query: [String: String] = [:], body: String? = nil) async throws -> RouteResponse {
         let request = RouteRequest(method: method, route: route, path: path ?? route, pathParams: pathParams, query: query, body: body, instance: instance)
         return try WireJSON.decode(RouteResponse.self, from: try await invoke(PluginOperation.route, try WireJSON.encode(request)))

@@ -109,3 +109,26 @@ struct RunWaitTests {
         }
     }
 }
+
+/// Default schedules of plugins whose schedules mean local times fire in the instance's zone (Asia/Shanghai
+/// unless configured), not the host's.
+@Suite("Schedules in the instance's zone")
+struct ScheduleZoneTests {
+    @Test func weComAndProjectSyncDefaultSchedulesAreShanghaiTimesInAUTCHost() async throws {
+        let host = try await TestHost(startOutbox: false, startScheduler: false)
+        #expect(host.kernel.instances!.defaultTimeZone == "UTC")
+        _ = try await host.api("POST", "/instances", #"{"id": "corp", "plugin": "wecom", "config": {"corp_id": "c", "corp_secret": "s"}}"#)
+        _ = try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "http://p.test", "api_token": "t"}}"#)
+        _ = try await host.api("POST", "/instances", #"{"id": "corp2", "plugin": "wecom", "config": {"corp_id": "c", "corp_secret": "s", "timezone": "Europe/Berlin"}}"#)
+        for (id, zone) in [("corp", "Asia/Shanghai"), ("ps", "Asia/Shanghai"), ("corp2", "Europe/Berlin")] {
+            let schedules = try await host.store.schedules(instance: id)
+            #expect(!schedules.isEmpty && schedules.allSatisfy { $0.timezone == zone }, "\(id): \(schedules.map(\.timezone))")
+        }
+        let full = try #require(try await host.store.schedules(instance: "corp").first { $0.job == "contacts_full" })
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        #expect(c.component(.hour, from: full.nextRunAt!) == 2 && c.component(.minute, from: full.nextRunAt!) == 0)
+        let bad = try await host.api("POST", "/instances", #"{"id": "corp3", "plugin": "wecom", "config": {"corp_id": "c", "corp_secret": "s", "timezone": "Mars/Olympus"}}"#)
+        #expect(bad.status == 400 && bad.body.contains("unknown time zone"), "\(bad.body)")
+    }
+}

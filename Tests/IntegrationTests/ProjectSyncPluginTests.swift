@@ -11,6 +11,34 @@ import WeComSimulator
 /// the real Notify plugin into the WeCom simulator.
 @Suite("ProjectSync plugin against the project service simulator", .serialized)
 struct ProjectSyncPluginTests {
+    /// The cache lifetime expires only what the upstream stopped returning: stable projects (never re-written by
+    /// incremental syncs) stay however old their last change, and their next change still notifies.
+    @Test func cleanupPurgesOnlyProjectsTheUpstreamNoLongerHas() async throws {
+        let remote = ProjectServiceSimulator(projects: 10)
+        try await remote.start()
+        defer { remote.stop() }
+        let host = try await TestHost(startOutbox: false, startScheduler: false)
+        #expect(try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)", "cache_ttl_hours": 24}}"#).status == 201)
+        // Run directly (no scheduler: moving the clock must not fire the default schedules meanwhile).
+        func run(_ job: String) async throws -> RunRecord {
+            let queued = try await host.kernel.instances!.enqueue(instance: "ps", job: job, params: [:], dryRun: false, trigger: "manual")
+            return try await host.kernel.runner!.execute(queued, instance: try await host.store.instance(id: "ps")!.info)
+        }
+        #expect(try await run("sync").counts.inserted == 10)
+        remote.forget("P-1002")
+        host.clock.advance(by: 48 * 3600)  // two cache lifetimes later, on the host's clock
+        let cleanup = try await run("cleanup_cache")
+        #expect(cleanup.status == .succeeded && cleanup.counts.deleted == 1, "\(cleanup.message ?? "") \(cleanup.error ?? "")")
+        let cached = try await host.store.records(instance: "ps", collection: "projects", query: RecordQuery()).records.map(\.key)
+        #expect(cached.count == 9 && !cached.contains("P-1002"), "\(cached)")
+
+        // An upstream that cannot be read purges nothing.
+        remote.faults.down = true
+        let failed = try await run("cleanup_cache")
+        let left = try await host.store.records(instance: "ps", collection: "projects", query: RecordQuery()).records.count
+        #expect(failed.status == .failed && left == 9, "\(failed.status) \(left)")
+    }
+
     @Test func changesNotifyOncePerChannelTokensGuardReadsAndOutagesServeStaleCache() async throws {
         let remote = ProjectServiceSimulator(projects: 30)
         try await remote.start()
@@ -66,7 +94,13 @@ struct ProjectSyncPluginTests {
         #expect(other.status == 403 && other.json?["error"]?["code"] == "token_wrong_project")
         let forgedToken = String(token.dropLast(3)) + (token.hasSuffix("AAA") ? "BBB" : "AAA")
         let forged = try await request("GET", "\(base)/projects/P-1005/verify-access?token=\(forgedToken)")
-        #expect(forged.status == 401 && forged.json?["error"]?["code"] == "token_invalid")
+        #expect(forged.status == 200 && forged.json?["valid"] == false && forged.json?["reason"] == "token_invalid", "\(forged.body)")
+        let wrong = try await request("GET", "\(base)/projects/P-1001/verify-access?token=\(token)")
+        #expect(wrong.status == 200 && wrong.json?["valid"] == false && wrong.json?["reason"] == "token_wrong_project", "\(wrong.body)")
+        for malformed in ["", "?token=", "?token=not-a-jwt", "?token=a.b"] {
+            let r = try await request("GET", "\(base)/projects/P-1005/verify-access\(malformed)")
+            #expect(r.status == 400 && r.json?["error"]?["code"] == "invalid", "\(malformed): \(r.body)")
+        }
         let short = try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1005", "ttl_seconds": 1}"#)
         let shortToken = try #require(short.json?["token"]?.stringValue)
         try await Task.sleep(for: .milliseconds(1_200))

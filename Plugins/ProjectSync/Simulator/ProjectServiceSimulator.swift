@@ -85,6 +85,9 @@ public final class ProjectServiceSimulator: Sendable {
         }
     }
 
+    /// The service stops returning a project at all (purged upstream, no tombstone).
+    public func forget(_ id: String) { _ = state.withLock { $0.projects.removeValue(forKey: id) } }
+
     @discardableResult
     public func start(port: Int = 0) async throws -> String {
         try await server.start(router: router(), port: port)

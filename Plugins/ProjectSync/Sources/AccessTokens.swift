@@ -73,6 +73,16 @@ struct AccessTokens {
         return (token, jti, expires)
     }
 
+    /// Three base64url parts separated by dots (a JWT's shape), whatever their content.
+    static func isWellFormed(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { c in
+                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            }
+        }
+    }
+
     /// The token's payload when it grants access to `project`, or the precise reason it does not.
     func verify(_ token: String?, project: String) async throws -> Payload {
         guard let token, !token.isEmpty else { throw Refusal.missing }

@@ -24,8 +24,17 @@ struct ProjectRoutes {
         do {
             switch (route.method, route.route) {
             case ("GET", "projects/{project}/verify-access"):
-                let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
-                return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.format(payload.exp.value))])
+                // As the seed's front end expects: a well-formed token is answered 200 with valid true or false
+                // and the reason; only a malformed request (no token, not a JWT) is a 400.
+                guard let token = route.query["token"], AccessTokens.isWellFormed(token) else {
+                    return Self.error(400, "invalid", "token: expected ?token= with an access token (three base64url parts separated by dots)")
+                }
+                do {
+                    let payload = try await tokens.verify(token, project: p["project"] ?? "")
+                    return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.format(payload.exp.value))])
+                } catch let r as AccessTokens.Refusal {
+                    return Self.ok(["valid": false, "reason": .string(r.code), "message": .string(r.message)])
+                }
             case ("GET", "projects/{project}"):
                 let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
                 return try await project(p["project"] ?? "", force: route.query["force_sync"] == "true", jti: payload.jti.value)

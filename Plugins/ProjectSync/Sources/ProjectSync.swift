@@ -18,6 +18,8 @@ struct ProjectSync {
 
     struct Outcome {
         var total = 0, updated = 0, unchanged = 0, failed = 0, notified = 0, pages = 0
+        /// Every project id the upstream returned in this run.
+        var seen: Set<String> = []
     }
 
     /// Value-type format styles (Sendable, no formatter object per call; this runs for every project).
@@ -29,7 +31,11 @@ struct ProjectSync {
         return (try? iso.parse(s)) ?? (try? isoWhole.parse(s))
     }
 
-    func run(full: Bool) async throws -> RunResult {
+    /// `conditional: false` sends no If-None-Match: every page is read (the clean-up's full read, which must
+    /// see every project the upstream still has).
+    func run(full: Bool, conditional: Bool = true) async throws -> RunResult { try await read(full: full, conditional: conditional).result }
+
+    func read(full: Bool, conditional: Bool) async throws -> (result: RunResult, seen: Set<String>) {
         var outcome = Outcome()
         let cursor = full ? nil : try await store.cursor("updated_since")?.stringValue
         var since = Self.date(cursor).map { $0.addingTimeInterval(-Self.overlap) }
@@ -43,7 +49,7 @@ struct ProjectSync {
                 var q: [(String, String)] = [("page", String(page)), ("page_size", String(Self.pageSize))]
                 if let since { q.append(("updated_since", Self.iso.format(since))) }
                 if let type { q.append(("type", type)) }
-                let known = page == 1 ? try await store.state(etagState)?.stringValue : nil
+                let known = page == 1 && conditional ? try await store.state(etagState)?.stringValue : nil
                 let answer = try await remote.get("/api/v1/projects?" + URLEncoding.query(q), ifNoneMatch: known)
                 outcome.pages += 1
                 guard case .ok(let body, let etag) = answer else { break }  // 304: nothing new for this type
@@ -56,9 +62,9 @@ struct ProjectSync {
         }
         if let newest, newest != Self.date(cursor) { try await store.setCursor("updated_since", .string(Self.iso.format(newest))) }
         let message = "total \(outcome.total), updated \(outcome.updated), unchanged \(outcome.unchanged), failed \(outcome.failed), notified \(outcome.notified)"
-        return RunResult(complete: outcome.failed == 0, counts: RunCounts(fetched: outcome.total, pages: outcome.pages), message: message,
-                         details: ["updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),
-                                   "failed": .int(Int64(outcome.failed)), "notified": .int(Int64(outcome.notified))])
+        return (RunResult(complete: outcome.failed == 0, counts: RunCounts(fetched: outcome.total, pages: outcome.pages), message: message,
+                          details: ["updated": .int(Int64(outcome.updated)), "unchanged": .int(Int64(outcome.unchanged)),
+                                    "failed": .int(Int64(outcome.failed)), "notified": .int(Int64(outcome.notified))]), outcome.seen)
     }
 
     /// Applies one page: skips versions already cached, detects changes, writes, notifies.
@@ -73,9 +79,13 @@ struct ProjectSync {
                 continue
             }
             newest = max(newest ?? updated, updated)
+            outcome.seen.insert(id)
             let cached = try await store.get("projects", key: id)?.data
-            if let v = cached?["version"]?.intValue, v >= version {
+            if let cached, let v = cached["version"]?.intValue, v >= version {
+                // Written again as it is cached: its synced_at says the upstream still has it, so the cache
+                // lifetime never expires a project the latest sync saw.
                 outcome.unchanged += 1
+                records.append(Record(key: id, data: cached))
                 continue
             }
             outcome.updated += 1

@@ -25,7 +25,7 @@ public struct ProjectSyncConnector: Connector {
                 "sync", description: "Incremental by updated_since with ETag; tombstones; change notifications",
                 params: [ConfigKey("full", .boolean, description: "Ignore the cursor: re-read every project")],
                 schedules: [DefaultSchedule("*/15 * * * *")]),
-            JobSpec("cleanup_cache", description: "Purge cache entries older than cache_ttl_hours", schedules: [DefaultSchedule("0 2 * * *")]),
+            JobSpec("cleanup_cache", description: "Read every project, then purge cache entries the upstream no longer returns (older than cache_ttl_hours)", schedules: [DefaultSchedule("0 2 * * *")]),
             JobSpec("cleanup_tokens", description: "Purge expired access tokens", schedules: [DefaultSchedule("0 3 * * *")]),
         ],
         collections: [
@@ -61,14 +61,34 @@ public struct ProjectSyncConnector: Connector {
         switch job {
         case "sync": return try await sync(context).run(full: try context.params.bool("full") ?? false)
         case "cleanup_cache":
+            // Expiry purges only what the upstream stopped returning: a full read first marks every project it
+            // still has as seen (synced_at); if the upstream cannot be read, nothing is purged.
             let ttl = Double(try context.config.int("cache_ttl_hours") ?? 24) * 3600
-            let n = try await purge(context.store, "projects") { Date().timeIntervalSince($0.syncedAt) > ttl }
-            return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) cache entries older than \(Int(ttl / 3600)) h")
+            let (read, seen) = try await sync(context).read(full: true, conditional: false)
+            guard read.complete else { throw PluginError(.upstream, "cleanup_cache: the full read was incomplete (\(read.message ?? "")); nothing purged") }
+            // Ages are measured against the read's own writes (the host's clock): what it did not see and was
+            // last synced more than the lifetime before them is gone upstream.
+            let now = try await newestSync(context.store, "projects")
+            let n = try await purge(context.store, "projects") { !seen.contains($0.key) && now.timeIntervalSince($0.syncedAt) > ttl }
+            return RunResult(counts: RunCounts(fetched: read.counts.fetched, pages: read.counts.pages, deleted: n),
+                             message: "read \(read.counts.fetched) projects; purged \(n) cache entries the upstream no longer returns (older than \(Int(ttl / 3600)) h)")
         case "cleanup_tokens":
             let n = try await purge(context.store, "access_tokens") { (ProjectSync.date($0.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
             return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) expired access tokens")
         default: throw PluginError(.notFound, "projectsync has no job \(job)")
         }
+    }
+
+    /// The latest synced_at in a collection (the host's time of its last write).
+    func newestSync(_ store: StoreService, _ collection: String) async throws -> Date {
+        var newest = Date.distantPast
+        var cursor: String?
+        repeat {
+            let page = try await store.list(.init(collection: collection, limit: 1000, cursor: cursor))
+            newest = max(newest, page.records.map(\.syncedAt).max() ?? newest)
+            cursor = page.nextCursor
+        } while cursor != nil
+        return newest
     }
 
     /// Purges the records of a collection that match, page by page.

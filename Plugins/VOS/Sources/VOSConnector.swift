@@ -22,15 +22,16 @@ public struct VOSConnector: Connector {
             JobSpec(
                 "customers", description: "GetAllCustomers, then GetCustomer details in chunks of 100",
                 params: [ConfigKey("initial", .boolean, description: "First sync of a new node: queue the CDR backfill when it succeeds")],
-                schedules: [DefaultSchedule("*/10 * * * *")]),
-            JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks of 200; absent phones are offline", schedules: [DefaultSchedule("*/5 * * * *")]),
+                schedules: [DefaultSchedule("*/10 * * * *", note: "客户数据同步")]),
+            JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks of 200; absent phones are offline",
+                    schedules: [DefaultSchedule("*/5 * * * *", note: "话机状态同步")]),
             JobSpec(
                 "cdrs", description: "GetCdr per account and day, paced",
                 params: [
                     ConfigKey("date", .string, description: "yyyy-MM-dd, default yesterday in the node's zone"),
                     ConfigKey("to", .string, description: "Last day of a range starting at date"),
                 ],
-                schedules: [DefaultSchedule("30 1 * * *")]),
+                schedules: [DefaultSchedule("30 1 * * *", note: "话单数据同步")]),
         ],
         collections: [
             CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name", tombstones: true, refreshJob: "customers"),

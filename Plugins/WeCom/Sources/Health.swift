@@ -17,6 +17,20 @@ struct Health {
     /// The run that is ending (evaluated at its end, before the host has recorded it): "succeeded" or "failed".
     var ending: String? = nil
 
+    /// The instance's zone (`timezone`, default Asia/Shanghai like the legacy system).
+    static func zone(_ c: [String: JSONValue]) throws -> TimeZone {
+        let name = try c.string("timezone") ?? "Asia/Shanghai"
+        guard let z = TimeZone(identifier: name) else { throw PluginError(.config, "timezone: unknown time zone \(name.debugDescription)") }
+        return z
+    }
+
+    /// Times as shown: ISO 8601 with the instance zone's offset.
+    static func timeFormatter(_ c: [String: JSONValue]) -> ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.timeZone = (try? zone(c)) ?? TimeZone(identifier: "Asia/Shanghai")!
+        return f
+    }
+
     struct Thresholds {
         var minScore = 60, maxErrors = 5, maxDelayHours = 2.0
         init(_ c: [String: JSONValue]) throws {
@@ -86,7 +100,7 @@ struct Health {
         }
         let delay = r.lastSuccess.map { now.timeIntervalSince($0) / 3600 }
         if delay.map({ $0 > t.maxDelayHours }) ?? true {
-            let since = r.lastSuccess.map { "last successful sync \(ISO8601DateFormatter().string(from: $0))" } ?? "no successful sync yet"
+            let since = r.lastSuccess.map { "last successful sync \(Self.timeFormatter(config).string(from: $0))" } ?? "no successful sync yet"
             out.append(Alert(id: "sync_delay", level: "warning", message: "\(since) (more than \(Int(t.maxDelayHours)) h ago)"))
         }
         return out
@@ -111,16 +125,20 @@ struct Health {
         try await context.store.setState("alerts_sent", .array(sent.sorted().map { .string($0) }))
     }
 
-    /// Per-day figures (UTC days) for the last `days` days.
+    /// Per-day figures for the last `days` days, days of the instance's zone.
     func metrics(days: Int) async throws -> JSONValue {
-        let start = Calendar(identifier: .gregorian).startOfDay(for: now.addingTimeInterval(-Double(days - 1) * 86_400))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try Self.zone(config)
+        let today = calendar.startOfDay(for: now)
+        let start = calendar.date(byAdding: .day, value: -(days - 1), to: today)!
         let runs = try await runs(since: start)
         let fmt = ISO8601DateFormatter()
         fmt.formatOptions = [.withFullDate]
+        fmt.timeZone = calendar.timeZone
         var byDay: [String: [RunInfo]] = [:]
         for r in runs { byDay[fmt.string(from: r.createdAt), default: []].append(r) }
         let rows: [JSONValue] = (0..<days).map { i in
-            let d = fmt.string(from: start.addingTimeInterval(Double(i) * 86_400))
+            let d = fmt.string(from: calendar.date(byAdding: .day, value: i, to: start)!)
             let rs = byDay[d] ?? []
             let durations = rs.compactMap { r in r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } } }
             return [

@@ -21,6 +21,7 @@ public struct WeComConnector: Connector {
             ConfigKey("alert_max_errors", .integer, default: 5, description: "More failed runs than this in 24 h is a warning"),
             ConfigKey("alert_max_delay_hours", .integer, default: 2, description: "No successful sync for longer than this is a warning"),
             ConfigKey("retention_days", .integer, default: 90, description: "Days deleted records are kept before cleanup purges them"),
+            ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of the default schedules (02:00 full sync, Sunday 03:00 clean-up), of metrics' days and of shown times"),
         ],
         jobs: [
             JobSpec("contacts_incremental", description: "Follow users, then batch/get_by_user with cursor paging; writes only changes", schedules: [DefaultSchedule("0 * * * *")]),
@@ -45,6 +46,7 @@ public struct WeComConnector: Connector {
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try WeComClient.Settings(config: config)
+        _ = try Health.zone(config)
         _ = try Health.Thresholds(config)
     }
 
@@ -80,7 +82,7 @@ public struct WeComConnector: Connector {
         let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
         var purged = 0
         for c in ["contacts", "sessions"] { purged += try await context.store.purgeDeleted(c, before: cutoff) }
-        return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) records deleted before \(ISO8601DateFormatter().string(from: cutoff))")
+        return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) records deleted before \(Health.timeFormatter(context.config).string(from: cutoff))")
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
@@ -96,8 +98,8 @@ public struct WeComConnector: Connector {
             let runs = try await context.scheduler.runs(limit: 20)
             body = [
                 "contacts": try await byStatus("contacts"), "sessions": try await byStatus("sessions"), "staff": try await byStatus("staff"),
-                "running": .array(runs.filter { $0.status == "running" }.map(Self.view)),
-                "last_runs": .array(runs.filter { $0.status != "running" && $0.status != "queued" }.prefix(5).map(Self.view)),
+                "running": .array(runs.filter { $0.status == "running" }.map { Self.view($0, instance.config) }),
+                "last_runs": .array(runs.filter { $0.status != "running" && $0.status != "queued" }.prefix(5).map { Self.view($0, instance.config) }),
             ]
         case "instances/{id}/health":
             let r = try await health.report()
@@ -117,8 +119,8 @@ public struct WeComConnector: Connector {
         return RouteResponse(body: String(decoding: body.jsonBytes, as: UTF8.self))
     }
 
-    static func view(_ r: RunInfo) -> JSONValue {
-        let fmt = ISO8601DateFormatter()
+    static func view(_ r: RunInfo, _ config: [String: JSONValue]) -> JSONValue {
+        let fmt = Health.timeFormatter(config)
         return [
             "id": .string(r.id), "job": .string(r.job), "status": .string(r.status), "trigger": .string(r.trigger), "dry_run": .bool(r.dryRun),
             "started_at": r.startedAt.map { .string(fmt.string(from: $0)) } ?? .null,
