@@ -116,6 +116,9 @@ public final class FakeHost: Sendable {
         }
     }
 
+    /// Sets plugin state as an earlier run would have.
+    public func seedState(_ name: String, _ value: JSONValue) async throws { state.withLock { $0.pluginState[name] = value } }
+
     // MARK: what the test reads
 
     public var instance: InstanceInfo { state.withLock { $0.instance } }

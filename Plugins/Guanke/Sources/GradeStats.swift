@@ -62,6 +62,10 @@ struct GradeStats {
         return day
     }
 
+    /// How long the stored day took to compute (plugin state, not the record: a re-sync of an unchanged day
+    /// stays unchanged), for the legacy answer's `elapsed_time`.
+    static func elapsedState(_ date: String) -> String { "elapsed/grade_stats/\(date)" }
+
     /// Computes and stores the days; the run is incomplete when any day is.
     func run(days: [String], store: StoreService) async throws -> RunResult {
         var counts = RunCounts()
@@ -72,6 +76,7 @@ struct GradeStats {
             counts.fetched += day.records
             counts.pages += day.pages
             try await store.upsert("grade_stats", [Record(key: date, data: day.json)])
+            try await store.setState(Self.elapsedState(date), .double(Double(day.elapsedMs) / 1000))
             details[date] = ["grade_9": .int(Int64(day.grade9)), "grade_1": .int(Int64(day.grade1)), "records": .int(Int64(day.records)), "complete": .bool(day.complete)]
             if let note = day.note { short.append("\(date): \(note)") }
         }

@@ -31,7 +31,13 @@ struct StatsRoutes {
         return days[0]
     }
 
+    /// The legacy front end's answers (`?format=legacy`), exactly as seed 002 documents them.
+    static let notSyncedLegacy = "历史数据未同步，请等待后台同步完成"
+
     func read(_ track: Track, _ query: [String: String]) async throws -> RouteResponse {
+        let format = query["format"] ?? "default"
+        guard ["default", "legacy"].contains(format) else { throw PluginError(.invalid, "format must be default or legacy") }
+        if format == "legacy" { return try await legacy(track, query) }
         let day = try date(query["date"])
         let policy = query["cache"] ?? "cache"
         guard ["cache", "live"].contains(policy) else { throw PluginError(.invalid, "cache must be cache or live") }
@@ -49,6 +55,42 @@ struct StatsRoutes {
             return response
         }
         return try await live(track, day)
+    }
+
+    /// `{"success": true, "data": {date, grade_9, grade_1, total_success, from_cache, elapsed_time,
+    /// calculated_at: "yyyy-MM-dd HH:mm:ss" in the instance's zone}}`, task stats with the legacy field names,
+    /// and `{"success": false, "error": "历史数据未同步…"}` for a past day not synced (HTTP 200, as it was).
+    func legacy(_ track: Track, _ query: [String: String]) async throws -> RouteResponse {
+        var q = query
+        q["format"] = nil
+        let answer = try await read(track, q)
+        guard answer.status == 200 else {
+            if answer.status == 404 { return try RouteResponse.json(["success": false, "error": .string(Self.notSyncedLegacy)] as JSONValue) }
+            return answer
+        }
+        guard case .object(let o) = try JSONValue.parse(Array(answer.body.utf8)) else { throw PluginError(.internal, "stats answer is not an object") }
+        let fromCache = o["from_cache"]?.boolValue ?? false
+        let date = o["date"]?.stringValue ?? ""
+        var data: [String: JSONValue] = ["date": .string(date), "from_cache": .bool(fromCache)]
+        switch track {
+        case .grade:
+            for k in ["grade_9", "grade_1", "total_success", "total_records"] { data[k] = o[k] ?? 0 }
+            let stored = try await context.store.state(GradeStats.elapsedState(date))?.doubleValue
+            data["elapsed_time"] = .double(fromCache ? (stored ?? 0) : (o["elapsed_time"]?.doubleValue ?? 0))
+        case .task:
+            data["total_tasks"] = o["total_tasks"] ?? 0
+            data["callout_number"] = o["callout"] ?? 0
+            data["called_number"] = o["called"] ?? 0
+            data["success_number"] = o["success"] ?? 0
+            data["connected_rate"] = o["connected_rate"] ?? 0
+        }
+        let at = o["calculated_at"]?.stringValue.flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) } ?? Date()
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = dates.zone
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        data["calculated_at"] = .string(f.string(from: at))
+        return try RouteResponse.json(["success": true, "data": .object(data)] as JSONValue)
     }
 
     /// A yyyy-MM-dd date means the same day whenever it is asked.
@@ -74,7 +116,9 @@ struct StatsRoutes {
         let data: JSONValue
         switch track {
         case .grade:
-            data = try await GradeStats(client: client).compute(date: day).json
+            let computed = try await GradeStats(client: client).compute(date: day)
+            try await context.store.setState(GradeStats.elapsedState(day), .double(Double(computed.elapsedMs) / 1000))
+            data = computed.json
         case .task:
             let d = try await TaskStats(client: client).compute(date: day)
             try await context.store.upsert("task_rows", d.rows)
