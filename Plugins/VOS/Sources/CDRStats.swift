@@ -2,7 +2,8 @@ import Foundation
 import PluginAPI
 
 /// `GET instances/{id}/cdr-stats?from=&to=`: CDR count, fee and holdTime per day and in total (the legacy
-/// monitoring queries), computed by the host's store, with each day's completeness.
+/// monitoring queries), computed by the host's store, with each day's completeness. A CDR counts on the day
+/// its call started (`call_date`, the node's zone), not the day it was synced for.
 struct CDRStats {
     let node: VOSNode
     let context: RouteContext
@@ -11,7 +12,7 @@ struct CDRStats {
         let to = try query["to"].map { try node.days(from: $0, to: $0)[0] } ?? node.day(Date())
         let from = try query["from"].map { try node.days(from: $0, to: $0)[0] } ?? node.day(Date(), minus: 6)
         guard from <= to else { throw PluginError(.invalid, "from (\(from)) is after to (\(to))") }
-        let rows = try await context.store.aggregate(.init(collection: "cdrs", groupBy: "date", sum: ["fee", "holdTime"], from: from, to: to))
+        let rows = try await context.store.aggregate(.init(collection: "cdrs", groupBy: "call_date", sum: ["fee", "holdTime"], from: from, to: to))
         var days: [JSONValue] = []
         var total = (cdrs: 0, fee: 0.0, hold: 0.0)
         let byDay = Dictionary(uniqueKeysWithValues: rows.map { ($0.group ?? "", $0) })

@@ -11,6 +11,7 @@ struct CDRSync {
     let context: JobContext
 
     static func dayState(_ day: String) -> String { "cdr_day/\(day)" }
+    static let callDateKey = Array(#","call_date":""#.utf8)
 
     struct Failure {
         let day: String
@@ -79,6 +80,7 @@ struct CDRSync {
         let store = context.store
         var batch: [(key: String, json: [UInt8])] = []
         var sent = 0
+        var callDate = CallDate(zone: node.zone)
         try await withThrowingTaskGroup(of: Void.self) { writes in
             var writing = false
             func write(_ rows: [(key: String, json: [UInt8])]) async throws {
@@ -91,7 +93,7 @@ struct CDRSync {
                 http: context.http, arrayKey: "infoCdrs"
             ) { bytes, ranges in
                 for range in ranges {
-                    guard let row = try Self.row(bytes, range, day: day, datePrefix: datePrefix) else { continue }
+                    guard let row = try Self.row(bytes, range, day: day, datePrefix: datePrefix, callDate: &callDate) else { continue }
                     if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
                     batch.append(row)
                     sent += 1
@@ -110,12 +112,18 @@ struct CDRSync {
     }
 
     /// One CDR's key and stored bytes. The usual CDR (an object with a flowNo and no `date` of its own) is
-    /// spliced: `{"date":"…",` + its own fields. Anything else is parsed and keyed as it always was.
-    static func row(_ bytes: [UInt8], _ range: Range<Int>, day: String, datePrefix: [UInt8]) throws -> (key: String, json: [UInt8])? {
-        guard let fields = try JSONElementScan.fields(["flowNo", "date"], of: bytes, in: range) else { return nil }
+    /// spliced: `{"date":"…","call_date":"…",` + its own fields, `date` the day it was synced for and
+    /// `call_date` the day its `start` falls on in the node's zone (what `cdr-stats` groups by). Anything else
+    /// is parsed and keyed as it always was.
+    static func row(_ bytes: [UInt8], _ range: Range<Int>, day: String, datePrefix: [UInt8], callDate: inout CallDate) throws -> (key: String, json: [UInt8])? {
+        guard let fields = try JSONElementScan.fields(["flowNo", "date", "start"], of: bytes, in: range) else { return nil }
+        let called = fields["start"]?.intValue.map { callDate.day(ms: $0) } ?? Array(day.utf8)
         if fields["date"] == nil, let flow = fields["flowNo"], let key = flow.intValue.map(String.init) ?? flow.stringValue {
             var json = datePrefix
-            json.reserveCapacity(datePrefix.count + range.count + 1)
+            json.reserveCapacity(datePrefix.count + range.count + 28)
+            json.append(contentsOf: Self.callDateKey)
+            json.append(contentsOf: called)
+            json.append(UInt8(ascii: "\""))
             let body = bytes[(range.lowerBound + 1)..<range.upperBound]  // after '{'
             if body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) != UInt8(ascii: "}") { json.append(UInt8(ascii: ",")) }
             json.append(contentsOf: body)
@@ -130,6 +138,7 @@ struct CDRSync {
             key = "h:" + ContentHash.of(cdr.jsonBytes)
         }
         o["date"] = .string(day)
+        o["call_date"] = .string(String(decoding: called, as: UTF8.self))
         return (key, JSONValue.object(o).jsonBytes)
     }
 }

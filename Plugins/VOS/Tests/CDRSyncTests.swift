@@ -89,3 +89,41 @@ struct CDRSyncTests {
         }
     }
 }
+
+/// `cdr-stats` counts a call on the day it started in the node's zone, whatever day it was synced for.
+@Suite("VOS call dates (fake host)")
+struct CallDateTests {
+    @Test func civilDatesAreRightAcrossErasAndLeapYears() {
+        var shanghai = CallDate(zone: TimeZone(identifier: "Asia/Shanghai")!)
+        #expect(String(decoding: CallDate.civil(0), as: UTF8.self) == "1970-01-01")
+        #expect(String(decoding: CallDate.civil(-1), as: UTF8.self) == "1969-12-31")
+        #expect(String(decoding: CallDate.civil(11_016), as: UTF8.self) == "2000-02-29")
+        #expect(String(decoding: CallDate.civil(20_412), as: UTF8.self) == "2025-11-20")
+        // 2026-11-19 23:50 in Shanghai is 15:50 UTC; ten minutes later it is the 20th there.
+        let late = Int64(ISO8601DateFormatter().date(from: "2026-11-19T15:50:00Z")!.timeIntervalSince1970 * 1000)
+        #expect(String(decoding: shanghai.day(ms: late), as: UTF8.self) == "2026-11-19")
+        #expect(String(decoding: shanghai.day(ms: late + 10 * 60_000), as: UTF8.self) == "2026-11-20")
+        var newYork = CallDate(zone: TimeZone(identifier: "America/New_York")!)
+        #expect(String(decoding: newYork.day(ms: late), as: UTF8.self) == "2026-11-19")
+        #expect(String(decoding: newYork.day(ms: late + 14 * 3_600_000), as: UTF8.self) == "2026-11-20")
+    }
+
+    @Test func cdrStatsGroupsByTheCallsOwnDay() async throws {
+        let host = FakeHost(VOSConnector.self, config: CDRSyncTests.config)
+        let beforeMidnight = Int64(ISO8601DateFormatter().date(from: "2026-11-19T15:50:00Z")!.timeIntervalSince1970 * 1000)
+        host.onFetch { fetch in
+            if fetch.head.url.hasSuffix("/GetAllCustomers") {
+                return HTTPResponse(status: 200, headers: [:], body: Array(#"{"retCode":0,"accounts":["a1"]}"#.utf8))
+            }
+            // The node's answer for the 20th holds a call that started before midnight.
+            let cdrs: JSONValue = ["retCode": 0, "infoCdrs": [["flowNo": 1, "start": .int(beforeMidnight), "fee": 0.5, "holdTime": 60],
+                                                                ["flowNo": 2, "start": .int(beforeMidnight + 3_600_000), "fee": 0.25, "holdTime": 30]]]
+            return HTTPResponse(status: 200, headers: [:], body: cdrs.jsonBytes)
+        }
+        _ = try await host.run("cdrs", params: ["date": "2026-11-20"])
+        #expect(host.records("cdrs")["1"]?["call_date"] == "2026-11-19" && host.records("cdrs")["1"]?["date"] == "2026-11-20")
+        let stats = try JSONValue.parse(Array(try await host.route("instances/{id}/cdr-stats", query: ["from": "2026-11-19", "to": "2026-11-20"]).body.utf8))
+        let days = stats["days"]?.arrayValue ?? []
+        #expect(days.map { $0["cdrs"] } == [1, 1] && days.map { $0["fee"] } == [0.5, 0.25], "\(stats)")
+    }
+}
