@@ -95,6 +95,18 @@ struct CLIStoreTests {
         #expect(badCron.stderr.contains("hour field: 25 is out of range 0-23"))
         #expect(try await cli(["schedules", "disable", id]).stdout.contains("disabled"))
 
+        // Named schedules: add, address by name, names unique per instance, remove.
+        let named = try await cli(["schedules", "add", "n1", "greet", "*/10 * * * *", "--name", "问候同步", "--tz", "Asia/Shanghai"])
+        #expect(named.status == 0 && named.stdout.contains("(问候同步): n1/greet */10 * * * * (Asia/Shanghai)"), "\(named.stdout)\(named.stderr)")
+        let twice = try await cli(["schedules", "add", "n1", "greet", "0 * * * *", "--name", "问候同步"])
+        #expect(twice.status != 0 && twice.stderr.contains("already has a schedule named \"问候同步\""), "\(twice.stderr)")
+        #expect(try await cli(["schedules", "list"]).stdout.contains("问候同步"))
+        #expect(try await cli(["schedules", "disable", "问候同步"]).stdout.contains("disabled"))
+        #expect(try await cli(["schedules", "add", "n1", "nope", "0 * * * *"]).stderr.contains("tiny_c has no job \"nope\""))
+        let removed = try await cli(["schedules", "remove", "问候同步"])
+        let afterRemove = try await cli(["schedules", "list"])
+        #expect(removed.status == 0 && removed.stdout.contains("removed") && !afterRemove.stdout.contains("问候同步"))
+
         let run = try await cli(["run", "n1", "sync", "--param", "with_c=true"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("succeeded: fetched 3, pages 1, inserted 3"))

@@ -132,3 +132,28 @@ struct ScheduleZoneTests {
         #expect(bad.status == 400 && bad.body.contains("unknown time zone"), "\(bad.body)")
     }
 }
+
+/// Schedules have names (the legacy sync configs did): unique per instance, usable instead of the id.
+@Suite("Named schedules")
+struct NamedScheduleTests {
+    @Test func aNameIsShownUniquePerInstanceAddressableAndClearable() async throws {
+        let host = try await TestHost(startOutbox: false, startScheduler: false)
+        for id in ["a", "b"] {
+            #expect(try await host.api("POST", "/instances", #"{"id": "\#(id)", "plugin": "wecom", "config": {"corp_id": "c", "corp_secret": "s"}}"#).status == 201)
+        }
+        let created = try await host.api("POST", "/schedules", #"{"instance": "a", "job": "contacts_incremental", "cron": "*/30 * * * *", "name": "客户同步"}"#)
+        #expect(created.status == 201 && created.json?["name"] == "客户同步", "\(created.body)")
+        let again = try await host.api("POST", "/schedules", #"{"instance": "a", "job": "cleanup", "cron": "0 4 * * *", "name": "客户同步"}"#)
+        #expect(again.status == 409 && again.body.contains("already has a schedule named"), "\(again.body)")
+        #expect(try await host.api("POST", "/schedules", #"{"instance": "b", "job": "cleanup", "cron": "0 4 * * *", "name": "客户同步"}"#).status == 201)
+        // Ambiguous across instances: the id is asked for; unique: the name works.
+        #expect(try await host.api("GET", "/schedules/%E5%AE%A2%E6%88%B7%E5%90%8C%E6%AD%A5").status == 409)
+        let id = try #require(created.json?["id"]?.stringValue)
+        let renamed = try await host.api("PATCH", "/schedules/\(id)", #"{"name": "联系人增量"}"#)
+        #expect(renamed.status == 200 && renamed.json?["name"] == "联系人增量")
+        #expect(try await host.api("GET", "/schedules/%E8%81%94%E7%B3%BB%E4%BA%BA%E5%A2%9E%E9%87%8F").json?["id"]?.stringValue == id)
+        let cleared = try await host.api("PATCH", "/schedules/\(id)", #"{"name": ""}"#)
+        #expect(cleared.status == 200 && cleared.json?["name"] == nil)
+        #expect(try await host.api("POST", "/schedules", #"{"instance": "a", "job": "cleanup", "cron": "0 4 * * *", "name": "  "}"#).status == 400)
+    }
+}

@@ -42,6 +42,7 @@ struct InstanceView: Codable {
 
 struct ScheduleView: Codable {
     var id: String
+    var name: String?
     var instance: String
     var job: String
     var params: [String: JSONValue]
@@ -64,6 +65,7 @@ struct ScheduleView: Codable {
 
     init(_ s: ScheduleRecord, now: Date = Date()) {
         id = s.id
+        name = s.name
         instance = s.instance
         job = s.job
         params = s.params
@@ -158,9 +160,11 @@ struct ScheduleInput: Decodable {
     var retry_backoff_seconds: Int?
     var timeout_seconds: Int?
     var note: String?
+    /// `""` clears it.
+    var name: String?
 
     static let keys: Set<String> = ["instance", "job", "params", "cron", "timezone", "enabled", "misfire", "misfire_cap", "overlap",
-                                    "jitter_seconds", "max_attempts", "retry_backoff_seconds", "timeout_seconds", "note"]
+                                    "jitter_seconds", "max_attempts", "retry_backoff_seconds", "timeout_seconds", "note", "name"]
 
     /// Applies the given fields to `s`.
     func apply(to s: inout ScheduleRecord) throws {
@@ -182,5 +186,6 @@ struct ScheduleInput: Decodable {
         if let v = retry_backoff_seconds { s.retryBackoffSeconds = v }
         if let v = timeout_seconds { s.timeoutSeconds = v }
         if let v = note { s.note = v }
+        if let v = name { s.name = v.isEmpty ? nil : v }
     }
 }

@@ -52,7 +52,7 @@ enum OpenAPIDocument {
                              required: ["status", "ready", "plugins"]),
             "Instance": object(["id": string, "plugin": string, "config": anyObject, "enabled": boolean, "created_at": optString, "updated_at": optString],
                                required: ["id", "plugin", "config", "enabled"]),
-            "Schedule": object(["id": string, "instance": string, "job": string, "params": anyObject, "cron": string, "timezone": string, "enabled": boolean,
+            "Schedule": object(["id": string, "name": optString, "instance": string, "job": string, "params": anyObject, "cron": string, "timezone": string, "enabled": boolean,
                                 "next_fires": array(string)], required: ["id", "instance", "job", "cron", "timezone", "enabled", "next_fires"]),
             "Run": object(["id": string, "instance": string, "job": string, "trigger": string, "status": string, "dry_run": boolean, "counts": counts,
                            "complete": ["type": ["boolean", "null"]], "error": optString, "message": optString, "log": optString],
@@ -66,7 +66,7 @@ enum OpenAPIDocument {
         let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject, "enabled": boolean],
                                         "required": ["id", "plugin"], "additionalProperties": false]
         let scheduleProps: [String: JSONValue] = [
-            "instance": string, "job": string, "cron": string, "timezone": string, "params": anyObject, "enabled": boolean, "misfire": string,
+            "instance": string, "name": string, "job": string, "cron": string, "timezone": string, "params": anyObject, "enabled": boolean, "misfire": string,
             "misfire_cap": integer, "overlap": string, "jitter_seconds": integer, "max_attempts": integer, "retry_backoff_seconds": integer,
             "timeout_seconds": integer, "note": optString,
         ]

@@ -73,8 +73,10 @@ struct ScheduleRoutes {
     }
 
     func find(_ context: BasicRequestContext) async throws -> ScheduleRecord {
-        let id = try context.parameters.require("id")
-        guard let s = try await store.schedule(id: id) else { throw HostError.notFound("no schedule \(id.debugDescription)") }
+        // A name may be any text: the path carries it percent-encoded.
+        let raw = try context.parameters.require("id")
+        let id = raw.removingPercentEncoding ?? raw
+        guard let s = try await store.schedule(idOrName: id) else { throw HostError.notFound("no schedule \(id.debugDescription)") }
         return s
     }
 }

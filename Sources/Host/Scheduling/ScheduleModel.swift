@@ -68,6 +68,8 @@ public struct ScheduleRecord: Sendable, Equatable, Codable {
     public var lastRunAt: Date?
     public var lastStatus: String?
     public var note: String?
+    /// Optional, unique per instance (e.g. 客户数据同步): how operators tell schedules apart.
+    public var name: String?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -105,6 +107,11 @@ public struct ScheduleRecord: Sendable, Equatable, Codable {
         guard (1...20).contains(maxAttempts) else { throw HostError.invalid("max_attempts must be 1-20") }
         guard (1...86400).contains(retryBackoffSeconds) else { throw HostError.invalid("retry_backoff_seconds must be 1-86400") }
         guard (1...86400).contains(timeoutSeconds) else { throw HostError.invalid("timeout_seconds must be 1-86400") }
+        if let name {
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 100, !name.contains(where: \.isNewline) else {
+                throw HostError.invalid("name must be 1-100 characters on one line (or null for none)")
+            }
+        }
         return self
     }
 

@@ -20,6 +20,8 @@ public protocol RunStore: Sendable {
 
     func insertSchedule(_ schedule: ScheduleRecord) async throws
     func schedule(id: String) async throws -> ScheduleRecord?
+    /// By id, or by name when no id matches (conflict when several instances use the name).
+    func schedule(idOrName key: String) async throws -> ScheduleRecord?
     func schedules(instance: String?) async throws -> [ScheduleRecord]
     func updateSchedule(_ schedule: ScheduleRecord) async throws
     func deleteSchedule(id: String) async throws

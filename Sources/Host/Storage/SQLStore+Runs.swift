@@ -45,7 +45,29 @@ extension SQLStore: RunStore {
     // MARK: schedules
 
     public func insertSchedule(_ schedule: ScheduleRecord) async throws {
-        try await write("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
+        try await write { s in
+            try await Self.checkNameFree(s, schedule)
+            try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
+        }
+    }
+
+    /// A schedule's name is unique per instance: a clear conflict, not a constraint error.
+    static func checkNameFree(_ s: any SQLSession, _ schedule: ScheduleRecord) async throws {
+        guard let name = schedule.name else { return }
+        if let other = try await s.one("SELECT id FROM schedules WHERE instance_id = ? AND name = ? AND id <> ?",
+                                       [.text(schedule.instance), .text(name), .text(schedule.id)]) {
+            throw HostError.conflict("instance \(schedule.instance) already has a schedule named \(name.debugDescription) (\(other.text(0) ?? "?"))")
+        }
+    }
+
+    /// A schedule by id, or by its name (unique per instance; ambiguous across instances is refused).
+    public func schedule(idOrName key: String) async throws -> ScheduleRecord? {
+        if let s = try await schedule(id: key) { return s }
+        let named = try await quickRows("SELECT \(ScheduleRow.columns) FROM schedules WHERE name = ?", [.text(key)]).map(ScheduleRow.decode)
+        guard named.count <= 1 else {
+            throw HostError.conflict("\(named.count) schedules are named \(key.debugDescription) (instances \(named.map(\.instance).joined(separator: ", "))): use the id")
+        }
+        return named.first
     }
 
     public func schedule(id: String) async throws -> ScheduleRecord? {
@@ -61,8 +83,11 @@ extension SQLStore: RunStore {
     }
 
     public func updateSchedule(_ schedule: ScheduleRecord) async throws {
-        if try await writeCount("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ? RETURNING id", ScheduleRow.updateValues(schedule)) == 0 {
-            throw HostError.notFound("no schedule \(schedule.id.debugDescription)")
+        try await write { s in
+            try await Self.checkNameFree(s, schedule)
+            if try await s.count("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ? RETURNING id", ScheduleRow.updateValues(schedule)) == 0 {
+                throw HostError.notFound("no schedule \(schedule.id.debugDescription)")
+            }
         }
     }
 

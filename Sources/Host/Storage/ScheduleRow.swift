@@ -5,7 +5,7 @@ import PluginAPI
 enum ScheduleRow {
     static let names = ["id", "instance_id", "job", "params", "cron", "timezone", "enabled", "misfire", "misfire_cap", "overlap",
                         "jitter_seconds", "max_attempts", "retry_backoff_seconds", "timeout_seconds", "next_fire_at", "next_run_at",
-                        "last_run_at", "last_status", "note", "created_at", "updated_at"]
+                        "last_run_at", "last_status", "note", "created_at", "updated_at", "name"]
     static let columns = names.joined(separator: ", ")
     static let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
     static let assignments = names.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")
@@ -16,7 +16,7 @@ enum ScheduleRow {
             .text(s.cron), .text(s.timezone), .bool(s.enabled), .text(s.misfire.rawValue), .int(Int64(s.misfireCap)),
             .text(s.overlap.rawValue), .int(Int64(s.jitterSeconds)), .int(Int64(s.maxAttempts)), .int(Int64(s.retryBackoffSeconds)),
             .int(Int64(s.timeoutSeconds)), .optional(s.nextFireAt), .optional(s.nextRunAt), .optional(s.lastRunAt),
-            .optional(s.lastStatus), .optional(s.note), .int(s.createdAt.millis), .int(s.updatedAt.millis),
+            .optional(s.lastStatus), .optional(s.note), .int(s.createdAt.millis), .int(s.updatedAt.millis), .optional(s.name),
         ]
     }
 
@@ -40,6 +40,7 @@ enum ScheduleRow {
         s.lastRunAt = row.date(16)
         s.lastStatus = row.text(17)
         s.updatedAt = row.date(20) ?? Date(millis: 0)
+        s.name = row.text(21)
         return s
     }
 }

@@ -21,6 +21,10 @@ enum StoreSchema {
         },
         // What a run reported beyond its counts (the plugin's details; a dry run's would-have-done).
         Migration(version: 6, name: "6-run-details") { _ in ["ALTER TABLE runs ADD COLUMN details TEXT"] },
+        // A schedule's optional name (the legacy sync configs had one), unique per instance.
+        Migration(version: 7, name: "7-schedule-name") { _ in
+            ["ALTER TABLE schedules ADD COLUMN name TEXT", "CREATE UNIQUE INDEX schedules_name ON schedules (instance_id, name)"]
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).
