@@ -48,13 +48,14 @@ public struct HostConnection: @unchecked Sendable {
 }
 
 /// Holds a continuation across the C boundary; the retained reference is consumed by the completion.
-final class CompletionBox: @unchecked Sendable {
+/// (Package-visible: PluginTesting's fake host completes its invokes the same way.)
+package final class CompletionBox: @unchecked Sendable {
     let continuation: CheckedContinuation<[UInt8], any Error>
-    init(_ c: CheckedContinuation<[UInt8], any Error>) { continuation = c }
+    package init(_ c: CheckedContinuation<[UInt8], any Error>) { continuation = c }
 }
 
 /// The host calls this exactly once per service call, from any thread.
-let completionThunk: sh_done_fn = { ctx, status, bytes, len in
+package let completionThunk: sh_done_fn = { ctx, status, bytes, len in
     guard let ctx else { return }
     let box = Unmanaged<CompletionBox>.fromOpaque(ctx).takeRetainedValue()
     let data = bytes.map { Array(UnsafeBufferPointer(start: $0, count: len)) } ?? []

@@ -195,9 +195,10 @@ public final class FakeHost: Sendable {
             })
         }
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt8], any Error>) in
-            let box = Unmanaged.passRetained(InvokeBox(c)).toOpaque()
+            // Completed like a service call of the SDK: the same box and thunk.
+            let box = Unmanaged.passRetained(CompletionBox(c)).toOpaque()
             request.withUnsafeBufferPointer { buf in
-                op.withCString { d.pointee.invoke(d.pointee.plugin_ctx, session, $0, buf.baseAddress, buf.count, fakeInvokeDone, box) }
+                op.withCString { d.pointee.invoke(d.pointee.plugin_ctx, session, $0, buf.baseAddress, buf.count, completionThunk, box) }
             }
         }
     }
@@ -407,19 +408,6 @@ public final class FakeHost: Sendable {
     static func unavailable(_ service: String, _ op: String) -> PluginError {
         PluginError(.unavailable, "\(service): this host has no operation \(op.debugDescription)")
     }
-}
-
-/// Holds an invoke's continuation across the C boundary; consumed by `fakeInvokeDone`.
-final class InvokeBox: @unchecked Sendable {
-    let continuation: CheckedContinuation<[UInt8], any Error>
-    init(_ c: CheckedContinuation<[UInt8], any Error>) { continuation = c }
-}
-
-let fakeInvokeDone: sh_done_fn = { ctx, status, bytes, len in
-    guard let ctx else { return }
-    let box = Unmanaged<InvokeBox>.fromOpaque(ctx).takeRetainedValue()
-    let data = bytes.map { Array(UnsafeBufferPointer(start: $0, count: len)) } ?? []
-    if status == 0 { box.continuation.resume(returning: data) } else { box.continuation.resume(throwing: PluginError(status: status, body: data)) }
 }
 
 /// The completion the plugin passed with a service call, carried to the task that answers it.
