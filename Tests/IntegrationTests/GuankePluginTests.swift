@@ -39,6 +39,7 @@ struct GuankePluginTests {
             "task_stats 0 7 * * * T-10..T-1 Asia/Shanghai", "grade_stats 5 7 * * * T-10..T-1 Asia/Shanghai",
             "task_stats 0 1,10,15,21 * * * T-3..T-1 Asia/Shanghai", "grade_stats 5 1,10,15,21 * * * T-3..T-1 Asia/Shanghai",
             "task_stats 0 9-23 * * * today Asia/Shanghai", "grade_stats */10 9-23 * * * today Asia/Shanghai",
+            "cleanup 30 3 * * *  Asia/Shanghai",  // the seed's planned 30-day cache expiry
         ])
 
         // A 200k-record day, counted exactly (200 pages, no page cap).

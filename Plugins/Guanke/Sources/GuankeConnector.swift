@@ -14,6 +14,7 @@ public struct GuankeConnector: Connector {
             ConfigKey("secret", .string, secret: true, description: "API secret (instead of username/password)"),
             ConfigKey("page_size", .integer, default: 1000, description: "Records per page, at most 1000"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of relative dates (today, T-3...)"),
+            ConfigKey("retention_days", .integer, default: 30, description: "Cached days older than this are purged by cleanup (the seed's 30-day cache expiry)"),
         ],
         jobs: [
             JobSpec(
@@ -32,6 +33,9 @@ public struct GuankeConnector: Connector {
                     DefaultSchedule("5 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
                     DefaultSchedule("*/10 9-23 * * *", params: ["dates": "today"], note: "today, every 10 minutes"),
                 ]),
+            JobSpec(
+                "cleanup", description: "Purge cached days older than retention_days (stats, task rows)",
+                schedules: [DefaultSchedule("30 3 * * *", note: "清理过期缓存")]),
         ],
         collections: [
             CollectionSpec("task_stats", keyField: "date", description: "Per-date task totals (tasks, callout, called, success, connected rate)"),
@@ -49,6 +53,7 @@ public struct GuankeConnector: Connector {
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try GuankeClient.Settings(config: config)
+        if let d = try config.int("retention_days"), d < 1 { throw PluginError(.config, "retention_days must be at least 1") }
     }
 
     func client(_ config: [String: JSONValue], _ host: HostServices) throws -> GuankeClient {
@@ -57,12 +62,34 @@ public struct GuankeConnector: Connector {
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
         let client = try client(context.config, context.host)
+        if job == "cleanup" { return try await cleanup(context, dates: DateSpec(zone: client.zone)) }
         let days = try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today")
         switch job {
         case "grade_stats": return try await GradeStats(client: client).run(days: days, store: context.store)
         case "task_stats": return try await TaskStats(client: client).run(days: days, store: context.store)
         default: throw PluginError(.notFound, "guanke has no job \(job)")
         }
+    }
+
+    /// Days before T-`retention_days` (the instance's zone) leave the cache: both tracks and the task rows.
+    func cleanup(_ context: JobContext, dates: DateSpec) async throws -> RunResult {
+        let keep = try context.config.int("retention_days") ?? 30
+        guard keep >= 1 else { throw PluginError(.config, "retention_days must be at least 1") }
+        let cutoff = try dates.resolve("T-\(keep)")[0]
+        var purged = 0
+        for collection in ["grade_stats", "task_stats", "task_rows"] {
+            var old: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await context.store.list(.init(collection: collection, keyTo: cutoff, limit: 1000, cursor: cursor))
+                old += page.records.map(\.key).filter { $0 < cutoff }  // task rows are "date|task": all of a day sort after it
+                cursor = page.nextCursor
+            } while cursor != nil
+            for start in stride(from: 0, to: old.count, by: 1000) {
+                purged += try await context.store.purge(collection, keys: Array(old[start..<min(start + 1000, old.count)]))
+            }
+        }
+        return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) cached entries of days before \(cutoff) (keeping \(keep) days)")
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
