@@ -191,7 +191,7 @@ public struct JSONArrayStream: Sendable {
             rest.append(contentsOf: buffer[r..<buffer.count])
             restFrom = buffer.count
         }
-        let keep = min(elementStart ?? pos, keyStart ?? pos, pos)
+        let keep = min(elementStart ?? pos, keyStart ?? pos)
         guard keep > 0 else { return }
         buffer.removeSubrange(0..<keep)
         dropped += keep

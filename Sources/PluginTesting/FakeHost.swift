@@ -117,7 +117,7 @@ public final class FakeHost: Sendable {
     }
 
     /// Sets plugin state as an earlier run would have.
-    public func seedState(_ name: String, _ value: JSONValue) async throws { state.withLock { $0.pluginState[name] = value } }
+    public func seedState(_ name: String, _ value: JSONValue) { state.withLock { $0.pluginState[name] = value } }
 
     // MARK: what the test reads
 

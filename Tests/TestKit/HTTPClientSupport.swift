@@ -14,10 +14,8 @@ struct RunningServer {
 
 /// Starts the admin server on a free loopback port and waits until it listens.
 func startServer(_ server: AdminServer) async throws -> RunningServer {
-    let (stream, continuation) = AsyncStream<Int>.makeStream()
-    let task = Task { try await server.run(host: "127.0.0.1", port: 0) { continuation.yield($0) } }
-    for await port in stream { return RunningServer(port: port, task: task) }
-    throw HostError.unavailable("server did not start")
+    let (port, task) = try await server.start()
+    return RunningServer(port: port, task: task)
 }
 
 struct HTTPResult {

@@ -37,38 +37,38 @@ struct StatsRoutes {
     func read(_ track: Track, _ query: [String: String]) async throws -> RouteResponse {
         let format = query["format"] ?? "default"
         guard ["default", "legacy"].contains(format) else { throw PluginError(.invalid, "format must be default or legacy") }
-        if format == "legacy" { return try await legacy(track, query) }
         let day = try date(query["date"])
-        let policy = query["cache"] ?? "cache"
-        guard ["cache", "live"].contains(policy) else { throw PluginError(.invalid, "cache must be cache or live") }
+        let answer = try await lookup(track, day, policy: query["cache"] ?? "cache")
+        if format == "legacy" { return try await legacy(track, answer) }
         // A cached answer depends only on the record read (the host re-checks it) and, for a relative date
         // (none, today, T-N), on the day: the host may reuse it until the next midnight in the instance's zone.
         let reuse = RouteCachePolicy(until: isExplicit(query["date"]) ? nil : dates.calendar.nextMidnight(after: Date()))
-        if policy == "cache", let cached = try await context.store.list(.init(collection: track.rawValue, keyFrom: day, keyTo: day, limit: 1)).records.first {
-            var response = try respond(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
-            response.cache = reuse
-            return response
-        }
-        guard policy == "live" || day == dates.today() else {
+        guard let fields = answer else {
             var response = try RouteResponse.json(["error": ["code": "not_synced", "message": .string("\(day) is not synced yet: wait for the scheduled sync, POST .../\(track == .grade ? "grade" : "task")-stats/refresh, or read with cache=live")]], status: 404)
             response.cache = reuse
             return response
         }
+        var response = Self.response(fields)
+        if fields["source"] == "cache" { response.cache = reuse }
+        return response
+    }
+
+    /// The day's answer fields (`fields(...)`): from the cache, or computed live for today or with
+    /// `cache=live`; nil for a past day that was never synced.
+    func lookup(_ track: Track, _ day: String, policy: String) async throws -> [String: JSONValue]? {
+        guard ["cache", "live"].contains(policy) else { throw PluginError(.invalid, "cache must be cache or live") }
+        if policy == "cache", let cached = try await context.store.list(.init(collection: track.rawValue, keyFrom: day, keyTo: day, limit: 1)).records.first {
+            return try fields(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
+        }
+        guard policy == "live" || day == dates.today() else { return nil }
         return try await live(track, day)
     }
 
     /// `{"success": true, "data": {date, grade_9, grade_1, total_success, from_cache, elapsed_time,
     /// calculated_at: "yyyy-MM-dd HH:mm:ss" in the instance's zone}}`, task stats with the legacy field names,
     /// and `{"success": false, "error": "历史数据未同步…"}` for a past day not synced (HTTP 200, as it was).
-    func legacy(_ track: Track, _ query: [String: String]) async throws -> RouteResponse {
-        var q = query
-        q["format"] = nil
-        let answer = try await read(track, q)
-        guard answer.status == 200 else {
-            if answer.status == 404 { return try RouteResponse.json(["success": false, "error": .string(Self.notSyncedLegacy)] as JSONValue) }
-            return answer
-        }
-        guard case .object(let o) = try JSONValue.parse(Array(answer.body.utf8)) else { throw PluginError(.internal, "stats answer is not an object") }
+    func legacy(_ track: Track, _ answer: [String: JSONValue]?) async throws -> RouteResponse {
+        guard let o = answer else { return try RouteResponse.json(["success": false, "error": .string(Self.notSyncedLegacy)] as JSONValue) }
         let fromCache = o["from_cache"]?.boolValue ?? false
         let date = o["date"]?.stringValue ?? ""
         var data: [String: JSONValue] = ["date": .string(date), "from_cache": .bool(fromCache)]
@@ -107,11 +107,11 @@ struct StatsRoutes {
             guard o["date"] == nil || o["date"]?.stringValue != nil else { throw PluginError(.invalid, "date: expected a string") }
             raw = o["date"]?.stringValue
         }
-        return try await live(track, try date(raw))
+        return Self.response(try await live(track, try date(raw)))
     }
 
     /// Computes a day now against the platform and caches it.
-    func live(_ track: Track, _ day: String) async throws -> RouteResponse {
+    func live(_ track: Track, _ day: String) async throws -> [String: JSONValue] {
         let started = ContinuousClock.now
         let data: JSONValue
         switch track {
@@ -126,10 +126,15 @@ struct StatsRoutes {
         }
         try await context.store.upsert(track.rawValue, [Record(key: day, data: data)])
         let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-        return try respond(data, source: "live", syncedAt: Date(), elapsed: elapsed)
+        return try fields(data, source: "live", syncedAt: Date(), elapsed: elapsed)
     }
 
-    func respond(_ data: JSONValue, source: String, syncedAt: Date, elapsed: Double) throws -> RouteResponse {
+    static func response(_ fields: [String: JSONValue]) -> RouteResponse {
+        RouteResponse(body: String(decoding: JSONValue.object(fields).jsonBytes, as: UTF8.self))
+    }
+
+    /// A stored day as answered: its counts plus where it came from and when it was computed.
+    func fields(_ data: JSONValue, source: String, syncedAt: Date, elapsed: Double) throws -> [String: JSONValue] {
         guard case .object(var o) = data else { throw PluginError(.internal, "cached stats are not an object") }
         let at = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(syncedAt)
         o["source"] = .string(source)
@@ -138,7 +143,7 @@ struct StatsRoutes {
         o["calculated_at"] = .string(at)
         o["elapsed_time"] = .double(elapsed)
         if o["complete"] == nil { o["complete"] = true }
-        return RouteResponse(body: String(decoding: JSONValue.object(o).jsonBytes, as: UTF8.self))
+        return o
     }
 
     /// Both tracks per day for a range (the stats page), from the cache.

@@ -12,7 +12,7 @@ struct LegacyAnswerTests {
         let host = FakeHost(GuankeConnector.self, config: GradeStatsTests.config)
         host.seed("grade_stats", ["2026-11-10": ["date": "2026-11-10", "grade_9": 22, "grade_1": 2, "total_success": 24, "total_records": 900, "complete": true]])
         host.seed("task_stats", ["2026-11-10": ["date": "2026-11-10", "total_tasks": 3, "callout": 100, "called": 60, "success": 24, "connected_rate": 60.0]])
-        try await host.seedState(GradeStats.elapsedState("2026-11-10"), .double(17.5))
+        host.seedState(GradeStats.elapsedState("2026-11-10"), .double(17.5))
 
         let grade = try JSONValue.parse(Array(try await host.route("instances/{id}/grade-stats", query: ["date": "2026-11-10", "format": "legacy"]).body.utf8))
         let f = DateFormatter()

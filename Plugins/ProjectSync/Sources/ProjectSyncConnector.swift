@@ -68,38 +68,30 @@ public struct ProjectSyncConnector: Connector {
             guard read.complete else { throw PluginError(.upstream, "cleanup_cache: the full read was incomplete (\(read.message ?? "")); nothing purged") }
             // Ages are measured against the read's own writes (the host's clock): what it did not see and was
             // last synced more than the lifetime before them is gone upstream.
-            let now = try await newestSync(context.store, "projects")
-            let n = try await purge(context.store, "projects") { !seen.contains($0.key) && now.timeIntervalSince($0.syncedAt) > ttl }
+            let n = try await purge(context.store, "projects") { record, newest in
+                !seen.contains(record.key) && newest.timeIntervalSince(record.syncedAt) > ttl
+            }
             return RunResult(counts: RunCounts(fetched: read.counts.fetched, pages: read.counts.pages, deleted: n),
                              message: "read \(read.counts.fetched) projects; purged \(n) cache entries the upstream no longer returns (older than \(Int(ttl / 3600)) h)")
         case "cleanup_tokens":
-            let n = try await purge(context.store, "access_tokens") { (ProjectSync.date($0.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
+            let n = try await purge(context.store, "access_tokens") { token, _ in (ProjectSync.date(token.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
             return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) expired access tokens")
         default: throw PluginError(.notFound, "projectsync has no job \(job)")
         }
     }
 
-    /// The latest synced_at in a collection (the host's time of its last write).
-    func newestSync(_ store: StoreService, _ collection: String) async throws -> Date {
-        var newest = Date.distantPast
+    /// Purges the records of a collection that match, read in one pass; `expired` also gets the collection's
+    /// latest synced_at (the host's time of its last write), to age records on the host's clock.
+    func purge(_ store: StoreService, _ collection: String, where expired: (StoreService.ListedRecord, Date) -> Bool) async throws -> Int {
+        var records: [StoreService.ListedRecord] = []
         var cursor: String?
         repeat {
             let page = try await store.list(.init(collection: collection, limit: 1000, cursor: cursor))
-            newest = max(newest, page.records.map(\.syncedAt).max() ?? newest)
+            records += page.records
             cursor = page.nextCursor
         } while cursor != nil
-        return newest
-    }
-
-    /// Purges the records of a collection that match, page by page.
-    func purge(_ store: StoreService, _ collection: String, where expired: (StoreService.ListedRecord) -> Bool) async throws -> Int {
-        var victims: [String] = []
-        var cursor: String?
-        repeat {
-            let page = try await store.list(.init(collection: collection, limit: 1000, cursor: cursor))
-            victims += page.records.filter(expired).map(\.key)
-            cursor = page.nextCursor
-        } while cursor != nil
+        let newest = records.map(\.syncedAt).max() ?? .distantPast
+        let victims = records.filter { expired($0, newest) }.map(\.key)
         var n = 0
         for chunk in stride(from: 0, to: victims.count, by: 1000) { n += try await store.purge(collection, keys: Array(victims[chunk..<min(chunk + 1000, victims.count)])) }
         return n

@@ -72,6 +72,14 @@ public struct AdminServer: Sendable {
     }
 
     /// Serves until the task is cancelled (or a signal stops the service group).
+    /// Serves in a task of its own on a free port of `host`; returns once it listens (tests, benchmarks, demo).
+    public func start(host: String = "127.0.0.1") async throws -> (port: Int, task: Task<Void, any Error>) {
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await run(host: host, port: 0) { continuation.yield($0) } }
+        for await port in stream { return (port, task) }
+        throw HostError.unavailable("the admin server did not start")
+    }
+
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = Application(
             router: router(),

@@ -120,15 +120,8 @@ extension ISOTime {
         let seconds = floorDiv(millis, 1000)
         let days = floorDiv(seconds, 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
-        let date = CivilDate(epochDay: Int(days))
-        let (year, month, day) = (date.year, date.month, date.day)
-        func digits(_ v: Int, _ n: Int) {
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n))
-            var v = v, i = start + n - 1
-            while v > 0, i >= start { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
-        }
-        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
+        CivilDate(epochDay: Int(days)).write(to: &out)
+        func digits(_ v: Int, _ n: Int) { CivilDate.appendDigits(v, n, to: &out) }
         out.append(UInt8(ascii: "T"))
         digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":")); digits(secondOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
         digits(secondOfDay % 60, 2); out.append(UInt8(ascii: ".")); digits(ms, 3)

@@ -1,4 +1,5 @@
 import Foundation
+import PluginAPI
 import Synchronization
 
 /// A 5-field cron expression in the Vixie/cronie dialect: `*`, lists, ranges, steps (`*/5`, `1-30/2`, `5/15`),
@@ -205,31 +206,3 @@ public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-/// A day of the proleptic Gregorian calendar, with arithmetic that needs no Calendar object (fast enough
-/// to scan years of days for one next-fire computation).
-struct CivilDate: Equatable {
-    var year: Int, month: Int, day: Int
-    /// Days since 1970-01-01.
-    var epochDay: Int
-
-    init(epochDay z0: Int) {
-        // Howard Hinnant's civil_from_days.
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        epochDay = z0
-    }
-
-    /// 0 = Sunday (1970-01-01 was a Thursday).
-    var weekday: Int { ((epochDay % 7) + 7 + 4) % 7 }
-
-    var next: CivilDate { CivilDate(epochDay: epochDay + 1) }
-}

@@ -77,10 +77,7 @@ say("reads: a host on PostgreSQL")
 let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
 try kernel.registry.rescan()
 let token = "bench-token"
-let (portStream, portCont) = AsyncStream<Int>.makeStream()
-Task { try await AdminServer(kernel: kernel, token: token).run(host: "127.0.0.1", port: 0) { portCont.yield($0) } }
-var port = 0
-for await p in portStream { port = p; break }
+let port = try await AdminServer(kernel: kernel, token: token).start().port
 let g = "g-\(run)", date = "2026-11-20"
 try await store.createInstance(InstanceRecord(id: g, plugin: "guanke", config: ["base_url": "http://127.0.0.1:9", "secret": "unused"]), schedules: [])
 let stats: JSONValue = ["date": .string(date), "grade_1": 1234, "grade_9": 5678, "total_records": 200000, "total_success": 6912, "complete": true]

@@ -53,10 +53,7 @@ let store = try await StoreFactory.open(.sqlite(path: dir.appendingPathComponent
 let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
 try kernel.registry.rescan()
 let token = "bench-token"
-let (portStream, portCont) = AsyncStream<Int>.makeStream()
-Task { try await AdminServer(kernel: kernel, token: token).run(host: "127.0.0.1", port: 0) { portCont.yield($0) } }
-var port = 0
-for await p in portStream { port = p; break }
+let port = try await AdminServer(kernel: kernel, token: token).start().port
 let (healthStatus, _) = try await get("http://127.0.0.1:\(port)/healthz")
 let startupMs = ms(clock.now - t0)
 guard healthStatus == 200 else { fatalError("healthz: \(healthStatus)") }
