@@ -30,6 +30,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchWorkload", dependencies: [.product(name: "PluginAPI", package: "synchost")]),
+        .target(name: "RawInsertAnchor", dependencies: [.product(name: "SynchostKernel", package: "synchost")]),
         .target(
             name: "BenchPlugin", dependencies: ["BenchWorkload"],
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/../../Sources/PluginABI/exports.map"])]
@@ -40,7 +41,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "SyncBench",
-            dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"), .product(name: "Simulators", package: "synchost")]
+            dependencies: ["BenchWorkload", "RawInsertAnchor", .product(name: "SynchostKernel", package: "synchost"),
+                           .product(name: "Simulators", package: "synchost")]
         ),
         .executableTarget(
             name: "ReadBench",
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "StoreBench",
             dependencies: [
-                "BenchWorkload", .product(name: "SynchostKernel", package: "synchost"),
+                "BenchWorkload", "RawInsertAnchor", .product(name: "SynchostKernel", package: "synchost"),
             ]
         ),
     ],

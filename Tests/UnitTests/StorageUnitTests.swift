@@ -44,4 +44,24 @@ struct StorageUnitTests {
         #expect(throws: PluginError(.invalid, "store.upsert: record \"k\" data is not JSON")) { try UpsertPage.parse(w.bytes) }
         #expect(throws: PluginError.self) { try UpsertPage.parse(Array("{".utf8)) }
     }
+
+    @Test func utf8IsCheckedExactlyAsTheStandardLibraryDoes() {
+        // The edges of each rule, then random bytes biased towards the multi-byte lead and continuation bytes.
+        let edges: [[UInt8]] = [
+            [], Array("plain ASCII, longer than eight bytes".utf8), Array("客户网关 and ✓ and 😀".utf8),
+            [0xC0, 0x80], [0xC1, 0xBF], [0xC2, 0x80], [0xDF, 0xBF], [0xE0, 0x9F, 0x80], [0xE0, 0xA0, 0x80],
+            [0xED, 0x9F, 0xBF], [0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF0, 0x90, 0x80, 0x80],
+            [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xFF], [0x80], [0xE4, 0xB8],
+            Array("12345678".utf8) + [0xE4, 0xB8], Array("1234567".utf8) + [0xE4, 0xB8, 0xAD] + Array("12345678".utf8),
+        ]
+        for bytes in edges {
+            #expect(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        }
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x41, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE4, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xA0, 0x90, 0x8F, 0x9F]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            #expect(UTF8Validation.isValid(bytes) == (String(validating: bytes, as: UTF8.self) != nil), "\(bytes)")
+        }
+    }
 }

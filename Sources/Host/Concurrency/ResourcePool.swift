@@ -13,6 +13,9 @@ final class ResourcePool<Resource: Sendable>: Sendable {
         state = Mutex(State(idle: resources))
     }
 
+    /// Tasks waiting for a resource right now.
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     func acquire() async -> Resource {
         if let r = state.withLock({ $0.idle.popLast() }) { return r }
         return await withCheckedContinuation { c in

@@ -73,8 +73,10 @@ public struct UpsertPage: Sendable {
     static func looksLikeJSON(_ data: [UInt8]) -> Bool {
         guard let first = data.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) else { return false }
         guard "{[\"-0123456789tfn".utf8.contains(first) else { return false }
-        guard let text = String(validating: data, as: UTF8.self) else { return false }
-        if "tfn".utf8.contains(first) { return ["true", "false", "null"].contains(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard UTF8Validation.isValid(data) else { return false }
+        if "tfn".utf8.contains(first) {
+            return ["true", "false", "null"].contains(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         return true
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Host
 import Logging
 import PluginAPI
+import RawInsertAnchor
 import VOSSimulator
 
 // Usage:
@@ -71,10 +72,20 @@ for p in pages {
     let page = UpsertPage(collection: "cdrs", records: p)
     storeTime += try await clock.measure { _ = try await store.upsert(page, instance: "anchor", runID: "a", now: Date()) }
 }
+// Anchor for the whole: raw sqlite3 prepared inserts of these same records (the bytes the sync stored), one
+// transaction, as the store section's anchor does for its generated CDRs.
+var nextPage = 0
+let raw = RawInsertAnchor.run(path: dir.appendingPathComponent("raw.db").path) { () -> [(key: String, json: [UInt8])]? in
+    guard nextPage < pages.count else { return nil }
+    defer { nextPage += 1 }
+    return pages[nextPage].map { (key: $0.key, json: $0.data) }
+}
+let storedBytes = pages.reduce(0) { $0 + $1.reduce(0) { $0 + $1.data.count } }
 let records = run.counts.fetched
 let out: [String: Any] = [
     "records": records, "inserted": run.counts.inserted, "accounts": run.counts.pages,
     "sync_s": syncTime, "sync_per_s": Double(records) / syncTime, "store_only_s": seconds(storeTime),
     "store_only_per_s": Double(records) / seconds(storeTime), "store_share": seconds(storeTime) / syncTime, "peak_rss_mib": syncRSS,
+    "raw_same_records_per_s": raw.perSecond, "bytes_per_record": storedBytes / max(records, 1),
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))

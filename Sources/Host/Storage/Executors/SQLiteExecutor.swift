@@ -3,7 +3,8 @@ import Synchronization
 
 /// The embedded backend: one SQLite file (system libsqlite3) in WAL mode, one writer connection and a few
 /// readers. Each connection has a thread of its own (a `ThreadExecutor`): sessions run there, so a synchronous
-/// SQLite call never occupies Swift's cooperative pool. Transactions of one process take turns on the writer.
+/// SQLite call never occupies Swift's cooperative pool. Transactions of one process take turns on the writer
+/// and, when they queue, share commits (`WriteGroup`).
 public final class SQLiteExecutor: SQLExecutor {
     public let dialect = SQLDialect.sqlite
     public let path: String
@@ -27,6 +28,10 @@ public final class SQLiteExecutor: SQLExecutor {
     }
 
     private let writer: Lane
+    /// Transactions that end while others wait for the writer share one commit.
+    let group = WriteGroup()
+    /// Transactions waiting for the writer right now.
+    var writerWaiting: Int { writer.lock.waiting }
     private let readers: [Lane]
     private let nextReader = Atomic<Int>(0)
     /// Connections for point reads made synchronously on the calling task (one per core when busy): a primary-key
@@ -54,17 +59,29 @@ public final class SQLiteExecutor: SQLExecutor {
     }
 
     public func transaction<T: Sendable>(_ body: (any SQLSession) async throws -> T) async throws -> T {
-        try await writer.with { c in
-            try c.script("BEGIN IMMEDIATE")
+        let group = self.group, lock = writer.lock
+        let (result, ticket): (T, CommitTicket?) = try await writer.with { c in
+            try group.join(c)
+            try c.script("SAVEPOINT member")
             do {
                 let result = try await body(SQLiteSession(connection: c))
-                try c.script("COMMIT")
-                return result
+                try c.script("RELEASE member")
+                if lock.waiting > 0, let ticket = group.deferCommit() { return (result, ticket) }
+                try group.commit(c)
+                return (result, nil)
             } catch {
-                try? c.script("ROLLBACK")
+                do {
+                    try c.script("ROLLBACK TO member; RELEASE member")
+                    // The others' work is kept; with nobody left to commit it, commit it now.
+                    if lock.waiting == 0 { try? group.commit(c) }
+                } catch {
+                    group.abort(c, because: error)
+                }
                 throw error
             }
         }
+        try await ticket?.wait()
+        return result
     }
 
     /// Runs `body` synchronously on a reader connection of the quick pool (opened on first need).
