@@ -36,11 +36,7 @@ public struct DemoCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        LogSetup.bootstrap(level: level)
         let logger = Logger(label: "synchost.demo")
 
         // Upstreams.

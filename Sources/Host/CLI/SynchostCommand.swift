@@ -66,24 +66,6 @@ struct HostOptions: ParsableArguments {
     }
 }
 
-enum LogSetup {
-    nonisolated(unsafe) private static var done = false
-    private static let lock = NSLock()
-
-    /// Logs go to stderr, so command output on stdout stays machine-readable.
-    static func bootstrap(level: Logger.Level) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !done else { return }
-        done = true
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-    }
-}
-
 extension SynchostCommand {
     /// The executable's entry: parse, then run the chosen command asynchronously.
     public static func runAsMain(_ arguments: [String]? = nil) async {

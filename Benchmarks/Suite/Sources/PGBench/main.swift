@@ -24,6 +24,8 @@ let pageSize = 1000
 let clock = ContinuousClock()
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 func say(_ s: String) { FileHandle.standardError.write(Data("pg-bench: \(s)\n".utf8)) }
+// The host's own log handler, as `synchost serve` installs it (for the anchors too).
+LogSetup.bootstrap(level: .error)
 var logger = Logger(label: "pg-bench")
 logger.logLevel = .error
 

@@ -28,6 +28,8 @@ func rssMiB() -> Double {
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
     return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
 }
+// The host's own log handler, as `synchost serve` installs it (for the anchors too).
+LogSetup.bootstrap(level: .error)
 var logger = Logger(label: "read-bench")
 logger.logLevel = .error
 
