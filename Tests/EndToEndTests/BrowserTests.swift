@@ -18,7 +18,7 @@ struct BrowserTests {
         #expect(r.status == 0 && r.stdout.contains("ok"), "\(r.stdout.suffix(1000))\n\(r.stderr.suffix(3000))")
         // What the page did is in the database.
         let added = try await host.store.schedules(instance: "g").first { $0.cron == "*/20 9-18 * * 1-5" }
-        #expect(added?.timezone == "Asia/Shanghai" && added?.params["dates"] == "T-1" && added?.job == "grade_stats")
+        #expect(added?.timezone == "Asia/Shanghai" && added?.params["dates"] == "T-1" && added?.job == "grade_stats" && added?.name == "工作日分级统计")
         #expect(try await host.store.instance(id: "node2")?.plugin == "vos")
         #expect(try await host.store.schedules(instance: "g").filter { $0.cron.hasPrefix("61") }.isEmpty)
         await host.stop()

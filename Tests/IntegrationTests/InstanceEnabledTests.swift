@@ -64,7 +64,7 @@ struct InstanceEnabledTests {
         var run = RunRecord(instance: "off", job: "greet", trigger: "plugin", params: [:], dryRun: false)
         run.runAt = start
         try await store.insertRun(run)
-        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10).isEmpty)
+        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10, clock: { later }).isEmpty)
         #expect(try await store.earliestDue() == nil)
 
         _ = try await kernel.instances!.update(id: "off", config: nil, enabled: true)
@@ -75,7 +75,7 @@ struct InstanceEnabledTests {
             return FirePlan(runs: [RunRecord(instance: s.instance, job: s.job, trigger: "schedule", params: s.params, dryRun: false)], schedule: next)
         }.queued
         #expect(queued.map(\.instance) == ["off"])
-        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10).contains { $0.id == run.id })
+        #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10, clock: { later }).contains { $0.id == run.id })
     }
 }
 

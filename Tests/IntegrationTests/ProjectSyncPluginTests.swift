@@ -39,6 +39,65 @@ struct ProjectSyncPluginTests {
         #expect(failed.status == .failed && left == 9, "\(failed.status) \(left)")
     }
 
+    /// The seed's reader options: the time-display setting (zone, pattern, absolute or relative) applied to the
+    /// times of a project answer, `use_cache=false` reading live, and a 304 from the upstream confirming what is
+    /// cached (its synced_at moves on, so the cache lifetime never expires a project the upstream still has).
+    @Test func timeDisplayUseCacheAndUnchangedAnswersKeepTheCacheFresh() async throws {
+        let remote = ProjectServiceSimulator(projects: 5)
+        try await remote.start()
+        defer { remote.stop() }
+        let host = try await TestHost(startOutbox: false, startScheduler: false)
+        #expect(try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)"}}"#).status == 201)
+        func run(_ job: String) async throws -> RunRecord {
+            let queued = try await host.kernel.instances!.enqueue(instance: "ps", job: job, params: [:], dryRun: false, trigger: "manual")
+            return try await host.kernel.runner!.execute(queued, instance: try await host.store.instance(id: "ps")!.info)
+        }
+        #expect(try await run("sync").counts.inserted == 5)
+        _ = try await run("sync")  // remembers the first page's ETag for this cursor
+
+        // A day later the upstream answers 304: every cached project is confirmed, not only the overlap re-read.
+        host.clock.advance(by: 23 * 3600)
+        let confirmed = try await run("sync")
+        #expect(confirmed.status == .succeeded && confirmed.counts.inserted == 0 && confirmed.counts.updated == 0, "\(confirmed.counts)")
+        let cached = try await host.store.records(instance: "ps", collection: "projects", query: RecordQuery()).records
+        #expect(cached.count == 5 && cached.allSatisfy { abs($0.syncedAt.timeIntervalSince(host.clock.now)) < 60 },
+                "\(cached.map { "\($0.key) \($0.syncedAt)" }) vs \(host.clock.now)")
+
+        // Default display: the instance zone (Asia/Shanghai) and the seed's pattern.
+        let base = host.base + "/plugins/projectsync"
+        let token = try #require(try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1001"}"#).json?["token"]?.stringValue)
+        let read = try await request("GET", "\(base)/projects/P-1001?token=\(token)")
+        let updated = try #require(read.json?["project"]?["updated_at"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601) })
+        let shanghai = DateFormatter()
+        shanghai.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        shanghai.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        #expect(read.json?["display"]?["updated_at"] == .string(shanghai.string(from: updated)), "\(read.body)")
+        #expect(try await host.api("GET", "/plugins/projectsync/instances/ps/config/time-display").json
+                == ["timezone": "Asia/Shanghai", "format": "yyyy-MM-dd HH:mm:ss", "mode": "absolute"])
+
+        // Saved: relative times; then another zone and pattern.
+        #expect(try await host.api("POST", "/plugins/projectsync/instances/ps/config/time-display", #"{"mode": "relative"}"#).status == 200)
+        let relative = try await request("GET", "\(base)/projects/P-1001?token=\(token)&use_cache=false")
+        #expect(relative.json?["source"] == "live" && relative.json?["display"]?["cached_at"] == "刚刚", "\(relative.body)")
+        let saved = try await host.api("POST", "/plugins/projectsync/instances/ps/config/time-display",
+                                       #"{"mode": "absolute", "timezone": "UTC", "format": "yyyy/MM/dd HH:mm"}"#)
+        #expect(saved.json == ["timezone": "UTC", "format": "yyyy/MM/dd HH:mm", "mode": "absolute"], "\(saved.body)")
+        let utc = DateFormatter()
+        utc.timeZone = TimeZone(identifier: "UTC")
+        utc.dateFormat = "yyyy/MM/dd HH:mm"
+        #expect(try await request("GET", "\(base)/projects/P-1001?token=\(token)").json?["display"]?["updated_at"] == .string(utc.string(from: updated)))
+
+        // Bad settings and flags are refused by name; nothing is saved.
+        for (body, word) in [(#"{"mode": "sometimes"}"#, "mode"), (#"{"timezone": "Mars/Base"}"#, "timezone"), (#"{"colour": "red"}"#, "colour"),
+                             (#"{"format": "<script>"}"#, "format"), ("[]", "object")] {
+            let r = try await host.api("POST", "/plugins/projectsync/instances/ps/config/time-display", body)
+            #expect(r.status == 400 && r.body.contains(word), "\(body): \(r.body)")
+        }
+        #expect(try await host.api("GET", "/plugins/projectsync/instances/ps/config/time-display").json?["timezone"] == "UTC")
+        #expect(try await request("GET", "\(base)/projects/P-1001?token=\(token)&use_cache=maybe").status == 400)
+        await host.stop()
+    }
+
     @Test func changesNotifyOncePerChannelTokensGuardReadsAndOutagesServeStaleCache() async throws {
         let remote = ProjectServiceSimulator(projects: 30)
         try await remote.start()

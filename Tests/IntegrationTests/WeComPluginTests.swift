@@ -115,7 +115,7 @@ struct WeComPluginTests {
         #expect(live == sim.expected().contacts)
         let status = try await host.api("GET", "/plugins/wecom/instances/c/status")
         #expect(status.json?["contacts"]?["deleted"] == .int(25), "\(status.body)")
-        #expect(status.json?["contacts"]?["active"] == .int(Int64(live.count)))
+        #expect(status.json?["contacts"]?["normal"] == .int(Int64(live.count)))
 
         // 45009 beyond the run's budget: a clear failure, no endless waiting.
         sim.faults.rateLimited = 3
@@ -141,6 +141,46 @@ struct WeComPluginTests {
         let alerts = try await host.api("GET", "/plugins/wecom/instances/c/alerts")
         let ids = Set(alerts.json?["alerts"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [])
         #expect(ids.contains("health_score") && ids.contains("errors"), "\(alerts.body)")
+        await host.stop()
+    }
+
+    /// The seed's model: contact status and contact_type, session source and is_active, staff names, and a member
+    /// who leaves the follow-user list kept as inactive (never dropped silently).
+    @Test func recordsCarryTheSeedsModelAndAMemberWhoLeftStaysAsInactive() async throws {
+        var data = WeComSimulator.Data()
+        data.contacts = 300
+        data.staff = 10
+        let sim = WeComSimulator(data)
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost()
+        #expect(try await host.api("POST", "/instances", #"{"id": "m", "plugin": "wecom", "config": \#(Self.config(sim))}"#).status == 201)
+        #expect(try await host.run("m", "contacts_incremental").status == .succeeded)
+
+        let contacts = try await host.records("m", "contacts")
+        #expect(!contacts.isEmpty && contacts.allSatisfy { $0.json["status"] == "normal" && $0.json["contact_type"] == "full" })
+        let sessions = try await host.records("m", "sessions")
+        #expect(!sessions.isEmpty && sessions.allSatisfy { $0.json["source"] == "sync" && $0.json["is_active"] == true })
+        let staff = try await host.records("m", "staff")
+        #expect(staff.count == 10)
+        for u in 0..<10 {
+            let row = try #require(staff.first { $0.key == sim.userID(u) })
+            #expect(row.json["name"] == .string(sim.staffName(u)) && row.json["status"] == "active", "\(row.json)")
+        }
+
+        sim.removeFollowUsers([2])
+        #expect(try await host.run("m", "contacts_incremental").status == .succeeded)
+        let after = try await host.records("m", "staff")
+        #expect(after.count == 10, "a member who left is kept")
+        let left = try #require(after.first { $0.key == sim.userID(2) })
+        #expect(left.json["status"] == "inactive" && left.json["inactive_since"]?.stringValue?.isEmpty == false, "\(left.json)")
+        #expect(left.json["name"] == .string(sim.staffName(2)))
+        let status = try await host.api("GET", "/plugins/wecom/instances/m/status")
+        #expect(status.json?["staff"]?["active"] == 9 && status.json?["staff"]?["inactive"] == 1, "\(status.body)")
+
+        // Noticed once: the next run rewrites nothing (inactive_since stays the day it left).
+        let again = try await host.run("m", "contacts_incremental")
+        #expect(again.counts.inserted == 0 && again.counts.updated == 0, "\(again.counts)")
         await host.stop()
     }
 

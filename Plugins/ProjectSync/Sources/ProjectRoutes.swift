@@ -37,7 +37,24 @@ struct ProjectRoutes {
                 }
             case ("GET", "projects/{project}"):
                 let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
-                return try await project(p["project"] ?? "", force: route.query["force_sync"] == "true", jti: payload.jti.value)
+                for (name, v) in [("force_sync", route.query["force_sync"]), ("use_cache", route.query["use_cache"])] {
+                    guard v == nil || v == "true" || v == "false" else { return Self.error(400, "invalid", "\(name) must be true or false") }
+                }
+                // The seed's `use_cache=false` and `force_sync=true` both read live (rate-limited per token).
+                let live = route.query["force_sync"] == "true" || route.query["use_cache"] == "false"
+                return try await project(p["project"] ?? "", force: live, jti: payload.jti.value)
+            case ("GET", "instances/{id}/config/time-display"):
+                return Self.ok(try await TimeDisplay.load(context.store, config: config).json)
+            case ("POST", "instances/{id}/config/time-display"):
+                guard let body = route.body, let parsed = try? JSONValue.parse(Array(body.utf8)) else {
+                    return Self.error(400, "invalid", "body must be a JSON object: {\"timezone\": \"Asia/Shanghai\", \"format\": \"yyyy-MM-dd HH:mm:ss\", \"mode\": \"absolute\"}")
+                }
+                let display: TimeDisplay
+                do { display = try TimeDisplay.merging(parsed, into: try await TimeDisplay.load(context.store, config: config)) } catch let e as PluginError {
+                    return Self.error(400, "invalid", e.message)
+                }
+                try await context.store.setState(TimeDisplay.stateKey, display.json)
+                return Self.ok(display.json)
             case ("POST", "instances/{id}/tokens"): return try await createToken(route.body)
             case ("GET", "instances/{id}/tokens"): return try await listTokens()
             case ("DELETE", "instances/{id}/tokens/{jti}"):
@@ -69,7 +86,7 @@ struct ProjectRoutes {
         let ttl = Double(try config.int("cache_ttl_hours") ?? 24) * 3600
         let cached = try await context.store.list(.init(collection: "projects", keyFrom: id, keyTo: id, limit: 1)).records.first
         let fresh = cached.map { Date().timeIntervalSince($0.syncedAt) < ttl } ?? false
-        if !force, let cached, fresh { return respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: false) }
+        if !force, let cached, fresh { return try await respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: false) }
         do {
             let remote = try RemoteProjects(config: config, http: context.http)
             let version = cached?.data["version"]?.intValue
@@ -79,13 +96,15 @@ struct ProjectRoutes {
                                               options: .init(timeoutMs: 5_000, maxAttempts: 1, retryOnStatus: []))
             switch answer {
             case .notModified:
-                return respond(cached!.data, source: "live", syncedAt: Date(), stale: false)
+                // Confirmed by the upstream: the cache entry's synced_at moves on with it.
+                try await context.store.upsert("projects", [Record(key: id, data: cached!.data)])
+                return try await respond(cached!.data, source: "live", syncedAt: Date(), stale: false)
             case .ok(let project, _):
                 let sync = ProjectSync(remote: remote, config: config, instance: instance.id, store: context.store,
                                        notifications: context.notifications, log: context.log)
                 var outcome = ProjectSync.Outcome()
                 _ = try await sync.apply([project], outcome: &outcome, newest: nil)
-                return respond(project, source: "live", syncedAt: Date(), stale: false)
+                return try await respond(project, source: "live", syncedAt: Date(), stale: false)
             }
         } catch let e as PluginError where e.kind == .notFound {
             return Self.error(404, "not_found", "project \(id) does not exist")
@@ -93,14 +112,20 @@ struct ProjectRoutes {
             guard let cached else {
                 return Self.error(503, "unavailable", "project \(id) is not cached and the project service failed: \((error as? PluginError)?.message ?? "\(error)")")
             }
-            return respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: true, error: (error as? PluginError)?.message ?? "\(error)")
+            return try await respond(cached.data, source: "cache", syncedAt: cached.syncedAt, stale: true, error: (error as? PluginError)?.message ?? "\(error)")
         }
     }
 
-    func respond(_ project: JSONValue, source: String, syncedAt: Date, stale: Bool, error: String? = nil) -> RouteResponse {
+    func respond(_ project: JSONValue, source: String, syncedAt: Date, stale: Bool, error: String? = nil) async throws -> RouteResponse {
         if project["deleted"] == true { return Self.error(410, "deleted", "the project was deleted") }
+        // Times as the instance's time-display setting shows them, beside the ISO fields.
+        let display = try await TimeDisplay.load(context.store, config: config)
+        var shown: [String: JSONValue] = ["cached_at": .string(display.show(syncedAt))]
+        for field in ["updated_at", "created_at"] {
+            if let d = ProjectSync.date(project[field]?.stringValue) { shown[field] = .string(display.show(d)) }
+        }
         var o: [String: JSONValue] = ["project": project, "source": .string(source), "stale": .bool(stale),
-                                      "cached_at": .string(ProjectSync.iso.format(syncedAt))]
+                                      "cached_at": .string(ProjectSync.iso.format(syncedAt)), "display": .object(shown)]
         if let error { o["error"] = .string(error) }
         return Self.ok(.object(o))
     }

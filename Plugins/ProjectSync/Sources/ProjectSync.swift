@@ -52,7 +52,11 @@ struct ProjectSync {
                 let known = page == 1 && conditional ? try await store.state(etagState)?.stringValue : nil
                 let answer = try await remote.get("/api/v1/projects?" + URLEncoding.query(q), ifNoneMatch: known)
                 outcome.pages += 1
-                guard case .ok(let body, let etag) = answer else { break }  // 304: nothing new for this type
+                guard case .ok(let body, let etag) = answer else {
+                    // 304: nothing new for this type. What is cached is still what the upstream has: say so.
+                    try await touchCached(type: type, outcome: &outcome)
+                    break
+                }
                 if page == 1, let etag { try await store.setState(etagState, .string(etag)) }
                 let items = body["items"]?.arrayValue ?? []
                 newest = try await apply(items, outcome: &outcome, newest: newest)
@@ -96,6 +100,19 @@ struct ProjectSync {
         return newest
     }
 
+    /// Writes the cached projects (of one type) again as they are: their synced_at then says the latest sync
+    /// confirmed them, so reads keep answering from cache and the lifetime expires only what the upstream dropped.
+    func touchCached(type: String?, outcome: inout Outcome) async throws {
+        var cursor: String?
+        repeat {
+            let page = try await store.list(.init(collection: "projects", filters: type.map { ["type": $0] } ?? [:], limit: 1000, cursor: cursor))
+            let live = page.records.filter { $0.data["deleted"] != true }
+            if !live.isEmpty { try await store.upsert("projects", live.map { Record(key: $0.key, data: $0.data) }) }
+            for r in live { outcome.seen.insert(r.key) }
+            cursor = page.nextCursor
+        } while cursor != nil
+    }
+
     /// Queues the change notification for a project version; returns how many channels got it.
     func notifyChange(from old: JSONValue?, to new: JSONValue) async throws -> Int {
         let channels = config.strings("notify_channels")
@@ -111,7 +128,7 @@ struct ProjectSync {
             changes.append("首次同步: \(Self.show(new["status"]))")
         }
         guard !changes.isEmpty else { return 0 }
-        let text = render(new, old: old, changes: changes)
+        let text = render(new, old: old, changes: changes, display: try await TimeDisplay.load(store, config: config))
         let version = new["version"]?.intValue ?? 0
         let ids = try await notifications.send(OutgoingMessage(subject: "项目状态变更: \(new["name"]?.stringValue ?? id)", text: text),
                                                channels: channels, dedupKey: "projectsync/\(instance)/\(id)/v\(version)")
@@ -129,16 +146,10 @@ struct ProjectSync {
     }
 
     /// `template` with {id} {name} {type} {status} {old_status} {stage} {progress} {owner} {changes} {updated_at}.
-    func render(_ p: JSONValue, old: JSONValue?, changes: [String]) -> String {
+    func render(_ p: JSONValue, old: JSONValue?, changes: [String], display: TimeDisplay) -> String {
         let template = (try? config.string("template")) ?? nil
         var text = template ?? "【项目状态变更】{name}（{id}）\n{changes}\n负责人：{owner}　更新时间：{updated_at}"
-        var zoned = Self.show(p["updated_at"])
-        if let d = Self.date(p["updated_at"]?.stringValue), let zone = ((try? config.string("timezone")) ?? nil).flatMap(TimeZone.init(identifier:)) {
-            let f = DateFormatter()
-            f.timeZone = zone
-            f.dateFormat = "yyyy-MM-dd HH:mm"
-            zoned = f.string(from: d)
-        }
+        let zoned = Self.date(p["updated_at"]?.stringValue).map { display.show($0) } ?? Self.show(p["updated_at"])
         let values = ["id": Self.show(p["id"]), "name": Self.show(p["name"]), "type": Self.show(p["type"]), "status": Self.show(p["status"]),
                       "old_status": Self.show(old?["status"]), "stage": Self.show(p["stage"]), "progress": Self.show(p["progress"]),
                       "owner": Self.show(p["owner"]), "changes": changes.joined(separator: "\n"), "updated_at": zoned]

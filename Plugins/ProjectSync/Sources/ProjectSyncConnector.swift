@@ -17,7 +17,7 @@ public struct ProjectSyncConnector: Connector {
             ConfigKey("notify_channels", .stringList, description: "Notify instance ids that receive change notifications (none: no notifications)"),
             ConfigKey("template", .string, description: "Message template: {id} {name} {type} {status} {old_status} {stage} {progress} {owner} {changes} {updated_at}"),
             ConfigKey("notify_first_import", .boolean, default: false, description: "Notify for projects seen the first time"),
-            ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of times shown in messages"),
+            ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of the default clean-up schedules and, until the time-display setting says otherwise, of shown times"),
             ConfigKey("force_sync_interval_s", .integer, default: 10, description: "Shortest interval between force_sync reads of one access token"),
         ],
         jobs: [
@@ -34,7 +34,9 @@ public struct ProjectSyncConnector: Connector {
         ],
         routes: [
             RouteSpec("GET", "projects/{project}/verify-access", description: "Check an access token (?token=)", isPublic: true),
-            RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=; force_sync=true reads live, stale cache on failure)", isPublic: true),
+            RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=; force_sync=true or use_cache=false reads live, stale cache on failure)", isPublic: true),
+            RouteSpec("GET", "instances/{id}/config/time-display", description: "How times are shown: timezone, format, mode (absolute or relative)"),
+            RouteSpec("POST", "instances/{id}/config/time-display", description: "Save how times are shown: {timezone, format, mode}"),
             RouteSpec("POST", "instances/{id}/tokens", description: "Create an access token: {project_id, ttl_hours, note}"),
             RouteSpec("GET", "instances/{id}/tokens", description: "List access tokens"),
             RouteSpec("DELETE", "instances/{id}/tokens/{jti}", description: "Revoke an access token"),

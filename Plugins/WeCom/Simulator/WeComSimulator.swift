@@ -49,6 +49,8 @@ public final class WeComSimulator: Sendable {
         var tokenExpiry: ContinuousClock.Instant = .now
         var deleted = Set<Int>()
         var renamed = Set<Int>()
+        /// Members who no longer have the customer-contact feature (left the follow-user list).
+        var removedStaff = Set<Int>()
         var faults = Faults()
         var counts: [String: Int] = [:]
         var delivered: [Delivered] = []
@@ -101,6 +103,9 @@ public final class WeComSimulator: Sendable {
     public func delete(contacts: [Int]) { state.withLock { $0.deleted.formUnion(contacts) } }
     /// Changes contacts' names (an incremental sync must update exactly these).
     public func rename(contacts: [Int]) { state.withLock { $0.renamed.formUnion(contacts) } }
+    /// Takes members off the follow-user list (a later sync must mark them inactive, not drop them).
+    public func removeFollowUsers(_ users: [Int]) { state.withLock { $0.removedStaff.formUnion(users) } }
+    public func staffName(_ u: Int) -> String { "员工\(u)" }
     public func expireToken() { state.withLock { $0.tokenExpiry = .now - .seconds(1) } }
 
     public func userID(_ u: Int) -> String { String(format: "user%03d", u) }
@@ -108,11 +113,13 @@ public final class WeComSimulator: Sendable {
 
     /// The live contacts and (contact, follower) sessions a correct sync must hold.
     public func expected() -> (contacts: Set<String>, sessions: Set<String>) {
-        let deleted = state.withLock { $0.deleted }
+        let (deleted, removed) = state.withLock { ($0.deleted, $0.removedStaff) }
         var contacts = Set<String>(), sessions = Set<String>()
-        for c in 0..<data.contacts where !deleted.contains(c) && !followersOf[c].isEmpty {
+        for c in 0..<data.contacts where !deleted.contains(c) {
+            let followers = followersOf[c].filter { !removed.contains($0) }
+            guard !followers.isEmpty else { continue }
             contacts.insert(externalUserID(c))
-            for u in followersOf[c] { sessions.insert("\(externalUserID(c)):\(userID(u))") }
+            for u in followers { sessions.insert("\(externalUserID(c)):\(userID(u))") }
         }
         return (contacts, sessions)
     }
@@ -131,11 +138,22 @@ public final class WeComSimulator: Sendable {
         let r = Router()
         r.get("cgi-bin/gettoken") { req, _ in self.gettoken(req) }
         r.get("cgi-bin/externalcontact/get_follow_user_list") { req, _ in
-            try self.authed(req, "follow") { ["follow_user": (0..<self.data.staff).map(self.userID)] }
+            try self.authed(req, "follow") {
+                let removed = self.state.withLock { $0.removedStaff }
+                return ["follow_user": (0..<self.data.staff).filter { !removed.contains($0) }.map(self.userID)]
+            }
+        }
+        // 通讯录 read-member: the fields the plugin uses (status 1 = activated).
+        r.get("cgi-bin/user/get") { req, _ in
+            try self.authed(req, "user") {
+                guard let u = req.uri.queryParameters.get("userid").flatMap(self.userIndex) else { throw APIFailure(60111, "userid not found") }
+                return ["userid": self.userID(u), "name": self.staffName(u), "department": [1], "status": 1]
+            }
         }
         r.get("cgi-bin/externalcontact/list") { req, _ in
             try self.authed(req, "list") {
-                guard let u = req.uri.queryParameters.get("userid").flatMap(self.userIndex), !self.contactsOf[u].isEmpty else {
+                let removed = self.state.withLock { $0.removedStaff }
+                guard let u = req.uri.queryParameters.get("userid").flatMap(self.userIndex), !self.contactsOf[u].isEmpty, !removed.contains(u) else {
                     throw APIFailure(84061, "not external contact, hint: [sim], more info at https://open.work.weixin.qq.com/devtool/query?e=84061")
                 }
                 let deleted = self.state.withLock { $0.deleted }
@@ -253,10 +271,10 @@ public final class WeComSimulator: Sendable {
             }
             (ui, pos) = (a, b)
         }
-        let (deleted, renamed) = state.withLock { ($0.deleted, $0.renamed) }
+        let (deleted, renamed, removed) = state.withLock { ($0.deleted, $0.renamed, $0.removedStaff) }
         var rows: [[String: Any]] = []
         while ui < users.count && rows.count < limit {
-            guard let u = userIndex(users[ui]) else { ui += 1; pos = 0; continue }
+            guard let u = userIndex(users[ui]), !removed.contains(u) else { ui += 1; pos = 0; continue }
             let list = contactsOf[u]
             while pos < list.count && rows.count < limit {
                 let c = list[pos]

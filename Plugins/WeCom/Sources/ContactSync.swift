@@ -41,13 +41,19 @@ struct ContactSync {
                     guard var contact = row["external_contact"]?.objectValue, let id = contact["external_userid"]?.stringValue,
                           var follow = row["follow_info"]?.objectValue, let user = follow["userid"]?.stringValue else { continue }
                     if seenContacts.insert(id).inserted {
-                        contact["status"] = "active"
+                        // The seed's model: 正常 (normal) while a sync sees it; a complete full sync that no longer
+                        // does tombstones it (the status route counts those as deleted). batch/get_by_user lists
+                        // customers only, so every contact it returns is a full (完整) contact.
+                        contact["status"] = "normal"
+                        contact["contact_type"] = "full"
                         contacts.append(Record(key: id, data: .object(contact)))
                     }
                     let key = "\(id):\(user)"
                     if seenSessions.insert(key).inserted {
                         follow["external_userid"] = .string(id)
                         follow["status"] = "active"
+                        follow["source"] = "sync"
+                        follow["is_active"] = true
                         sessions.append(Record(key: key, data: .object(follow)))
                     }
                 }
@@ -77,9 +83,11 @@ struct ContactSync {
                          fullSync: full ? ["contacts", "sessions"] : [])
     }
 
-    /// Follow users, with how many customers each has (`externalcontact/list`; 84061 = none).
+    /// Follow users, with their names (通讯录 `user/get`) and how many customers each has (`externalcontact/list`;
+    /// 84061 = none). A member who left the follow-user list stays, marked inactive since the run that noticed.
     func syncStaff(_ users: [String], counts: inout RunCounts) async throws {
         var staff: [Record] = []
+        var namesReadable = true
         for user in users {
             let customers: Int
             do {
@@ -87,9 +95,33 @@ struct ContactSync {
             } catch is WeComClient.NotExternalContact {
                 customers = 0
             }
-            staff.append(Record(key: user, data: ["userid": .string(user), "customers": .int(Int64(customers)), "status": "active"]))
+            var row: [String: JSONValue] = ["userid": .string(user), "customers": .int(Int64(customers)), "status": "active"]
+            if namesReadable {
+                do {
+                    row["name"] = try await client.call("/cgi-bin/user/get", query: "userid=\(URLEncoding.component(user))")["name"] ?? .null
+                } catch let e as PluginError where e.kind == .config {
+                    // The contact secret may not read the directory: names stay empty, the sync goes on.
+                    namesReadable = false
+                    context.log.warning("staff names not read: \(e.message)")
+                } catch let e as PluginError where e.kind == .upstream {
+                    context.log.warning("staff \(user): name not read: \(e.message)")
+                }
+            }
+            staff.append(Record(key: user, data: .object(row)))
         }
-        try await context.store.upsert("staff", staff)
+        let current = Set(users)
+        var cursor: String?
+        repeat {
+            let page = try await context.store.list(.init(collection: "staff", limit: 1_000, cursor: cursor))
+            for r in page.records where !current.contains(r.key) && r.data["status"]?.stringValue != "inactive" {
+                guard var row = r.data.objectValue else { continue }
+                row["status"] = "inactive"
+                row["inactive_since"] = .string(Health.timeFormatter(context.config).string(from: Date()))
+                staff.append(Record(key: r.key, data: .object(row)))
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        if !staff.isEmpty { try await context.store.upsert("staff", staff) }
     }
 
     /// How many live records of a collection this run did not see (what a full run would mark deleted).

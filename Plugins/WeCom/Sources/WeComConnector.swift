@@ -32,9 +32,9 @@ public struct WeComConnector: Connector {
             JobSpec("cleanup", description: "Purge records deleted longer than retention_days ago", schedules: [DefaultSchedule("0 3 * * 0")]),
         ],
         collections: [
-            CollectionSpec("contacts", keyField: "external_userid", description: "External contacts, deduplicated across followers", tombstones: true, refreshJob: "contacts_incremental"),
-            CollectionSpec("sessions", keyField: "external_userid:userid", description: "One per contact and follower: remark, tags, add_way, createtime", tombstones: true),
-            CollectionSpec("staff", keyField: "userid", description: "Follow users with their customer counts"),
+            CollectionSpec("contacts", keyField: "external_userid", description: "External contacts, deduplicated across followers: status normal (deleted once a full sync no longer sees them), contact_type full", tombstones: true, refreshJob: "contacts_incremental"),
+            CollectionSpec("sessions", keyField: "external_userid:userid", description: "One per contact and follower: remark, tags, add_way, createtime, source, is_active", tombstones: true),
+            CollectionSpec("staff", keyField: "userid", description: "Follow users: name, customer count, status active / inactive (left the follow-user list)"),
         ],
         routes: [
             RouteSpec("GET", "instances/{id}/status", description: "Counts by status, running and last runs"),

@@ -89,11 +89,11 @@ const views = {
     const jobs = Object.fromEntries(plugins.map(p => [p.name, (p.jobs || []).map(j => j.name)]));
     const form = `<fieldset id="newschedule"><legend>New schedule</legend>
       <select id="si">${instances.map(i => `<option value="${esc(i.id)}" data-plugin="${esc(i.plugin)}">${esc(i.id)}</option>`).join("")}</select>
-      <select id="sj"></select> cron <input id="sc" class="cron" data-tz="UTC" size="18" placeholder="*/10 9-23 * * *"> zone <input id="sz" value="UTC" size="14">
+      <select id="sj"></select> name <input id="sn" size="12" placeholder="optional, unique"> cron <input id="sc" class="cron" data-tz="UTC" size="18" placeholder="*/10 9-23 * * *"> zone <input id="sz" value="UTC" size="14">
       params <input id="sp" size="24" placeholder='{"dates": "T-3..T-1"}'> <button id="sadd">Add</button>
       <div class="muted preview" id="spreview"></div><span id="smsg"></span></fieldset>`;
-    const html = form + table(["instance", "job", "params", "cron (edit: preview as you type)", "zone", "enabled", "next", "last", ""], list.map(s => [
-      esc(s.instance), esc(s.job), `<code>${esc(JSON.stringify(s.params))}</code>`,
+    const html = form + table(["name", "instance", "job", "params", "cron (edit: preview as you type)", "zone", "enabled", "next", "last", ""], list.map(s => [
+      `${esc(s.name || "-")}${s.note ? `<div class="muted">${esc(s.note)}</div>` : ""}`, esc(s.instance), esc(s.job), `<code>${esc(JSON.stringify(s.params))}</code>`,
       `<input class="cron" data-id="${esc(s.id)}" data-tz="${esc(s.timezone)}" value="${esc(s.cron)}" size="18"><div class="muted preview"></div>`,
       esc(s.timezone), `<input type="checkbox" class="en" data-id="${esc(s.id)}" ${s.enabled ? "checked" : ""}>`, esc(s.next_run_at || "-"),
       esc(s.last_status || "-"), `<button class="save" data-id="${esc(s.id)}">save</button>`]));
@@ -111,7 +111,9 @@ const views = {
       $("#sadd").onclick = async () => {
         try {
           const params = $("#sp").value.trim() ? JSON.parse($("#sp").value) : {};
-          await api("POST", "/schedules", {instance: $("#si").value, job: $("#sj").value, cron: $("#sc").value, timezone: $("#sz").value, params});
+          const body = {instance: $("#si").value, job: $("#sj").value, cron: $("#sc").value, timezone: $("#sz").value, params};
+          if ($("#sn").value.trim()) body.name = $("#sn").value.trim();
+          await api("POST", "/schedules", body);
           show("schedules");
         } catch (e) { $("#smsg").innerHTML = `<span class="err" id="serror">${esc(e.message)}</span>`; }
       };

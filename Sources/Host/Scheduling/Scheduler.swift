@@ -26,7 +26,7 @@ public actor Scheduler {
     private var active: [String: Task<Void, Never>] = [:]
     private var loopTask: Task<Void, Never>?
     private let wakeup = Wakeup()
-    /// The scheduler's own thread: its loop, leases and run bookkeeping never wait for the concurrency pool.
+    /// The scheduler's own thread: its loop and leases never wait for the concurrency pool (runs execute on the pool).
     let executor = ThreadExecutor(label: "synchost.scheduler")
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -110,9 +110,12 @@ public actor Scheduler {
         }
         let free = maxConcurrentRuns - active.count
         guard free > 0 else { return }
-        let claimed = try await store.claimQueuedRuns(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: free)
+        let claimed = try await store.claimQueuedRuns(now: now, owner: owner, leaseUntil: now.addingTimeInterval(lease.seconds), limit: free, clock: clock)
         for run in claimed {
-            active[run.id] = Task(executorPreference: executor) { await self.execute(run) }
+            // The run's own work (the plugin, its JSON, its store calls) goes to the concurrency pool: this
+            // thread keeps the loop and the leases, so a burst of runs neither queues behind one thread nor makes
+            // a wake-up or a lease renewal late.
+            active[run.id] = Task.detached { await self.perform(run) }
         }
     }
 
@@ -125,7 +128,7 @@ public actor Scheduler {
         }
     }
 
-    private func execute(_ run: RunRecord) async {
+    private nonisolated func perform(_ run: RunRecord) async {
         var finished = run
         do {
             if run.instance == HostJobs.instance {
@@ -138,17 +141,17 @@ public actor Scheduler {
                 finished.finishedAt = clock()
                 try await store.finishRun(finished)
             }
-            try await afterRun(finished)
+            // The outcome (and its schedule's last status) is stored by whoever finished it; what remains is a retry.
+            if finished.status == .failed { try await retry(finished) }
         } catch {
             logger.error("run \(run.id) could not be recorded: \(error)")
         }
-        active[run.id] = nil
-        wake()
+        await ended(run.id)
     }
 
-    /// The run's outcome (and its schedule's last status) is stored by whoever finished it; what remains is a retry.
-    private func afterRun(_ run: RunRecord) async throws {
-        if run.status == .failed { try await retry(run) }
+    private func ended(_ id: String) {
+        active[id] = nil
+        wake()
     }
 
     private func afterRecovery(_ run: RunRecord) async throws {
@@ -158,7 +161,7 @@ public actor Scheduler {
     }
 
     /// Queues the next attempt after `backoff · 2^(attempt-1)`, with ±50% jitter, while attempts remain.
-    private func retry(_ run: RunRecord) async throws {
+    private nonisolated func retry(_ run: RunRecord) async throws {
         guard run.attempt < run.maxAttempts else { return }
         let base = Double(run.retryBackoffSeconds) * pow(2, Double(run.attempt - 1))
         let delay = base * Double.random(in: 0.5...1.5)

@@ -33,8 +33,10 @@ public protocol RunStore: Sendable {
     /// At most `limit` schedules per call (one transaction each), so a burst of thousands starts running
     /// after the first chunk instead of after all of them.
     func fireDueSchedules(now: Date, limit: Int, plan: @Sendable (ScheduleRecord) -> FirePlan) async throws -> FireResult
-    /// Claims queued runs due at `now` for `owner`, applying each run's overlap policy per (instance, job).
-    func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord]
+    /// Claims queued runs due at `now` for `owner`, applying each run's overlap policy per (instance, job). A
+    /// claimed run's start is read from `clock` once the claim has seen which runs are still running, so a run
+    /// that waited for another never appears to start before that one finished.
+    func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int, clock: @escaping HostClock) async throws -> [RunRecord]
     /// Extends `owner`'s leases on these runs; returns the ids whose cancellation was requested.
     func renewLeases(ids: [String], owner: String, until: Date) async throws -> [String]
     /// Marks running runs whose lease expired — or, with `all`, every running run — interrupted; returns them.

@@ -145,7 +145,7 @@ extension SQLStore: RunStore {
         }
     }
 
-    public func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int) async throws -> [RunRecord] {
+    public func claimQueuedRuns(now: Date, owner: String, leaseUntil: Date, limit: Int, clock: @escaping HostClock) async throws -> [RunRecord] {
         guard try await !quickRows("SELECT 1 FROM runs WHERE status = 'queued' AND run_at <= ? AND \(Self.instanceEnabled) LIMIT 1", [.int(now.millis)]).isEmpty else { return [] }
         let skipLocked = self.skipLocked
         return try await write { s in
@@ -160,6 +160,7 @@ extension SQLStore: RunStore {
                 running["\(row.text(0) ?? "")/\(row.text(1) ?? "")", default: []].append(row.text(2) ?? "")
             }
             var claimed: [RunRecord] = []
+            let started = max(now, clock())
             for (run, decision) in ClaimPolicy.decide(candidates, running: &running) {
                 switch decision {
                 case .wait: continue
@@ -171,12 +172,12 @@ extension SQLStore: RunStore {
                 case .claim: break
                 }
                 try await s.execute("UPDATE runs SET status = 'running', lease_owner = ?, lease_expires_at = ?, started_at = ? WHERE id = ? AND status = 'queued'",
-                                    [.text(owner), .int(leaseUntil.millis), .int(now.millis), .text(run.id)])
+                                    [.text(owner), .int(leaseUntil.millis), .int(started.millis), .text(run.id)])
                 var r = run
                 r.status = .running
                 r.leaseOwner = owner
                 r.leaseExpiresAt = leaseUntil
-                r.startedAt = now
+                r.startedAt = started
                 claimed.append(r)
             }
             return claimed

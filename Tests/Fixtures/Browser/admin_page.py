@@ -46,10 +46,12 @@ try:
     zone.clear()
     zone.send_keys("Asia/Shanghai")
     driver.find_element(By.ID, "sp").send_keys('{"dates": "T-1"}')
+    driver.find_element(By.ID, "sn").send_keys("工作日分级统计")
     driver.find_element(By.ID, "sadd").click()
     # Checked inside the page: the table is re-rendered, so element handles may go stale between calls.
     wait.until(lambda d: d.execute_script(
         "return [...document.querySelectorAll('input.cron[data-id]')].some(e => e.value === '*/20 9-18 * * 1-5')"))
+    assert "工作日分级统计" in main(), "the schedule's name is shown"
     # An invalid cron through the form is refused with the parser's message.
     driver.find_element(By.ID, "sc").send_keys("61 * * * *")
     driver.find_element(By.ID, "sadd").click()

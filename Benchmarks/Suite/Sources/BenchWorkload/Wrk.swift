@@ -38,3 +38,18 @@ public func wrk(_ url: String, bearer token: String?, seconds: Int, connections:
     guard r.rps > 0 else { fatalError("wrk measured nothing on \(url):\n\(text)") }
     return r
 }
+
+/// Runs every target once per round, in turn, `rounds` times, and keeps each target's median throughput and
+/// median percentiles: on this noisy machine a slow spell then hits every target alike, not just the one that
+/// happened to run during it, and the ratios between targets stay comparable.
+public func wrkRounds(_ targets: [(url: String, bearer: String?)], rounds: Int, seconds: Int, connections: Int = 64, threads: Int = 2,
+                      tool: String) throws -> [WrkResult] {
+    var runs = Array(repeating: [WrkResult](), count: targets.count)
+    for _ in 0..<rounds {
+        for (i, t) in targets.enumerated() {
+            runs[i].append(try wrk(t.url, bearer: t.bearer, seconds: seconds, connections: connections, threads: threads, tool: tool))
+        }
+    }
+    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+    return runs.map { r in WrkResult(rps: median(r.map(\.rps)), p50: median(r.map(\.p50)), p99: median(r.map(\.p99))) }
+}

@@ -101,18 +101,20 @@ middlewareRouter.group("api/v1").add(middleware: BearerAuthMiddleware(token: tok
 let middlewarePort = try await serve(middlewareRouter, logger: logger)
 let middlewareURL = "http://127.0.0.1:\(middlewarePort)/api/v1/static"
 
-let bare = try wrk("http://127.0.0.1:\(barePort)/bare", bearer: nil, seconds: wrkSeconds, tool: "read-bench")
-let middleware = try wrk(middlewareURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
-let cached = try wrk(routeURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
-let record = try wrk(recordURL, bearer: token, seconds: wrkSeconds, tool: "read-bench")
+// Each target in turn, three rounds, medians kept (see wrkRounds).
+let rounds = 3
+let bareURL = "http://127.0.0.1:\(barePort)/bare"
+let wide = try wrkRounds([(bareURL, nil), (middlewareURL, token), (routeURL, token), (recordURL, token)], rounds: rounds,
+                         seconds: wrkSeconds, tool: "read-bench")
+let (bare, middleware, cached, record) = (wide[0], wide[1], wide[2], wide[3])
 // Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
-let latencySeconds = max(3, wrkSeconds / 2)
-let bare8 = try wrk("http://127.0.0.1:\(barePort)/bare", bearer: nil, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
-let cached8 = try wrk(routeURL, bearer: token, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
-let record8 = try wrk(recordURL, bearer: token, seconds: latencySeconds, connections: 8, threads: 1, tool: "read-bench")
+let latencySeconds = max(2, wrkSeconds / 2)
+let narrow = try wrkRounds([(bareURL, nil), (routeURL, token), (recordURL, token)], rounds: rounds, seconds: latencySeconds, connections: 8, threads: 1,
+                           tool: "read-bench")
+let (bare8, cached8, record8) = (narrow[0], narrow[1], narrow[2])
 let out: [String: Any] = [
     "plugins_loaded": loaded, "startup_ms": startupMs, "bare_startup_ms": bareStartupMs, "idle_rss_mib": idleRSS,
-    "records": records, "page_latency_ms": latency, "live_ms": liveMs, "wrk_seconds": wrkSeconds,
+    "records": records, "page_latency_ms": latency, "live_ms": liveMs, "wrk_seconds": wrkSeconds, "wrk_rounds": rounds,
     "bare_rps": bare.rps, "bare_p50_ms": bare.p50, "bare_p99_ms": bare.p99,
     "cached_rps": cached.rps, "cached_p50_ms": cached.p50, "cached_p99_ms": cached.p99,
     "record_rps": record.rps, "record_p50_ms": record.p50, "record_p99_ms": record.p99,
