@@ -22,6 +22,7 @@ public final class Kernel: Sendable {
         store: (any HostDatabase)? = nil, storeService: (any HostService)? = nil,
         notify: (any HostService)? = nil, defaultTimeZone: String = "UTC", schedulerLease: Duration = .seconds(60),
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
+        maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns,
         outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,
         clock: @escaping HostClock = HostClocks.system
     ) {
@@ -54,7 +55,7 @@ public final class Kernel: Sendable {
         if let store {
             let runner = JobRunner(registry: registry, store: store, logger: logger, clock: clock)
             let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
-                                      maxIdle: schedulerMaxIdle, clock: clock)
+                                      maxConcurrentRuns: maxConcurrentRuns, maxIdle: schedulerMaxIdle, clock: clock)
             self.runner = runner
             self.scheduler = scheduler
             instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger, clock: clock)

@@ -57,7 +57,9 @@ final class ServeProcess: @unchecked Sendable {
 struct PluginCrashTests {
     @Test func killedVOSAndWeComSyncsAreMarkedInterruptedAndTheNextRunsEqualTheUpstream() async throws {
         var vosData = VOSSimulator.Data()
-        vosData.customers = 6
+        // 12 accounts × (400 ms + 200 ms pacing): the CDR day takes ~7 s, long enough for the contact sync (which
+        // reads its 60 members' counts and names first) to be writing too when the host is killed.
+        vosData.customers = 12
         vosData.cdrsPerDay = 60_000
         let vos = VOSSimulator(vosData)
         try await vos.start()

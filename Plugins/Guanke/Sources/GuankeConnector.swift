@@ -4,6 +4,54 @@ import PluginAPI
 public struct GuankeConnector: Connector {
     public init() {}
 
+    static let datesParam = ConfigKey("dates", .string, description: "today | T-3..T-1 | T-10..T-1 | yyyy-MM-dd[..yyyy-MM-dd]")
+
+    static let jobTable = JobTable<GuankeConnector>([
+        Job(JobSpec(
+            "task_stats", description: "POST /extension/agent/stat per date range (≤ 7-day windows)", params: [datesParam],
+            schedules: [
+                DefaultSchedule("0 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
+                DefaultSchedule("0 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
+                DefaultSchedule("0 9-23 * * *", params: ["dates": "today"], note: "today, hourly"),
+            ])) { plugin, context in
+            let (client, days) = try plugin.clientAndDays(context)
+            return try await TaskStats(client: client).run(days: days, store: context.store)
+        },
+        Job(JobSpec(
+            "grade_stats", description: "GET /task/cdr/all2, every page until totalCount", params: [datesParam],
+            schedules: [
+                DefaultSchedule("5 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
+                DefaultSchedule("5 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
+                DefaultSchedule("*/10 9-23 * * *", params: ["dates": "today"], note: "today, every 10 minutes"),
+            ])) { plugin, context in
+            let (client, days) = try plugin.clientAndDays(context)
+            return try await GradeStats(client: client).run(days: days, store: context.store)
+        },
+        Job(JobSpec(
+            "cleanup", description: "Purge cached days older than retention_days (stats, task rows)",
+            schedules: [DefaultSchedule("30 3 * * *", note: "清理过期缓存")])) { plugin, context in
+            try await plugin.cleanup(context, dates: DateSpec(zone: try plugin.client(context.config, context.host).zone))
+        },
+    ])
+
+    static let routeTable = RouteTable<GuankeConnector>([
+        Route(RouteSpec("GET", "instances/{id}/grade-stats", description: "Grade stats of ?date= (today: live on a miss)")) { p, route, context in
+            try await StatsRoutes(p, context).read(.grade, route.query)
+        },
+        Route(RouteSpec("POST", "instances/{id}/grade-stats/refresh", description: "Refresh one date's grade stats now")) { p, route, context in
+            try await StatsRoutes(p, context).refresh(.grade, route.body)
+        },
+        Route(RouteSpec("GET", "instances/{id}/task-stats", description: "Task stats of ?date=")) { p, route, context in
+            try await StatsRoutes(p, context).read(.task, route.query)
+        },
+        Route(RouteSpec("POST", "instances/{id}/task-stats/refresh", description: "Refresh one date's task stats now")) { p, route, context in
+            try await StatsRoutes(p, context).refresh(.task, route.body)
+        },
+        Route(RouteSpec("GET", "instances/{id}/stats", description: "Both tracks per day for ?from=&to=")) { p, route, context in
+            try await StatsRoutes(p, context).joined(route.query)
+        },
+    ])
+
     public static let manifest = PluginManifest(
         name: "guanke", version: "0.2.0", kind: .connector,
         description: "Guanke call-center stats: task stats and call-record grade stats per date, dual-track cache.",
@@ -16,39 +64,13 @@ public struct GuankeConnector: Connector {
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of relative dates (today, T-3...)"),
             ConfigKey("retention_days", .integer, default: 30, description: "Cached days older than this are purged by cleanup (the seed's 30-day cache expiry)"),
         ],
-        jobs: [
-            JobSpec(
-                "task_stats", description: "POST /extension/agent/stat per date range (≤ 7-day windows)",
-                params: [ConfigKey("dates", .string, description: "today | T-3..T-1 | T-10..T-1 | yyyy-MM-dd[..yyyy-MM-dd]")],
-                schedules: [
-                    DefaultSchedule("0 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
-                    DefaultSchedule("0 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
-                    DefaultSchedule("0 9-23 * * *", params: ["dates": "today"], note: "today, hourly"),
-                ]),
-            JobSpec(
-                "grade_stats", description: "GET /task/cdr/all2, every page until totalCount",
-                params: [ConfigKey("dates", .string, description: "today | T-3..T-1 | T-10..T-1 | yyyy-MM-dd[..yyyy-MM-dd]")],
-                schedules: [
-                    DefaultSchedule("5 7 * * *", params: ["dates": "T-10..T-1"], note: "T-10 to yesterday"),
-                    DefaultSchedule("5 1,10,15,21 * * *", params: ["dates": "T-3..T-1"], note: "T-3 to yesterday"),
-                    DefaultSchedule("*/10 9-23 * * *", params: ["dates": "today"], note: "today, every 10 minutes"),
-                ]),
-            JobSpec(
-                "cleanup", description: "Purge cached days older than retention_days (stats, task rows)",
-                schedules: [DefaultSchedule("30 3 * * *", note: "清理过期缓存")]),
-        ],
+        jobs: jobTable.specs,
         collections: [
             CollectionSpec("task_stats", keyField: "date", description: "Per-date task totals (tasks, callout, called, success, connected rate)"),
             CollectionSpec("task_rows", keyField: "date_task", description: "Per-task rows of each date"),
             CollectionSpec("grade_stats", keyField: "date", description: "Per-date grade_9, grade_1, totals, pages, complete flag"),
         ],
-        routes: [
-            RouteSpec("GET", "instances/{id}/grade-stats", description: "Grade stats of ?date= (today: live on a miss)"),
-            RouteSpec("POST", "instances/{id}/grade-stats/refresh", description: "Refresh one date's grade stats now"),
-            RouteSpec("GET", "instances/{id}/task-stats", description: "Task stats of ?date="),
-            RouteSpec("POST", "instances/{id}/task-stats/refresh", description: "Refresh one date's task stats now"),
-            RouteSpec("GET", "instances/{id}/stats", description: "Both tracks per day for ?from=&to="),
-        ]
+        routes: routeTable.specs
     )
 
     public func validate(config: [String: JSONValue]) throws {
@@ -61,14 +83,12 @@ public struct GuankeConnector: Connector {
     }
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
+        try await Self.jobTable.run(self, job: job, context: context)
+    }
+
+    func clientAndDays(_ context: JobContext) throws -> (GuankeClient, [String]) {
         let client = try client(context.config, context.host)
-        if job == "cleanup" { return try await cleanup(context, dates: DateSpec(zone: client.zone)) }
-        let days = try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today")
-        switch job {
-        case "grade_stats": return try await GradeStats(client: client).run(days: days, store: context.store)
-        case "task_stats": return try await TaskStats(client: client).run(days: days, store: context.store)
-        default: throw PluginError(.notFound, "guanke has no job \(job)")
-        }
+        return (client, try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today"))
     }
 
     /// Days before T-`retention_days` (the instance's zone) leave the cache: both tracks and the task rows.
@@ -93,8 +113,6 @@ public struct GuankeConnector: Connector {
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
-        let instance = try context.requireInstance()
-        let client = try client(instance.config, context.host)
-        return try await StatsRoutes(client: client, dates: DateSpec(zone: client.zone), context: context).handle(route)
+        try await Self.routeTable.handle(self, route: route, context: context)
     }
 }

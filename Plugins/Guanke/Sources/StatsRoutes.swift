@@ -5,23 +5,25 @@ import PluginAPI
 /// (and cached); a past date that was never synced is a clear "not synced yet" unless `cache=live`.
 struct StatsRoutes {
     let client: GuankeClient
+
+    init(client: GuankeClient, dates: DateSpec, context: RouteContext) {
+        self.client = client
+        self.dates = dates
+        self.context = context
+    }
+
+    /// For a route of the connector's table: the instance's client and zone.
+    init(_ plugin: GuankeConnector, _ context: RouteContext) throws {
+        let client = try plugin.client(try context.requireInstance().config, context.host)
+        self.init(client: client, dates: DateSpec(zone: client.zone), context: context)
+    }
+
     let dates: DateSpec
     let context: RouteContext
 
     enum Track: String {
         case grade = "grade_stats"
         case task = "task_stats"
-    }
-
-    func handle(_ route: RouteRequest) async throws -> RouteResponse {
-        switch (route.method, route.route) {
-        case ("GET", "instances/{id}/grade-stats"): return try await read(.grade, route.query)
-        case ("GET", "instances/{id}/task-stats"): return try await read(.task, route.query)
-        case ("POST", "instances/{id}/grade-stats/refresh"): return try await refresh(.grade, route.body)
-        case ("POST", "instances/{id}/task-stats/refresh"): return try await refresh(.task, route.body)
-        case ("GET", "instances/{id}/stats"): return try await joined(route.query)
-        default: throw PluginError(.notFound, "guanke has no route \(route.method) \(route.route)")
-        }
     }
 
     func date(_ raw: String?) throws -> String {

@@ -19,56 +19,69 @@ struct ProjectRoutes {
         RouteResponse(status: status, body: String(decoding: v.jsonBytes, as: UTF8.self))
     }
 
-    func handle(_ route: RouteRequest) async throws -> RouteResponse {
-        let p = route.pathParams
-        do {
-            switch (route.method, route.route) {
-            case ("GET", "projects/{project}/verify-access"):
-                // As the seed's front end expects: a well-formed token is answered 200 with valid true or false
-                // and the reason; only a malformed request (no token, not a JWT) is a 400.
-                guard let token = route.query["token"], AccessTokens.isWellFormed(token) else {
-                    return Self.error(400, "invalid", "token: expected ?token= with an access token (three base64url parts separated by dots)")
-                }
-                do {
-                    let payload = try await tokens.verify(token, project: p["project"] ?? "")
-                    return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.format(payload.exp.value))])
-                } catch let r as AccessTokens.Refusal {
-                    return Self.ok(["valid": false, "reason": .string(r.code), "message": .string(r.message)])
-                }
-            case ("GET", "projects/{project}"):
-                let payload = try await tokens.verify(route.query["token"], project: p["project"] ?? "")
-                for (name, v) in [("force_sync", route.query["force_sync"]), ("use_cache", route.query["use_cache"])] {
-                    guard v == nil || v == "true" || v == "false" else { return Self.error(400, "invalid", "\(name) must be true or false") }
-                }
-                // The seed's `use_cache=false` and `force_sync=true` both read live (rate-limited per token).
-                let live = route.query["force_sync"] == "true" || route.query["use_cache"] == "false"
-                return try await project(p["project"] ?? "", force: live, jti: payload.jti.value)
-            case ("GET", "instances/{id}/config/time-display"):
-                return Self.ok(try await TimeDisplay.load(context.store, config: config).json)
-            case ("POST", "instances/{id}/config/time-display"):
-                guard let body = route.body, let parsed = try? JSONValue.parse(Array(body.utf8)) else {
-                    return Self.error(400, "invalid", "body must be a JSON object: {\"timezone\": \"Asia/Shanghai\", \"format\": \"yyyy-MM-dd HH:mm:ss\", \"mode\": \"absolute\"}")
-                }
-                let display: TimeDisplay
-                do { display = try TimeDisplay.merging(parsed, into: try await TimeDisplay.load(context.store, config: config)) } catch let e as PluginError {
-                    return Self.error(400, "invalid", e.message)
-                }
-                try await context.store.setState(TimeDisplay.stateKey, display.json)
-                return Self.ok(display.json)
-            case ("POST", "instances/{id}/tokens"): return try await createToken(route.body)
-            case ("GET", "instances/{id}/tokens"): return try await listTokens()
-            case ("DELETE", "instances/{id}/tokens/{jti}"):
-                guard try await tokens.revoke(p["jti"] ?? "") else { return Self.error(404, "not_found", "no access token \(p["jti"] ?? "")") }
-                return Self.ok(["revoked": true, "jti": .string(p["jti"] ?? "")])
-            case ("GET", "instances/{id}/history"): return try await history(route.query)
-            case ("POST", "instances/{id}/sync"):
-                let id = try await context.scheduler.enqueue(job: "sync", trigger: "manual")
-                return Self.ok(["run_id": .string(id), "status": "queued"], status: 202)
-            default: return Self.error(404, "not_found", "projectsync has no route \(route.method) \(route.route)")
-            }
-        } catch let r as AccessTokens.Refusal {
-            return Self.error(r.status, r.code, r.message)
+    /// Runs one route's handler for the instance the host resolved; an access-token refusal is answered with
+    /// its status and code.
+    static func serve(_ context: RouteContext, _ body: (ProjectRoutes) async throws -> RouteResponse) async throws -> RouteResponse {
+        guard let instance = context.instance else {
+            return error(404, "no_instance", "no project service instance: pass ?instance= (several are configured) or create one")
         }
+        do {
+            return try await body(ProjectRoutes(instance: instance, context: context))
+        } catch let r as AccessTokens.Refusal {
+            return error(r.status, r.code, r.message)
+        }
+    }
+
+    /// As the seed's front end expects: a well-formed token is answered 200 with valid true or false and the
+    /// reason; only a malformed request (no token, not a JWT) is a 400.
+    func verifyAccess(_ route: RouteRequest) async throws -> RouteResponse {
+        guard let token = route.query["token"], AccessTokens.isWellFormed(token) else {
+            return Self.error(400, "invalid", "token: expected ?token= with an access token (three base64url parts separated by dots)")
+        }
+        do {
+            let payload = try await tokens.verify(token, project: route.pathParams["project"] ?? "")
+            return Self.ok(["valid": true, "project_id": .string(payload.sub.value), "expires_at": .string(ProjectSync.iso.format(payload.exp.value))])
+        } catch let r as AccessTokens.Refusal {
+            return Self.ok(["valid": false, "reason": .string(r.code), "message": .string(r.message)])
+        }
+    }
+
+    func readProject(_ route: RouteRequest) async throws -> RouteResponse {
+        let project = route.pathParams["project"] ?? ""
+        let payload = try await tokens.verify(route.query["token"], project: project)
+        for (name, v) in [("force_sync", route.query["force_sync"]), ("use_cache", route.query["use_cache"])] {
+            guard v == nil || v == "true" || v == "false" else { return Self.error(400, "invalid", "\(name) must be true or false") }
+        }
+        // The seed's `use_cache=false` and `force_sync=true` both read live (rate-limited per token).
+        let live = route.query["force_sync"] == "true" || route.query["use_cache"] == "false"
+        return try await self.project(project, force: live, jti: payload.jti.value)
+    }
+
+    func timeDisplay() async throws -> RouteResponse {
+        Self.ok(try await TimeDisplay.load(context.store, config: config).json)
+    }
+
+    func saveTimeDisplay(_ route: RouteRequest) async throws -> RouteResponse {
+        guard let body = route.body, let parsed = try? JSONValue.parse(Array(body.utf8)) else {
+            return Self.error(400, "invalid", "body must be a JSON object: {\"timezone\": \"Asia/Shanghai\", \"format\": \"yyyy-MM-dd HH:mm:ss\", \"mode\": \"absolute\"}")
+        }
+        let display: TimeDisplay
+        do { display = try TimeDisplay.merging(parsed, into: try await TimeDisplay.load(context.store, config: config)) } catch let e as PluginError {
+            return Self.error(400, "invalid", e.message)
+        }
+        try await context.store.setState(TimeDisplay.stateKey, display.json)
+        return Self.ok(display.json)
+    }
+
+    func revokeToken(_ route: RouteRequest) async throws -> RouteResponse {
+        let jti = route.pathParams["jti"] ?? ""
+        guard try await tokens.revoke(jti) else { return Self.error(404, "not_found", "no access token \(jti)") }
+        return Self.ok(["revoked": true, "jti": .string(jti)])
+    }
+
+    func syncNow() async throws -> RouteResponse {
+        let id = try await context.scheduler.enqueue(job: "sync", trigger: "manual")
+        return Self.ok(["run_id": .string(id), "status": "queued"], status: 202)
     }
 
     /// Cache first (milliseconds); live when asked (`force_sync`, rate-limited per token), when not cached

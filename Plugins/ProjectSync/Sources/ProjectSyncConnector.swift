@@ -5,6 +5,54 @@ import PluginAPI
 public struct ProjectSyncConnector: Connector {
     public init() {}
 
+    static let jobTable = JobTable<ProjectSyncConnector>([
+        Job(JobSpec(
+            "sync", description: "Incremental by updated_since with ETag; tombstones; change notifications",
+            params: [ConfigKey("full", .boolean, description: "Ignore the cursor: re-read every project")],
+            schedules: [DefaultSchedule("*/15 * * * *")])) { p, context in
+            try await p.sync(context).run(full: try context.params.bool("full") ?? false)
+        },
+        Job(JobSpec("cleanup_cache", description: "Read every project, then purge cache entries the upstream no longer returns (older than cache_ttl_hours)",
+                    schedules: [DefaultSchedule("0 2 * * *")])) { p, context in
+            try await p.cleanupCache(context)
+        },
+        Job(JobSpec("cleanup_tokens", description: "Purge expired access tokens", schedules: [DefaultSchedule("0 3 * * *")])) { p, context in
+            let n = try await p.purge(context.store, "access_tokens") { token, _ in (ProjectSync.date(token.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
+            return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) expired access tokens")
+        },
+    ])
+
+    static let routeTable = RouteTable<ProjectSyncConnector>([
+        Route(RouteSpec("GET", "projects/{project}/verify-access", description: "Check an access token (?token=)", isPublic: true)) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.verifyAccess(route) }
+        },
+        Route(RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=; force_sync=true or use_cache=false reads live, stale cache on failure)",
+                        isPublic: true)) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.readProject(route) }
+        },
+        Route(RouteSpec("GET", "instances/{id}/config/time-display", description: "How times are shown: timezone, format, mode (absolute or relative)")) { _, _, context in
+            try await ProjectRoutes.serve(context) { try await $0.timeDisplay() }
+        },
+        Route(RouteSpec("POST", "instances/{id}/config/time-display", description: "Save how times are shown: {timezone, format, mode}")) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.saveTimeDisplay(route) }
+        },
+        Route(RouteSpec("POST", "instances/{id}/tokens", description: "Create an access token: {project_id, ttl_hours, note}")) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.createToken(route.body) }
+        },
+        Route(RouteSpec("GET", "instances/{id}/tokens", description: "List access tokens")) { _, _, context in
+            try await ProjectRoutes.serve(context) { try await $0.listTokens() }
+        },
+        Route(RouteSpec("DELETE", "instances/{id}/tokens/{jti}", description: "Revoke an access token")) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.revokeToken(route) }
+        },
+        Route(RouteSpec("GET", "instances/{id}/history", description: "Sync history: total, updated, unchanged, failed, duration per run")) { _, route, context in
+            try await ProjectRoutes.serve(context) { try await $0.history(route.query) }
+        },
+        Route(RouteSpec("POST", "instances/{id}/sync", description: "Run a sync now")) { _, _, context in
+            try await ProjectRoutes.serve(context) { try await $0.syncNow() }
+        },
+    ])
+
     public static let manifest = PluginManifest(
         name: "projectsync", version: "0.2.0", kind: .connector,
         description: "Remote project cache with change detection, status-change notifications and per-project access tokens.",
@@ -20,29 +68,12 @@ public struct ProjectSyncConnector: Connector {
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of the default clean-up schedules and, until the time-display setting says otherwise, of shown times"),
             ConfigKey("force_sync_interval_s", .integer, default: 10, description: "Shortest interval between force_sync reads of one access token"),
         ],
-        jobs: [
-            JobSpec(
-                "sync", description: "Incremental by updated_since with ETag; tombstones; change notifications",
-                params: [ConfigKey("full", .boolean, description: "Ignore the cursor: re-read every project")],
-                schedules: [DefaultSchedule("*/15 * * * *")]),
-            JobSpec("cleanup_cache", description: "Read every project, then purge cache entries the upstream no longer returns (older than cache_ttl_hours)", schedules: [DefaultSchedule("0 2 * * *")]),
-            JobSpec("cleanup_tokens", description: "Purge expired access tokens", schedules: [DefaultSchedule("0 3 * * *")]),
-        ],
+        jobs: jobTable.specs,
         collections: [
             CollectionSpec("projects", keyField: "id", description: "Projects with status, stage, progress, version (deleted: tombstones)"),
             CollectionSpec("access_tokens", keyField: "jti", description: "Issued access tokens: project, expiry, revocation (never the token itself)"),
         ],
-        routes: [
-            RouteSpec("GET", "projects/{project}/verify-access", description: "Check an access token (?token=)", isPublic: true),
-            RouteSpec("GET", "projects/{project}", description: "A project by access token (?token=; force_sync=true or use_cache=false reads live, stale cache on failure)", isPublic: true),
-            RouteSpec("GET", "instances/{id}/config/time-display", description: "How times are shown: timezone, format, mode (absolute or relative)"),
-            RouteSpec("POST", "instances/{id}/config/time-display", description: "Save how times are shown: {timezone, format, mode}"),
-            RouteSpec("POST", "instances/{id}/tokens", description: "Create an access token: {project_id, ttl_hours, note}"),
-            RouteSpec("GET", "instances/{id}/tokens", description: "List access tokens"),
-            RouteSpec("DELETE", "instances/{id}/tokens/{jti}", description: "Revoke an access token"),
-            RouteSpec("GET", "instances/{id}/history", description: "Sync history: total, updated, unchanged, failed, duration per run"),
-            RouteSpec("POST", "instances/{id}/sync", description: "Run a sync now"),
-        ]
+        routes: routeTable.specs
     )
 
     public func validate(config: [String: JSONValue]) throws {
@@ -60,26 +91,22 @@ public struct ProjectSyncConnector: Connector {
     }
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
-        switch job {
-        case "sync": return try await sync(context).run(full: try context.params.bool("full") ?? false)
-        case "cleanup_cache":
-            // Expiry purges only what the upstream stopped returning: a full read first marks every project it
-            // still has as seen (synced_at); if the upstream cannot be read, nothing is purged.
-            let ttl = Double(try context.config.int("cache_ttl_hours") ?? 24) * 3600
-            let (read, seen) = try await sync(context).read(full: true, conditional: false)
-            guard read.complete else { throw PluginError(.upstream, "cleanup_cache: the full read was incomplete (\(read.message ?? "")); nothing purged") }
-            // Ages are measured against the read's own writes (the host's clock): what it did not see and was
-            // last synced more than the lifetime before them is gone upstream.
-            let n = try await purge(context.store, "projects") { record, newest in
-                !seen.contains(record.key) && newest.timeIntervalSince(record.syncedAt) > ttl
-            }
-            return RunResult(counts: RunCounts(fetched: read.counts.fetched, pages: read.counts.pages, deleted: n),
-                             message: "read \(read.counts.fetched) projects; purged \(n) cache entries the upstream no longer returns (older than \(Int(ttl / 3600)) h)")
-        case "cleanup_tokens":
-            let n = try await purge(context.store, "access_tokens") { token, _ in (ProjectSync.date(token.data["expires_at"]?.stringValue) ?? .distantFuture) < Date() }
-            return RunResult(counts: RunCounts(deleted: n), message: "purged \(n) expired access tokens")
-        default: throw PluginError(.notFound, "projectsync has no job \(job)")
+        try await Self.jobTable.run(self, job: job, context: context)
+    }
+
+    /// Expiry purges only what the upstream stopped returning: a full read first marks every project it still
+    /// has as seen (synced_at); if the upstream cannot be read, nothing is purged.
+    func cleanupCache(_ context: JobContext) async throws -> RunResult {
+        let ttl = Double(try context.config.int("cache_ttl_hours") ?? 24) * 3600
+        let (read, seen) = try await sync(context).read(full: true, conditional: false)
+        guard read.complete else { throw PluginError(.upstream, "cleanup_cache: the full read was incomplete (\(read.message ?? "")); nothing purged") }
+        // Ages are measured against the read's own writes (the host's clock): what it did not see and was
+        // last synced more than the lifetime before them is gone upstream.
+        let n = try await purge(context.store, "projects") { record, newest in
+            !seen.contains(record.key) && newest.timeIntervalSince(record.syncedAt) > ttl
         }
+        return RunResult(counts: RunCounts(fetched: read.counts.fetched, pages: read.counts.pages, deleted: n),
+                         message: "read \(read.counts.fetched) projects; purged \(n) cache entries the upstream no longer returns (older than \(Int(ttl / 3600)) h)")
     }
 
     /// Purges the records of a collection that match, read in one pass; `expired` also gets the collection's
@@ -100,9 +127,6 @@ public struct ProjectSyncConnector: Connector {
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
-        guard let instance = context.instance else {
-            return ProjectRoutes.error(404, "no_instance", "no project service instance: pass ?instance= (several are configured) or create one")
-        }
-        return try await ProjectRoutes(instance: instance, context: context).handle(route)
+        try await Self.routeTable.handle(self, route: route, context: context)
     }
 }

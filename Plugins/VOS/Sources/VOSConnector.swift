@@ -5,6 +5,35 @@ import PluginAPI
 public struct VOSConnector: Connector {
     public init() {}
 
+    static let jobTable = JobTable<VOSConnector>([
+        Job(JobSpec(
+            "customers", description: "GetAllCustomers, then GetCustomer details in chunks of 100",
+            params: [ConfigKey("initial", .boolean, description: "First sync of a new node: queue the CDR backfill when it succeeds")],
+            schedules: [DefaultSchedule("*/10 * * * *", note: "客户数据同步")])) { _, context in
+            try await CustomerSync(node: try VOSNode(config: context.config), context: context).run()
+        },
+        Job(JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks of 200; absent phones are offline",
+                    schedules: [DefaultSchedule("*/5 * * * *", note: "话机状态同步")])) { _, context in
+            try await PhoneSync(node: try VOSNode(config: context.config), context: context).run()
+        },
+        Job(JobSpec(
+            "cdrs", description: "GetCdr per account and day, paced",
+            params: [
+                ConfigKey("date", .string, description: "yyyy-MM-dd, default yesterday in the node's zone"),
+                ConfigKey("to", .string, description: "Last day of a range starting at date"),
+            ],
+            schedules: [DefaultSchedule("30 1 * * *", note: "话单数据同步")])) { _, context in
+            try await CDRSync(node: try VOSNode(config: context.config), context: context).run()
+        },
+    ])
+
+    static let routeTable = RouteTable<VOSConnector>([
+        Route(RouteSpec("GET", "instances/{id}/cdr-stats", description: "CDR count, fee and holdTime totals per day for ?from=&to= (yyyy-MM-dd, default the last 7 days)")) {
+            _, route, context in
+            try await CDRStats(node: try VOSNode(config: try context.requireInstance().config), context: context).answer(route.query)
+        },
+    ])
+
     public static let manifest = PluginManifest(
         name: "vos", version: "0.2.0", kind: .connector,
         description: "VOS3000 softswitch nodes: customers, phone online status and CDRs (deduplicated by flowNo or content hash).",
@@ -18,29 +47,13 @@ public struct VOSConnector: Connector {
             ConfigKey("backfill_spacing_ms", .integer, default: 30_000, description: "Delay between the initial sync's per-day CDR jobs"),
             ConfigKey("accounts", .stringList, description: "Only these accounts (default: all)"),
         ],
-        jobs: [
-            JobSpec(
-                "customers", description: "GetAllCustomers, then GetCustomer details in chunks of 100",
-                params: [ConfigKey("initial", .boolean, description: "First sync of a new node: queue the CDR backfill when it succeeds")],
-                schedules: [DefaultSchedule("*/10 * * * *", note: "客户数据同步")]),
-            JobSpec("phones", description: "GetAllPhoneOnline, then GetPhoneOnline in chunks of 200; absent phones are offline",
-                    schedules: [DefaultSchedule("*/5 * * * *", note: "话机状态同步")]),
-            JobSpec(
-                "cdrs", description: "GetCdr per account and day, paced",
-                params: [
-                    ConfigKey("date", .string, description: "yyyy-MM-dd, default yesterday in the node's zone"),
-                    ConfigKey("to", .string, description: "Last day of a range starting at date"),
-                ],
-                schedules: [DefaultSchedule("30 1 * * *", note: "话单数据同步")]),
-        ],
+        jobs: jobTable.specs,
         collections: [
             CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name", tombstones: true, refreshJob: "customers"),
             CollectionSpec("phones", keyField: "e164", description: "Phones with status online/offline, register time, remote IP", refreshJob: "phones"),
             CollectionSpec("cdrs", keyField: "flowNo", description: "Call detail records, keyed by flowNo (content hash when missing), with their date"),
         ],
-        routes: [
-            RouteSpec("GET", "instances/{id}/cdr-stats", description: "CDR count, fee and holdTime totals per day for ?from=&to= (yyyy-MM-dd, default the last 7 days)"),
-        ]
+        routes: routeTable.specs
     )
 
     public func validate(config: [String: JSONValue]) throws {
@@ -48,13 +61,7 @@ public struct VOSConnector: Connector {
     }
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
-        let node = try VOSNode(config: context.config)
-        switch job {
-        case "customers": return try await CustomerSync(node: node, context: context).run()
-        case "phones": return try await PhoneSync(node: node, context: context).run()
-        case "cdrs": return try await CDRSync(node: node, context: context).run()
-        default: throw PluginError(.notFound, "vos has no job \(job)")
-        }
+        try await Self.jobTable.run(self, job: job, context: context)
     }
 
     /// A new node: sync its customers now; their success queues the CDR backfill.
@@ -80,11 +87,6 @@ public struct VOSConnector: Connector {
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
-        let instance = try context.requireInstance()
-        let node = try VOSNode(config: instance.config)
-        switch (route.method, route.route) {
-        case ("GET", "instances/{id}/cdr-stats"): return try await CDRStats(node: node, context: context).answer(route.query)
-        default: throw PluginError(.notFound, "vos has no route \(route.method) \(route.route)")
-        }
+        try await Self.routeTable.handle(self, route: route, context: context)
     }
 }

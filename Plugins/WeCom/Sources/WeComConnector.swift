@@ -5,6 +5,44 @@ import PluginAPI
 public struct WeComConnector: Connector {
     public init() {}
 
+    static let jobTable = JobTable<WeComConnector>([
+        Job(JobSpec("contacts_incremental", description: "Follow users, then batch/get_by_user with cursor paging; writes only changes",
+                    schedules: [DefaultSchedule("0 * * * *")])) { p, context in
+            try await p.contacts(context, full: false)
+        },
+        Job(JobSpec(
+            "contacts_full", description: "As incremental, then marks contacts and sessions not seen as deleted (complete runs only)",
+            params: [ConfigKey("force", .boolean, default: false, description: "Run even if an incremental is running")],
+            schedules: [DefaultSchedule("0 2 * * *")])) { p, context in
+            try await p.contacts(context, full: true)
+        },
+        Job(JobSpec("cleanup", description: "Purge records deleted longer than retention_days ago", schedules: [DefaultSchedule("0 3 * * 0")])) { p, context in
+            try await p.cleanup(context)
+        },
+    ])
+
+    static let routeTable = RouteTable<WeComConnector>([
+        Route(RouteSpec("GET", "instances/{id}/status", description: "Counts by status, running and last runs")) { _, _, context in
+            try await Self.status(context)
+        },
+        Route(RouteSpec("GET", "instances/{id}/health", description: "Health score 0-100 and its parts")) { _, _, context in
+            let r = try await Self.health(context).report()
+            return Self.answer(["score": .int(Int64(r.score)), "parts": .object(r.parts),
+                                "formula": "40×success_rate + 20×(1−min(failed_24h,10)/10) + 20×data_consistency + 20×delay_score (1 ≤ 1 h, 0 at ≥ 6 h)"])
+        },
+        Route(RouteSpec("GET", "instances/{id}/metrics", description: "Per-day runs, records, errors, durations for ?days=1..30")) { _, route, context in
+            guard let raw = route.query["days"] ?? Optional("7"), let days = Int(raw), (1...30).contains(days) else {
+                return RouteResponse(status: 400, body: #"{"error":{"code":"invalid","message":"days must be an integer 1-30"}}"#)
+            }
+            return Self.answer(try await Self.health(context).metrics(days: days))
+        },
+        Route(RouteSpec("GET", "instances/{id}/alerts", description: "Current alerts")) { _, _, context in
+            let health = try Self.health(context)
+            let r = try await health.report()
+            return Self.answer(["score": .int(Int64(r.score)), "alerts": .array(try health.alerts(r).map(\.json))])
+        },
+    ])
+
     public static let manifest = PluginManifest(
         name: "wecom", version: "0.2.0", kind: .connector,
         description: "WeCom external contacts: incremental, full and dry-run sync, health score, metrics and alerts.",
@@ -23,25 +61,13 @@ public struct WeComConnector: Connector {
             ConfigKey("retention_days", .integer, default: 90, description: "Days deleted records are kept before cleanup purges them"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of the default schedules (02:00 full sync, Sunday 03:00 clean-up), of metrics' days and of shown times"),
         ],
-        jobs: [
-            JobSpec("contacts_incremental", description: "Follow users, then batch/get_by_user with cursor paging; writes only changes", schedules: [DefaultSchedule("0 * * * *")]),
-            JobSpec(
-                "contacts_full", description: "As incremental, then marks contacts and sessions not seen as deleted (complete runs only)",
-                params: [ConfigKey("force", .boolean, default: false, description: "Run even if an incremental is running")],
-                schedules: [DefaultSchedule("0 2 * * *")]),
-            JobSpec("cleanup", description: "Purge records deleted longer than retention_days ago", schedules: [DefaultSchedule("0 3 * * 0")]),
-        ],
+        jobs: jobTable.specs,
         collections: [
             CollectionSpec("contacts", keyField: "external_userid", description: "External contacts, deduplicated across followers: status normal (deleted once a full sync no longer sees them), contact_type full", tombstones: true, refreshJob: "contacts_incremental"),
             CollectionSpec("sessions", keyField: "external_userid:userid", description: "One per contact and follower: remark, tags, add_way, createtime, source, is_active", tombstones: true),
             CollectionSpec("staff", keyField: "userid", description: "Follow users: name, customer count, status active / inactive (left the follow-user list)"),
         ],
-        routes: [
-            RouteSpec("GET", "instances/{id}/status", description: "Counts by status, running and last runs"),
-            RouteSpec("GET", "instances/{id}/health", description: "Health score 0-100 and its parts"),
-            RouteSpec("GET", "instances/{id}/metrics", description: "Per-day runs, records, errors, durations for ?days=1..30"),
-            RouteSpec("GET", "instances/{id}/alerts", description: "Current alerts"),
-        ]
+        routes: routeTable.specs
     )
 
     public func validate(config: [String: JSONValue]) throws {
@@ -51,15 +77,15 @@ public struct WeComConnector: Connector {
     }
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
+        try await Self.jobTable.run(self, job: job, context: context)
+    }
+
+    /// A contact sync, then the alert rules on how it ended (never for a dry run).
+    func contacts(_ context: JobContext, full: Bool) async throws -> RunResult {
         let client = WeComClient(settings: try WeComClient.Settings(config: context.config), http: context.http, store: context.store, log: context.log)
         let result: RunResult
         do {
-            switch job {
-            case "contacts_incremental": result = try await ContactSync(client: client, context: context, full: false).run()
-            case "contacts_full": result = try await ContactSync(client: client, context: context, full: true).run()
-            case "cleanup": return try await cleanup(context)
-            default: throw PluginError(.notFound, "wecom has no job \(job)")
-            }
+            result = try await ContactSync(client: client, context: context, full: full).run()
         } catch {
             if !context.dryRun { await raiseAlerts(context, ending: "failed") }
             throw error
@@ -86,37 +112,27 @@ public struct WeComConnector: Connector {
     }
 
     public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        try await Self.routeTable.handle(self, route: route, context: context)
+    }
+
+    static func health(_ context: RouteContext) throws -> Health {
+        Health(context: context, config: try context.requireInstance().config, now: Date())
+    }
+
+    static func answer(_ body: JSONValue) -> RouteResponse { RouteResponse(body: String(decoding: body.jsonBytes, as: UTF8.self)) }
+
+    static func status(_ context: RouteContext) async throws -> RouteResponse {
         let instance = try context.requireInstance()
-        let health = Health(context: context, config: instance.config, now: Date())
-        let body: JSONValue
-        switch route.route {
-        case "instances/{id}/status":
-            func byStatus(_ c: String) async throws -> JSONValue {
-                let rows = try await context.store.aggregate(.init(collection: c, groupBy: "status", deletedAsGroup: true))
-                return .object(Dictionary(uniqueKeysWithValues: rows.map { ($0.group ?? "unknown", JSONValue.int(Int64($0.count))) }))
-            }
-            let runs = try await context.scheduler.runs(limit: 20)
-            body = [
-                "contacts": try await byStatus("contacts"), "sessions": try await byStatus("sessions"), "staff": try await byStatus("staff"),
-                "running": .array(runs.filter { $0.status == "running" }.map { Self.view($0, instance.config) }),
-                "last_runs": .array(runs.filter { $0.status != "running" && $0.status != "queued" }.prefix(5).map { Self.view($0, instance.config) }),
-            ]
-        case "instances/{id}/health":
-            let r = try await health.report()
-            body = ["score": .int(Int64(r.score)), "parts": .object(r.parts),
-                    "formula": "40×success_rate + 20×(1−min(failed_24h,10)/10) + 20×data_consistency + 20×delay_score (1 ≤ 1 h, 0 at ≥ 6 h)"]
-        case "instances/{id}/metrics":
-            guard let raw = route.query["days"] ?? Optional("7"), let days = Int(raw), (1...30).contains(days) else {
-                return RouteResponse(status: 400, body: #"{"error":{"code":"invalid","message":"days must be an integer 1-30"}}"#)
-            }
-            body = try await health.metrics(days: days)
-        case "instances/{id}/alerts":
-            let r = try await health.report()
-            body = ["score": .int(Int64(r.score)), "alerts": .array(try health.alerts(r).map(\.json))]
-        default:
-            throw PluginError(.notFound, "wecom has no route \(route.route)")
+        func byStatus(_ c: String) async throws -> JSONValue {
+            let rows = try await context.store.aggregate(.init(collection: c, groupBy: "status", deletedAsGroup: true))
+            return .object(Dictionary(uniqueKeysWithValues: rows.map { ($0.group ?? "unknown", JSONValue.int(Int64($0.count))) }))
         }
-        return RouteResponse(body: String(decoding: body.jsonBytes, as: UTF8.self))
+        let runs = try await context.scheduler.runs(limit: 20)
+        return answer([
+            "contacts": try await byStatus("contacts"), "sessions": try await byStatus("sessions"), "staff": try await byStatus("staff"),
+            "running": .array(runs.filter { $0.status == "running" }.map { Self.view($0, instance.config) }),
+            "last_runs": .array(runs.filter { $0.status != "running" && $0.status != "queued" }.prefix(5).map { Self.view($0, instance.config) }),
+        ])
     }
 
     static func view(_ r: RunInfo, _ config: [String: JSONValue]) -> JSONValue {

@@ -29,8 +29,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long (seconds) a run's lease lasts without renewal; a replica that dies leaves its runs to be recovered by the others after it.")
     var schedulerLease: Int = 60
 
+    @Option(help: "Runs executing at once on this host (1-256).")
+    var maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard (1...256).contains(maxConcurrentRuns) else { throw ValidationError("--max-concurrent-runs must be 1-256") }
     }
 
     func run() async throws {
@@ -43,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...3600).contains(schedulerMaxIdle) else { throw ValidationError("--scheduler-max-idle must be 1-3600") }
         guard (3...3600).contains(schedulerLease) else { throw ValidationError("--scheduler-lease must be 3-3600") }
         let kernel = try await host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle),
-                                               schedulerLease: .seconds(schedulerLease))
+                                               schedulerLease: .seconds(schedulerLease), maxConcurrentRuns: maxConcurrentRuns)
         logger.info("store: \(store.backend) at \(SecretMasker.redact(location))")
         try await kernel.scheduler?.start()
         await kernel.outbox?.start()

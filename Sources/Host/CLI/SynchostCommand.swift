@@ -58,9 +58,11 @@ struct HostOptions: ParsableArguments {
     }
 
     func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any HostDatabase)? = nil, defaultTimeZone: String = "UTC",
-                    schedulerMaxIdle: Duration = .seconds(30), schedulerLease: Duration = .seconds(60)) async throws -> Kernel {
+                    schedulerMaxIdle: Duration = .seconds(30), schedulerLease: Duration = .seconds(60),
+                    maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns) async throws -> Kernel {
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
-                            defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle)
+                            defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle,
+                            maxConcurrentRuns: maxConcurrentRuns)
         try await kernel.registry.scan()
         return kernel
     }

@@ -31,7 +31,7 @@ public actor Scheduler {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(store: any HostDatabase, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
-                lease: Duration = .seconds(60), maxConcurrentRuns: Int = 8, maxIdle: Duration = .seconds(30),
+                lease: Duration = .seconds(60), maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns, maxIdle: Duration = .seconds(30),
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
         self.store = store
@@ -43,6 +43,10 @@ public actor Scheduler {
         self.maxIdle = maxIdle
         self.hostJobs = HostJobs(store: store, clock: clock)
     }
+
+    /// Runs at once per host. Most runs wait on an upstream rather than a core (the legacy APScheduler pool had
+    /// 10 threads); each pass claims as many as are free, so this also sets how many a burst starts per pass.
+    public static let defaultMaxConcurrentRuns = 16
 
     public static func defaultOwner() -> String {
         "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
