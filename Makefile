@@ -2,12 +2,13 @@
 #   make demo   install what is missing, build, start the simulators and a host with every plugin wired to them
 #   make test   install what is missing, build once, run the whole test suite
 #   make bench  benchmarks (never part of make test); writes BENCHMARKS.md
+#   make plugin-readmes  rewrite the plugin READMEs' generated manifest tables after a manifest change
 
 SWIFT ?= swift
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: setup build demo serve test bench clean
+.PHONY: setup build demo serve test bench plugin-readmes clean
 
 setup:
 	@scripts/setup.sh
@@ -32,6 +33,10 @@ test: setup
 
 bench: setup
 	scripts/bench.sh
+
+# After changing a manifest: rewrite the generated tables of every plugin README (a test checks them).
+plugin-readmes: setup
+	scripts/plugin-readmes.sh
 
 clean:
 	rm -rf .build .build-*

@@ -40,6 +40,22 @@ struct PluginLoaderTests {
         #expect(kernel.registry.plugin(named: "projectsync")?.manifest.routes.contains { $0.isPublic } == true)
     }
 
+    /// Names and defaults are written once, in the manifests: each plugin README's tables are the generated block
+    /// (`synchost plugins inspect NAME --markdown`) of the manifest the loaded plugin declares.
+    @Test func everyPluginREADMEsTablesAreItsManifest() async throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kernel = try await makeKernel(dir)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Build.packageRoot.appendingPathComponent("Plugins").path)
+        #expect(folders.count == 5, "\(folders)")
+        for folder in folders {
+            let plugin = try #require(kernel.registry.plugin(named: folder.lowercased()), "no loaded plugin for Plugins/\(folder)")
+            let readme = try String(contentsOf: Build.packageRoot.appendingPathComponent("Plugins/\(folder)/README.md"), encoding: .utf8)
+            let block = PluginManifest.markdownBlock(in: readme)
+            #expect(block == plugin.manifest.markdown, "Plugins/\(folder)/README.md: regenerate its block with `synchost plugins inspect \(plugin.name) --markdown`")
+        }
+    }
+
     @Test func everyBrokenFileIsReportedPreciselyAndTheGoodPluginsStillLoad() async throws {
         let dir = try pluginDirectoryWithInTreePlugins()
         defer { try? FileManager.default.removeItem(at: dir) }

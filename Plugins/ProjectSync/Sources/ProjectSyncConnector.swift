@@ -60,7 +60,7 @@ public struct ProjectSyncConnector: Connector {
             ConfigKey("base_url", .string, required: true, description: "Remote project service URL"),
             ConfigKey("api_token", .string, required: true, secret: true, description: "API token of the remote service"),
             ConfigKey("project_types", .stringList, description: "Project types to sync: presales, aftersales, sales (default: all)"),
-            ConfigKey("cache_ttl_hours", .integer, default: 24, description: "Cache lifetime: older entries are read live and purged by cleanup_cache"),
+            ConfigKey("cache_ttl_hours", .integer, default: 24, description: "Cache lifetime: older entries are read live; cleanup_cache purges those the upstream no longer returns"),
             ConfigKey("notify_on", .stringList, default: ["status", "stage", "progress"], description: "Changes that notify: status, stage, progress"),
             ConfigKey("notify_channels", .stringList, description: "Notify instance ids that receive change notifications (none: no notifications)"),
             ConfigKey("template", .string, description: "Message template: {id} {name} {type} {status} {old_status} {stage} {progress} {owner} {changes} {updated_at}"),

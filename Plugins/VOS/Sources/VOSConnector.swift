@@ -39,13 +39,13 @@ public struct VOSConnector: Connector {
         description: "VOS3000 softswitch nodes: customers, phone online status and CDRs (deduplicated by flowNo or content hash).",
         config: [
             ConfigKey("base_url", .string, required: true, description: "Node URL up to the port, e.g. http://10.0.0.5:7391"),
-            ConfigKey("timeout_ms", .integer, default: 30_000, description: "Per-request timeout (GetCdr answers slowly on busy nodes)"),
-            ConfigKey("append_jsp", .boolean, default: false, description: "Append .jsp to operation paths (/external/server/GetCdr.jsp)"),
+            ConfigKey("timeout_ms", .integer, default: 30_000, description: "Per-request timeout (GetCdr is slow on busy nodes)"),
+            ConfigKey("append_jsp", .boolean, default: false, description: "Call /external/server/GetCdr.jsp instead of /external/server/GetCdr"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "The node's time zone, for yyyyMMdd dates"),
-            ConfigKey("cdr_pacing_ms", .integer, default: 2_000, description: "Pause between per-account GetCdr requests"),
-            ConfigKey("backfill_days", .integer, default: 7, description: "Days of CDRs the initial sync of a new node fetches"),
+            ConfigKey("cdr_pacing_ms", .integer, default: 2_000, description: "Pause between per-account GetCdr requests (\"避免请求过于频繁导致VOS卡死\")"),
+            ConfigKey("backfill_days", .integer, default: 7, description: "Days of CDRs the initial sync of a new node fetches (0 = none)"),
             ConfigKey("backfill_spacing_ms", .integer, default: 30_000, description: "Delay between the initial sync's per-day CDR jobs"),
-            ConfigKey("accounts", .stringList, description: "Only these accounts (default: all)"),
+            ConfigKey("accounts", .stringList, description: "Only these accounts (default: all; a filtered customers sync never marks others deleted)"),
         ],
         jobs: jobTable.specs,
         collections: [

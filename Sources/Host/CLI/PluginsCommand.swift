@@ -34,10 +34,16 @@ struct PluginsCommand: AsyncParsableCommand {
         @OptionGroup var host: HostOptions
         @Argument(help: "Plugin name (or file name of a plugin that failed to load).") var name: String
         @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "Print the README's Markdown tables (configuration, jobs, collections, routes).") var markdown = false
 
         func run() async throws {
             guard let e = try await host.makeKernel().registry.entry(named: name) else {
                 throw ValidationError("no plugin named \(name.debugDescription) in \(host.pluginDirectoryURL.path)")
+            }
+            if markdown {
+                guard let m = e.manifest else { throw ValidationError("plugin \(name) did not load: \(e.failureReason ?? "no manifest")") }
+                print(m.markdown)
+                return
             }
             let v = PluginView(e)
             if json {
