@@ -2,13 +2,14 @@
 #   make demo   install what is missing, build, start the simulators and a host with every plugin wired to them
 #   make test   install what is missing, build once, run the whole test suite
 #   make bench  benchmarks (never part of make test); writes BENCHMARKS.md
+#   make plugin NAME=acme  scaffold a plugin package (own folder, against SDK/) that builds, tests and loads as generated
 #   make plugin-readmes  rewrite the plugin READMEs' generated manifest tables after a manifest change
 
 SWIFT ?= swift
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: setup build demo serve test bench plugin-readmes clean
+.PHONY: setup build demo serve test bench plugin plugin-readmes clean
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +34,11 @@ test: setup
 
 bench: setup
 	scripts/bench.sh
+
+# A new plugin package of its own against the plugin kit: make plugin NAME=acme [DIR=../acme-plugin]
+plugin: build
+	@test -n "$(NAME)" || { echo "usage: make plugin NAME=acme [DIR=path]" >&2; exit 2; }
+	.build/debug/synchost plugins new $(NAME) $(if $(DIR),--dir $(DIR),)
 
 # After changing a manifest: rewrite the generated tables of every plugin README (a test checks them).
 plugin-readmes: setup

@@ -56,8 +56,9 @@ public enum PluginExport {
                 try plugin.validate(config: try WireJSON.decode(ConfigValidationRequest.self, from: request).config)
                 return try WireJSON.encode(Empty())
             case PluginOperation.route:
-                let req = try WireJSON.decode(RouteRequest.self, from: request)
-                return try WireJSON.encode(try await plugin.handle(route: req, context: RouteContext(host: services, instance: req.instance)))
+                // This SDK declares ABI 1.3: route bodies travel as frames, any bytes.
+                let req = try RouteRequest(framed: request)
+                return try await plugin.handle(route: req, context: RouteContext(host: services, instance: req.instance)).framed()
             default:
                 if let response = try await specific(plugin, op, request, services) { return response }
                 throw PluginError(.unavailable, "plugin \(P.manifest.name) does not support operation \(op)")

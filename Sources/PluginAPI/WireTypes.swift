@@ -192,9 +192,16 @@ public struct RouteRequest: Sendable, Codable {
     public var pathParams: [String: String]
     public var query: [String: String]
     public var headers: [String: String]
-    public var body: String?
+    /// The request body's bytes (ABI 1.3: any bytes; before, UTF-8 text only).
+    public var bodyBytes: [UInt8]?
     /// The instance named by an `{id}` path parameter, resolved by the host.
     public var instance: InstanceInfo?
+
+    /// The body as text (invalid UTF-8 repaired).
+    public var body: String? {
+        get { bodyBytes.map { String(decoding: $0, as: UTF8.self) } }
+        set { bodyBytes = newValue.map { Array($0.utf8) } }
+    }
 
     public init(
         method: String, route: String, path: String, pathParams: [String: String] = [:],
@@ -207,7 +214,7 @@ public struct RouteRequest: Sendable, Codable {
         self.pathParams = pathParams
         self.query = query
         self.headers = headers
-        self.body = body
+        self.bodyBytes = body.map { Array($0.utf8) }
         self.instance = instance
     }
 
@@ -215,28 +222,120 @@ public struct RouteRequest: Sendable, Codable {
         case method, route, path, query, headers, body, instance
         case pathParams = "path_params"
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(method: try c.decode(String.self, forKey: .method), route: try c.decode(String.self, forKey: .route),
+                  path: try c.decode(String.self, forKey: .path), pathParams: try c.decodeIfPresent([String: String].self, forKey: .pathParams) ?? [:],
+                  query: try c.decodeIfPresent([String: String].self, forKey: .query) ?? [:],
+                  headers: try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:],
+                  body: try c.decodeIfPresent(String.self, forKey: .body), instance: try c.decodeIfPresent(InstanceInfo.self, forKey: .instance))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try c.encode(route, forKey: .route)
+        try c.encode(path, forKey: .path)
+        try c.encode(pathParams, forKey: .pathParams)
+        try c.encode(query, forKey: .query)
+        try c.encode(headers, forKey: .headers)
+        try c.encodeIfPresent(body, forKey: .body)
+        try c.encodeIfPresent(instance, forKey: .instance)
+    }
+
+    /// ABI 1.3 `route` request: frame 1 the JSON head (these members without "body"), frame 2 the body bytes
+    /// (left out when there is no body).
+    public func framed() throws -> [UInt8] {
+        var head = self
+        head.bodyBytes = nil
+        var w = FrameWriter(capacity: (bodyBytes?.count ?? 0) + 512)
+        w.append(try WireJSON.encode(head))
+        if let bodyBytes { w.append(bodyBytes) }
+        return w.bytes
+    }
+
+    public init(framed bytes: [UInt8]) throws {
+        var r = FrameReader(bytes)
+        do { self = try WireJSON.decode(RouteRequest.self, from: Array(try r.next())) } catch {
+            throw PluginError(.invalid, "route request: malformed head: \(error)")
+        }
+        bodyBytes = r.isAtEnd ? nil : Array(try r.next())
+    }
 }
 
 public struct RouteResponse: Sendable, Codable {
     public var status: Int
     public var headers: [String: String]
-    public var body: String
+    /// The answer's bytes (ABI 1.3: any bytes, e.g. a file; before, UTF-8 text only).
+    public var bodyBytes: [UInt8]
     /// ABI 1.1: the host may answer the same GET again with this response, without calling the plugin, for
     /// as long as every record the plugin read through the store in this call is unchanged (and the instance's
     /// config, and `until`). The host ignores it when the call did anything else (fetch, writes, state).
     public var cache: RouteCachePolicy?
 
+    /// The body as text (invalid UTF-8 repaired).
+    public var body: String {
+        get { String(decoding: bodyBytes, as: UTF8.self) }
+        set { bodyBytes = Array(newValue.utf8) }
+    }
+
     public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String,
                 cache: RouteCachePolicy? = nil) {
+        self.init(status: status, headers: headers, bytes: Array(body.utf8), cache: cache)
+    }
+
+    public init(status: Int = 200, headers: [String: String], bytes: [UInt8], cache: RouteCachePolicy? = nil) {
         self.status = status
         self.headers = headers
-        self.body = body
+        self.bodyBytes = bytes
         self.cache = cache
     }
 
     /// A JSON response from an Encodable value.
     public static func json<T: Encodable>(_ value: T, status: Int = 200) throws -> RouteResponse {
-        RouteResponse(status: status, body: String(decoding: try WireJSON.encode(value), as: UTF8.self))
+        RouteResponse(status: status, headers: ["content-type": "application/json"], bytes: try WireJSON.encode(value))
+    }
+
+    enum CodingKeys: String, CodingKey { case status, headers, body, cache }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(status: try c.decode(Int.self, forKey: .status), headers: try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:],
+                  bytes: Array((try c.decodeIfPresent(String.self, forKey: .body) ?? "").utf8),
+                  cache: try c.decodeIfPresent(RouteCachePolicy.self, forKey: .cache))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(headers, forKey: .headers)
+        try c.encode(body, forKey: .body)
+        try c.encodeIfPresent(cache, forKey: .cache)
+    }
+
+    /// The head of a framed (ABI 1.3) answer.
+    struct Head: Codable {
+        var status: Int
+        var headers: [String: String]?
+        var cache: RouteCachePolicy?
+    }
+
+    /// ABI 1.3 `route` answer: frame 1 the JSON head `{"status", "headers"?, "cache"?}`, frame 2 the body bytes.
+    public func framed() throws -> [UInt8] {
+        var w = FrameWriter(capacity: bodyBytes.count + 128)
+        w.append(try WireJSON.encode(Head(status: status, headers: headers, cache: cache)))
+        w.append(bodyBytes)
+        return w.bytes
+    }
+
+    public init(framed bytes: [UInt8]) throws {
+        var r = FrameReader(bytes)
+        let head: Head
+        do { head = try WireJSON.decode(Head.self, from: Array(try r.next())) } catch {
+            throw PluginError(.invalid, "route answer: malformed head (expected {\"status\", \"headers\"?, \"cache\"?}): \(error)")
+        }
+        self.init(status: head.status, headers: head.headers ?? [:], bytes: r.isAtEnd ? [] : Array(try r.next()), cache: head.cache)
     }
 }
 

@@ -162,7 +162,7 @@ public final class FakeHost: Sendable {
     public func route(_ route: String, method: String = "GET", path: String? = nil, pathParams: [String: String] = [:],
                       query: [String: String] = [:], body: String? = nil) async throws -> RouteResponse {
         let request = RouteRequest(method: method, route: route, path: path ?? route, pathParams: pathParams, query: query, body: body, instance: instance)
-        return try WireJSON.decode(RouteResponse.self, from: try await invoke(PluginOperation.route, try WireJSON.encode(request)))
+        return try RouteResponse(framed: try await invoke(PluginOperation.route, try request.framed()))
     }
 
     /// Reads one record live from the upstream.

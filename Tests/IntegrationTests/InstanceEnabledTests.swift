@@ -1,5 +1,6 @@
 import Foundation
 import PluginAPI
+import ProjectServiceSimulator
 import Testing
 import VOSSimulator
 
@@ -45,6 +46,28 @@ struct InstanceEnabledTests {
         _ = try await host.api("PATCH", "/instances/n1", #"{"enabled": false}"#)
         _ = try await host.api("PATCH", "/instances/n1", #"{"enabled": true}"#)
         #expect(try await host.store.runs({ var q = RunQuery(); q.instance = "n1"; q.job = "customers"; return q }()).count == 1)
+    }
+
+    /// A disabled instance reaches no upstream from a plugin route either: ProjectSync's live read answers from
+    /// its cache, marked stale with the reason, and the project service sees no request.
+    @Test func aDisabledInstancesRoutesAnswerFromCacheWithoutCallingTheUpstream() async throws {
+        let remote = ProjectServiceSimulator(projects: 3)
+        try await remote.start()
+        defer { remote.stop() }
+        let host = try await TestHost()
+        #expect(try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)", "force_sync_interval_s": 0}}"#).status == 201)
+        #expect(try await host.run("ps", "sync").counts.inserted == 3)
+        let token = try #require(try await host.api("POST", "/plugins/projectsync/instances/ps/tokens", #"{"project_id": "P-1001"}"#).json?["token"]?.stringValue)
+        let url = host.base + "/plugins/projectsync/projects/P-1001?token=\(token)&force_sync=true"
+        #expect(try await request("GET", url).json?["source"] == "live")
+        let seen = remote.requests("detail")
+
+        #expect(try await host.api("PATCH", "/instances/ps", #"{"enabled": false}"#).status == 200)
+        let read = try await request("GET", url)
+        #expect(read.status == 200 && read.json?["source"] == "cache" && read.json?["stale"] == true, "\(read.body)")
+        #expect(read.json?["error"]?.stringValue?.contains("instance ps is disabled") == true, "\(read.body)")
+        #expect(remote.requests("detail") == seen, "the upstream was called for a disabled instance")
+        await host.stop()
     }
 
     @Test func onSQLiteADisabledInstancesSchedulesAreNotDueAndItsQueuedRunsWait() async throws {

@@ -111,6 +111,30 @@ struct PluginLoaderTests {
         #expect(problems.contains("the path must be relative"))
     }
 
+    /// ABI 1.3: route bodies are bytes both ways (frames), not JSON strings; a plugin built for 1.2 still gets
+    /// and gives the JSON payloads of its version, from the same host.
+    @Test func routeBodiesTravelAsBytesToA13PluginAndAsJSONTextToAnOlderOne() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        _ = try await compileCPlugin(into: dir, fileName: "tiny_old.so", defines: ["PLUGIN_NAME=\"tiny_old\"", "ABI_MINOR_DELTA=-1"])
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()),
+                            store: try await openSQLite(dir.appendingPathComponent("routes.db").path))
+        try kernel.registry.rescan()
+        #expect(kernel.registry.plugin(named: "tiny_c")?.abiMinor == SH_ABI_MINOR && kernel.registry.plugin(named: "tiny_old")?.abiMinor == SH_ABI_MINOR - 1)
+        let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
+        defer { server.task.cancel() }
+        let base = "http://127.0.0.1:\(server.port)/api/v1/plugins"
+
+        let binary: [UInt8] = [0x00, 0xFF, 0x80, 0x41, 0x0A, 0xC3, 0x28, 0x00]  // NULs and invalid UTF-8
+        let framed = try await request("POST", "\(base)/tiny_c/reverse", token: "t", bytes: binary)
+        #expect(framed.status == 200 && framed.headers["content-type"] == "application/octet-stream", "\(framed.status) \(framed.headers)")
+        #expect(framed.bytes == Array(binary.reversed()), "\(framed.bytes)")
+
+        let json = try await request("POST", "\(base)/tiny_old/reverse", token: "t", body: "abc123")
+        #expect(json.status == 200 && json.body == "321cba" && json.headers["content-type"] == "text/plain", "\(json.status) \(json.body)")
+    }
+
     /// What the header promises a C author: a fetch with only a URL works (every option has a default), the
     /// host says what it offers, and an operation it lacks is "unavailable", not "invalid".
     @Test func aCPluginFetchesWithDefaultsAsksWhatTheHostOffersAndLearnsWhatItLacks() async throws {
@@ -132,7 +156,7 @@ struct PluginLoaderTests {
         #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""ready":"#))
 
         let info = try JSONValue.parse(try await plugin.invoke("service", request: Array("config:host".utf8), context: context))
-        #expect(info["abi"] == "1.2" && info["host_version"]?.stringValue == SynchostVersion.current)
+        #expect(info["abi"] == "1.3" && info["host_version"]?.stringValue == SynchostVersion.current)
         #expect(info["services"]?["fetch"]?["open"] == "1.2" && info["services"]?["fetch"]?["read"] == "1.2" && info["services"]?["fetch"]?["close"] == "1.2")
         #expect(info["services"]?["store"]?["list"] == "1.1" && info["services"]?["store"]?["upsert"] == "1.0")
         #expect(info["operations"]?["route"] == "1.1" && info["limits"]?["fetch_response_bytes"]?.intValue == 512 << 20)

@@ -23,16 +23,20 @@ struct HTTPResult {
     var body: String
     /// Lower-case names.
     var headers: [String: String] = [:]
+    /// The body's bytes as received.
+    var bytes: [UInt8] = []
     var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: Array(body.utf8)) }
 }
 
-func request(_ method: String, _ url: String, token: String? = nil, body: String? = nil) async throws -> HTTPResult {
+func request(_ method: String, _ url: String, token: String? = nil, body: String? = nil, bytes: [UInt8]? = nil) async throws -> HTTPResult {
     var req = HTTPClientRequest(url: url)
     req.method = .init(rawValue: method)
     if let token { req.headers.add(name: "authorization", value: "Bearer \(token)") }
     if let body { req.body = .bytes(ByteBuffer(string: body)) }
+    if let bytes { req.body = .bytes(ByteBuffer(bytes: bytes)) }
     let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
     let data = try await resp.body.collect(upTo: 10 << 20)
     return HTTPResult(status: Int(resp.status.code), body: String(buffer: data),
-                      headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }))
+                      headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),
+                      bytes: Array(buffer: data))
 }

@@ -78,10 +78,10 @@ struct PluginRoutes {
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }
         let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
-        let body: String?
+        let body: [UInt8]?
         do {
             let buffer = try await request.body.collect(upTo: RequestBody.limit)
-            body = buffer.readableBytes == 0 ? nil : String(decoding: buffer.readableBytesView, as: UTF8.self)
+            body = buffer.readableBytes == 0 ? nil : Array(buffer: buffer)
         } catch {
             throw APIError(.contentTooLarge, "too_large", "request body is larger than \(RequestBody.limit) bytes")
         }
@@ -119,13 +119,24 @@ struct PluginRoutes {
             if mine.count == 1 { instance = mine[0] }
         }
         let reads = cacheKey == nil ? nil : RouteReadLog()
-        let routeRequest = RouteRequest(
+        var routeRequest = RouteRequest(
             method: request.method.rawValue, route: found.spec.path, path: rest.joined(separator: "/"),
-            pathParams: found.params, query: query, headers: headers, body: body, instance: instance?.info)
+            pathParams: found.params, query: query, headers: headers, instance: instance?.info)
+        routeRequest.bodyBytes = body
         let secrets = instance.map { ConfigSchema.secretValues($0.config, keys: plugin.manifest.config) } ?? []
-        let response = try await plugin.invoke(
-            PluginOperation.route, routeRequest, as: RouteResponse.self,
-            context: SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets, reads: reads), timeout: Self.timeout)
+        var session = SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets, reads: reads)
+        // A disabled instance reaches no upstream, from a route either (its cache still answers).
+        if let instance, !instance.enabled { session.upstreamRefusal = InstanceManager.disabledReason(instance.id) }
+        // ABI 1.3 plugins get and give bodies as frames (any bytes); older ones JSON with a text body.
+        let response: RouteResponse
+        if plugin.abiMinor >= 3 {
+            let answer = try await plugin.invoke(PluginOperation.route, request: try routeRequest.framed(), context: session, timeout: Self.timeout)
+            do { response = try RouteResponse(framed: answer) } catch {
+                throw PluginError(.internal, "plugin \(plugin.name) answered route with a malformed framed answer: \(error)")
+            }
+        } else {
+            response = try await plugin.invoke(PluginOperation.route, routeRequest, as: RouteResponse.self, context: session, timeout: Self.timeout)
+        }
         guard (100...599).contains(response.status) else {
             throw PluginError(.internal, "plugin \(plugin.name) answered with HTTP status \(response.status)")
         }
@@ -137,7 +148,7 @@ struct PluginRoutes {
         }
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
         let status = HTTPResponse.Status(code: response.status)
-        let bytes = ByteBuffer(string: SecretMasker.redact(response.body, secrets: secrets))
+        let bytes = ByteBuffer(bytes: SecretMasker.redact(bytes: response.bodyBytes, secrets: secrets))
         if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads {
             cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint),
                               until: policy.untilMillis.map { Date(millis: $0) }, status: status, headers: fields, body: bytes), for: cacheKey)

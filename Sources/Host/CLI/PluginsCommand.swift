@@ -5,7 +5,7 @@ import PluginAPI
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "What the loader finds in the plugin directory.",
-        subcommands: [List.self, Inspect.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Inspect.self, New.self], defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List plugins: name, version, kind, ABI, jobs, status, path.")
@@ -25,6 +25,37 @@ struct PluginsCommand: AsyncParsableCommand {
             }
             print(TextTable.render(header: ["NAME", "VERSION", "KIND", "ABI", "JOBS", "STATUS", "PATH"], rows: rows))
             if views.isEmpty { print("no plugins in \(host.pluginDirectoryURL.path)") }
+        }
+    }
+
+    struct New: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a plugin package (connector, upstream stand-in, tests, README) that builds against the plugin kit.")
+
+        @Argument(help: "Plugin name: lower-case letters, digits and _.") var name: String
+        @Option(help: "Directory to create (default ./NAME-plugin); must be empty or absent.") var dir: String?
+        @Option(help: "The plugin kit: synchost's SDK/ folder (default: the one of this synchost's checkout, else $SYNCHOST_SDK).") var sdk: String?
+
+        func run() async throws {
+            let kit = try sdk ?? ProcessInfo.processInfo.environment["SYNCHOST_SDK"] ?? Self.checkoutSDK()
+            guard FileManager.default.fileExists(atPath: URL(fileURLWithPath: kit).appendingPathComponent("Package.swift").path) else {
+                throw ValidationError("--sdk \(kit): no Package.swift there (pass synchost's SDK/ folder)")
+            }
+            let target = URL(fileURLWithPath: dir ?? "\(name)-plugin")
+            try PluginScaffold.write(name: name, sdk: URL(fileURLWithPath: kit).standardizedFileURL.path, to: target)
+            print(target.standardizedFileURL.path)
+            FileHandle.standardError.write(Data("created the \(name) plugin: cd \(target.path) && swift test && swift build, then copy .build/debug/lib\(PluginScaffold.typeName(name)).so into the plugin directory\n".utf8))
+        }
+
+        /// The SDK/ beside the .build folder this binary was built into, when it runs from a checkout.
+        static func checkoutSDK() throws -> String {
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<6 {
+                let sdk = dir.appendingPathComponent("SDK")
+                if FileManager.default.fileExists(atPath: sdk.appendingPathComponent("Package.swift").path) { return sdk.path }
+                dir = dir.deletingLastPathComponent()
+            }
+            throw ValidationError("no plugin kit found: pass --sdk PATH (synchost's SDK/ folder) or set SYNCHOST_SDK")
         }
     }
 

@@ -8,6 +8,8 @@ public final class PluginHandle: @unchecked Sendable {
     public let name: String
     public let manifest: PluginManifest
     let descriptor: UnsafePointer<sh_plugin_descriptor>
+    /// The ABI minor the plugin was built against (what its payloads look like: e.g. 1.3's framed routes).
+    var abiMinor: UInt32 { descriptor.pointee.abi_version & 0xFFFF }
     let services: PluginServiceContext
 
     init(name: String, manifest: PluginManifest, descriptor: UnsafePointer<sh_plugin_descriptor>, services: PluginServiceContext) {

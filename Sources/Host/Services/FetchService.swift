@@ -18,6 +18,7 @@ struct FetchService: HostService {
     let maxBackoff = Duration.seconds(60)
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+        if op == "request" || op == "open", let refusal = session.upstreamRefusal { throw PluginError(.unavailable, refusal) }
         switch op {
         case "request": break
         case "open":

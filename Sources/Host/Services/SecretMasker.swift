@@ -9,6 +9,29 @@ public enum SecretMasker {
         "api_key", "apikey", "accesskeysecret",
     ]
 
+    /// A route answer's bytes: text as `redact(_:)` does it; other bytes (a file) with each secret's bytes replaced.
+    public static func redact(bytes: [UInt8], secrets: [String] = []) -> [UInt8] {
+        if let text = String(validating: bytes, as: UTF8.self) { return Array(redact(text, secrets: secrets).utf8) }
+        var out = bytes
+        for secret in secrets where secret.utf8.count >= 3 {
+            let needle = Array(secret.utf8)
+            var result: [UInt8] = []
+            result.reserveCapacity(out.count)
+            var i = 0
+            while i < out.count {
+                if out[i] == needle[0], i + needle.count <= out.count, out[i..<i + needle.count].elementsEqual(needle) {
+                    result.append(contentsOf: mask.utf8)
+                    i += needle.count
+                } else {
+                    result.append(out[i])
+                    i += 1
+                }
+            }
+            out = result
+        }
+        return out
+    }
+
     public static func redact(_ text: String, secrets: [String] = []) -> String {
         var out = text
         for secret in secrets where secret.count >= 3 {

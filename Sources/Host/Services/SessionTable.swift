@@ -15,6 +15,9 @@ public struct SessionContext: Sendable {
     public var tally: RunTally?
     /// A route call whose answer may be reused: what it read (see `PluginRouteCache`).
     public var reads: RouteReadLog?
+    /// Why this call may not reach the upstream (its instance is disabled): `fetch` refuses with it, so a
+    /// plugin's live path falls back to its cache or says so.
+    public var upstreamRefusal: String?
 
     public init(plugin: String, instance: InstanceInfo? = nil, runID: String? = nil, dryRun: Bool = false, secrets: [String] = [],
                 tally: RunTally? = nil, reads: RouteReadLog? = nil) {

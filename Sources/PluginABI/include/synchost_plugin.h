@@ -44,9 +44,11 @@ extern "C" {
  *        "cache" member; every fetch option optional; an operation a host lacks is SH_ERR_UNAVAILABLE.
  *   1.2  fetch.open, fetch.read, fetch.close: a response body read in pieces as it arrives (an answer larger
  *        than the memory a plugin should hold).
+ *   1.3  route request and answer are framed (below): bodies are bytes, not JSON strings. The host sends a
+ *        plugin the route payload of the minor it declares (JSON with a string "body" to a 1.1/1.2 plugin).
  */
 #define SH_ABI_MAJOR 1u
-#define SH_ABI_MINOR 2u
+#define SH_ABI_MINOR 3u
 /* major in the high 16 bits, minor in the low 16 bits */
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -60,7 +62,11 @@ extern "C" {
 #define SH_OP_CONFIG_VALIDATE "config.validate" /* 1.0 check a config beyond its schema */
 #define SH_OP_RECORD_FETCH "record.fetch"       /* 1.0 connector: read one record live */
 #define SH_OP_SEND "send"                       /* 1.0 notifier: deliver a message */
-#define SH_OP_ROUTE "route"                     /* 1.1 answer one of the manifest's HTTP routes */
+#define SH_OP_ROUTE "route"                     /* 1.1 answer one of the manifest's HTTP routes; 1.3 framed:
+                                                   frame 1 {"method","route","path","path_params","query",
+                                                   "headers","instance"?}, frame 2 the request body (left out
+                                                   when there is none) -> frame 1 {"status","headers"?,
+                                                   "cache"?: {"until_ms"?}}, frame 2 the answer body */
 
 /*
  * Service operations: the `op` of each sh_service_fn in sh_host_api (plugin -> host).

@@ -12,6 +12,7 @@
  * "record.fetch" answers a record for any key but "missing" (none) and "fail" (upstream error).
  * "echo" answers its request; "hang" never answers.
  */
+#define _GNU_SOURCE /* memmem */
 #include "synchost_plugin.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,8 @@ static const char manifest[] =
     "{\"name\":\"slow\",\"description\":\"succeeds after ms\",\"params\":[{\"key\":\"ms\",\"type\":\"integer\",\"default\":1000}]},"
     "{\"name\":\"fail\",\"description\":\"always fails with an upstream error\"}],"
     "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"tombstones\":true,\"description\":\"a, b, c\"},"
-    "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}]}";
+    "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}],"
+    "\"routes\":[{\"method\":\"POST\",\"path\":\"reverse\",\"description\":\"the request body, reversed\"}]}";
 #endif
 
 static const sh_host_api *host;
@@ -223,6 +225,40 @@ static void call_service(uint64_t session, const uint8_t *request, size_t len, s
     fn(host->host_ctx, session, colon + 1, (const uint8_t *)"{}", 2, relay_done, r);
 }
 
+/* route "POST reverse": the request body, reversed. ABI 1.3: frames both ways, any bytes. Built as an older
+   plugin (-DABI_MINOR_DELTA=-1): the JSON payloads of 1.1/1.2, a text body (plain ASCII in the tests). */
+static void route_reverse(const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
+#if ABI_MINOR_DELTA >= 0 /* this header's minor: 1.3 or later */
+#define rd32(p) ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24)
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    if (len >= 4) {
+        size_t off = 4 + rd32(request);                          /* frame 1: the JSON head, not needed here */
+        if (off + 4 <= len && off + 4 + rd32(request + off) <= len) { body_len = rd32(request + off); body = request + off + 4; }
+    }
+    struct buf out = {0};
+    frame_str(&out, "{\"status\":200,\"headers\":{\"content-type\":\"application/octet-stream\"}}");
+    char *reversed = malloc(body_len + 1);
+    for (size_t i = 0; i < body_len; i++) reversed[i] = (char)body[body_len - 1 - i];
+    frame(&out, reversed, body_len);
+    free(reversed);
+    done(done_ctx, SH_OK, out.p, out.len);
+    free(out.p);
+#else
+    const char *key = "\"body\":\"";
+    const char *start = memmem(request, len, key, strlen(key));
+    size_t n = 0;
+    if (start) { start += strlen(key); while (start + n < (const char *)request + len && start[n] != '"') n++; }
+    char *out = malloc(n + 96);
+    strcpy(out, "{\"status\":200,\"headers\":{\"content-type\":\"text/plain\"},\"body\":\"");
+    size_t at = strlen(out);
+    for (size_t i = 0; i < n; i++) out[at + i] = start[n - 1 - i];
+    strcpy(out + at + n, "\"}");
+    reply(done, done_ctx, SH_OK, out);
+    free(out);
+#endif
+}
+
 static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uint8_t *request, size_t len,
                    sh_done_fn done, void *done_ctx) {
     (void)plugin_ctx;
@@ -251,6 +287,8 @@ static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uin
         p->done = done;
         p->done_ctx = done_ctx;
         host->config(host->host_ctx, session, "get", (const uint8_t *)"{}", 2, config_done, p);
+    } else if (strcmp(op, SH_OP_ROUTE) == 0) {
+        route_reverse(request, len, done, done_ctx);
     } else if (strcmp(op, "echo") == 0) {
         done(done_ctx, SH_OK, request, len);
     } else if (strcmp(op, "hang") == 0) {

@@ -108,7 +108,7 @@ let wide = try wrkRounds([(bareURL, nil), (middlewareURL, token), (routeURL, tok
                          seconds: wrkSeconds, tool: "read-bench")
 let (bare, middleware, cached, record) = (wide[0], wide[1], wide[2], wide[3])
 // Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
-let latencySeconds = max(2, wrkSeconds / 2)
+let latencySeconds = max(4, wrkSeconds)
 let narrow = try wrkRounds([(bareURL, nil), (routeURL, token), (recordURL, token)], rounds: rounds, seconds: latencySeconds, connections: 8, threads: 1,
                            tool: "read-bench")
 let (bare8, cached8, record8) = (narrow[0], narrow[1], narrow[2])

@@ -1,0 +1,293 @@
+import Foundation
+import PluginAPI
+
+/// `synchost plugins new NAME`: a plugin package of its own, built against the plugin kit (SDK/) — connector
+/// with a job table and a route table, a stand-in for the upstream, tests on the kit's fake host and a README
+/// whose tables come from the manifest. As generated it builds, passes its tests and loads into a host.
+enum PluginScaffold {
+    /// Lower-case letters, digits and `_`, starting with a letter: the plugin's name in manifests and URLs.
+    static func validate(name: String) throws {
+        let ok = name.count <= 32 && name.first.map { ("a"..."z").contains($0) } == true
+            && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+        guard ok else { throw HostError.invalid("plugin name \(name.debugDescription): 1-32 lower-case letters, digits or _, starting with a letter") }
+    }
+
+    /// `my_crm` → `MyCrm`: the Swift module and type prefix.
+    static func typeName(_ name: String) -> String {
+        name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
+    /// The manifest the generated connector declares (the README's tables are rendered from it).
+    static func manifest(name: String) -> PluginManifest {
+        PluginManifest(
+            name: name, version: "0.1.0", kind: .connector, description: "Items from the \(name) upstream.",
+            config: [
+                ConfigKey("base_url", .string, required: true, description: "Upstream URL"),
+                ConfigKey("api_token", .string, secret: true, description: "Bearer token of the upstream, if it needs one"),
+            ],
+            jobs: [JobSpec("sync", description: "Every page of GET /items into the items collection", schedules: [DefaultSchedule("*/30 * * * *")])],
+            collections: [CollectionSpec("items", keyField: "id", description: "Items by id, as the upstream sends them", tombstones: true, refreshJob: "sync")],
+            routes: [RouteSpec("GET", "instances/{id}/summary", description: "How many items are cached")])
+    }
+
+    /// Relative path → contents.
+    static func files(name: String, sdk: String) -> [(String, String)] {
+        let type = typeName(name)
+        func fill(_ s: String) -> String {
+            s.replacingOccurrences(of: "__TYPE__", with: type).replacingOccurrences(of: "__NAME__", with: name)
+                .replacingOccurrences(of: "__SDK__", with: sdk).replacingOccurrences(of: "__MANIFEST__", with: manifest(name: name).markdown)
+        }
+        return [
+            ("Package.swift", fill(packageTemplate)),
+            ("README.md", fill(readmeTemplate)),
+            ("Sources/\(type)/\(type)Connector.swift", fill(connectorTemplate)),
+            ("Tests/\(type)Tests/\(type)Tests.swift", fill(testsTemplate)),
+            ("Tests/\(type)Tests/\(type)Simulator.swift", fill(simulatorTemplate)),
+            (".gitignore", ".build/\nPackage.resolved\n"),
+        ]
+    }
+
+    /// Writes the package into `directory` (created; it must not hold anything yet).
+    static func write(name: String, sdk: String, to directory: URL) throws {
+        try validate(name: name)
+        let fm = FileManager.default
+        if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
+            throw HostError.invalid("\(directory.path) is not empty: nothing written")
+        }
+        for (path, text) in files(name: name, sdk: sdk) {
+            let url = directory.appendingPathComponent(path)
+            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+    }
+
+    static let packageTemplate = ##"""
+// swift-tools-version:6.0
+// The __NAME__ plugin for synchost, built against the plugin kit alone (synchost's SDK/ folder: PluginAPI and
+// PluginTesting, no server dependencies). Build with the same Swift toolchain (major.minor) as the host.
+import PackageDescription
+
+let sdk = "__SDK__"
+
+let package = Package(
+    name: "__TYPE__Plugin",
+    products: [.library(name: "__TYPE__", type: .dynamic, targets: ["__TYPE__"])],
+    dependencies: [.package(name: "synchost-sdk", path: sdk)],
+    targets: [
+        .target(
+            name: "__TYPE__", dependencies: [.product(name: "PluginAPI", package: "synchost-sdk")],
+            // Only the entry symbol is exported: several plugins' copies of the kit live side by side in one host.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(sdk)/Sources/PluginABI/exports.map"])]
+        ),
+        .testTarget(name: "__TYPE__Tests", dependencies: ["__TYPE__", .product(name: "PluginTesting", package: "synchost-sdk")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+"""##
+
+    static let readmeTemplate = ##"""
+# __NAME__ — a synchost plugin
+
+Items from the __NAME__ upstream, synced into the host's `items` collection on a schedule and served from
+that cache. Generated by `synchost plugins new __NAME__`; replace the upstream's wire format in
+`Sources/__TYPE__/__TYPE__Connector.swift` and its stand-in in `Tests/__TYPE__Tests/__TYPE__Simulator.swift`.
+
+## Build, test, install
+
+```
+swift build                 # .build/debug/lib__TYPE__.so
+swift test                  # the plugin's own tests against the kit's fake host, in milliseconds
+cp .build/debug/lib__TYPE__.so <the host's plugin directory>/
+curl -X POST -H "Authorization: Bearer $TOKEN" http://HOST:8080/api/v1/plugins/rescan   # or restart, or SIGHUP
+synchost plugins list       # shows __NAME__, or why it failed to load
+```
+
+Use the same Swift toolchain (major.minor) as the host: the plugin shares its Swift runtime. The host is never
+rebuilt for a plugin.
+
+## Manifest: configuration, jobs, collections, routes
+
+Generated from the manifest (`synchost plugins inspect __NAME__ --markdown`); a test keeps it equal.
+
+__MANIFEST__
+"""##
+
+    static let connectorTemplate = ##"""
+import PluginAPI
+
+/// __NAME__: items from an upstream that pages them (`GET {base_url}/items?page=N` answers
+/// `{"items": [{"id": …}, …], "next_page": N or null}`), stored by id. Generated by `synchost plugins new`:
+/// replace the wire format with your upstream's, keep the shape (a job table, a route table, the manifest).
+public struct __TYPE__Connector: Connector {
+    public init() {}
+
+    static let jobTable = JobTable<__TYPE__Connector>([
+        Job(JobSpec("sync", description: "Every page of GET /items into the items collection", schedules: [DefaultSchedule("*/30 * * * *")])) {
+            plugin, context in
+            try await plugin.sync(context)
+        },
+    ])
+
+    static let routeTable = RouteTable<__TYPE__Connector>([
+        Route(RouteSpec("GET", "instances/{id}/summary", description: "How many items are cached")) { _, _, context in
+            let count = try await context.store.aggregate(.init(collection: "items")).first?.count ?? 0
+            return RouteResponse(body: String(decoding: JSONValue.object(["items": .int(Int64(count))]).jsonBytes, as: UTF8.self))
+        },
+    ])
+
+    public static let manifest = PluginManifest(
+        name: "__NAME__", version: "0.1.0", kind: .connector,
+        description: "Items from the __NAME__ upstream.",
+        config: [
+            ConfigKey("base_url", .string, required: true, description: "Upstream URL"),
+            ConfigKey("api_token", .string, secret: true, description: "Bearer token of the upstream, if it needs one"),
+        ],
+        jobs: jobTable.specs,
+        collections: [CollectionSpec("items", keyField: "id", description: "Items by id, as the upstream sends them", tombstones: true, refreshJob: "sync")],
+        routes: routeTable.specs
+    )
+
+    public func validate(config: [String: JSONValue]) throws {
+        let url = try config.requiredString("base_url")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw PluginError(.config, "base_url must be an http(s) URL") }
+    }
+
+    public func run(job: String, context: JobContext) async throws -> RunResult {
+        try await Self.jobTable.run(self, job: job, context: context)
+    }
+
+    public func handle(route: RouteRequest, context: RouteContext) async throws -> RouteResponse {
+        try await Self.routeTable.handle(self, route: route, context: context)
+    }
+
+    /// Every page in order. A complete pass lets the host mark items the upstream no longer lists deleted.
+    func sync(_ context: JobContext) async throws -> RunResult {
+        let base = try context.config.requiredString("base_url")
+        var headers: [String: String] = [:]
+        if let token = try context.config.string("api_token") { headers["authorization"] = "Bearer \(token)" }
+        var page: Int64 = 1
+        var counts = RunCounts()
+        while true {
+            let response = try await context.http.get("\(base)/items?page=\(page)", headers: headers, options: .init(maxAttempts: 3))
+            guard response.status == 200 else { throw PluginError(.upstream, "GET /items page \(page): HTTP \(response.status)") }
+            let body = try JSONValue.parse(response.body)
+            let items = body["items"]?.arrayValue ?? []
+            let records = items.compactMap { item -> Record? in
+                guard let id = item["id"]?.stringValue ?? item["id"]?.intValue.map(String.init) else { return nil }
+                return Record(key: id, data: item)
+            }
+            // Inserted / updated / unchanged are tallied by the host from the store's answers.
+            _ = try await context.store.upsert("items", records, dryRun: context.dryRun)
+            counts.fetched += items.count
+            counts.pages += 1
+            guard let next = body["next_page"]?.intValue, next > page else { break }
+            page = next
+        }
+        context.log.info("synced \(counts.fetched) items in \(counts.pages) pages")
+        return RunResult(counts: counts, fullSync: ["items"])
+    }
+}
+
+/// The one exported symbol: the host finds the plugin through it.
+@_cdecl("synchost_plugin_entry_v1")
+public func synchostPluginEntry(_ host: UnsafePointer<sh_host_api>?, _ abi: UInt32) -> UnsafePointer<sh_plugin_descriptor>? {
+    PluginExport.connector(__TYPE__Connector.self, host: host, abi: abi)
+}
+"""##
+
+    static let simulatorTemplate = ##"""
+import Foundation
+import PluginAPI
+import PluginTesting
+import Synchronization
+
+/// A stand-in for the __NAME__ upstream, in its wire format: `GET /items?page=N` answers a page of `pageSize`
+/// items and `next_page` (null on the last page); `failNext(n)` answers HTTP 503 to the next n requests.
+/// Make it as faithful as your upstream (paging, error codes, faults on demand): the tests are only as good
+/// as it.
+final class __TYPE__Simulator: Sendable {
+    let items: Int
+    let pageSize: Int
+    private let failures = Mutex(0)
+
+    init(items: Int, pageSize: Int = 50) {
+        self.items = items
+        self.pageSize = pageSize
+    }
+
+    func failNext(_ n: Int) { failures.withLock { $0 = n } }
+
+    func answer(_ fetch: FakeHost.Fetch) -> HTTPResponse {
+        let failing = failures.withLock { n -> Bool in
+            guard n > 0 else { return false }
+            n -= 1
+            return true
+        }
+        if failing { return HTTPResponse(status: 503, headers: [:], body: Array(#"{"error":"busy"}"#.utf8)) }
+        let page = URLComponents(string: fetch.head.url)?.queryItems?.first { $0.name == "page" }?.value.flatMap(Int.init) ?? 1
+        let ids = min((page - 1) * pageSize, items)..<min(page * pageSize, items)
+        let body: JSONValue = [
+            "items": .array(ids.map { ["id": .string("item-\($0)"), "name": .string("Item \($0)")] }),
+            "next_page": ids.upperBound < items ? .int(Int64(page + 1)) : .null,
+        ]
+        return HTTPResponse(status: 200, headers: ["content-type": "application/json"], body: body.jsonBytes)
+    }
+}
+"""##
+
+    static let testsTemplate = ##"""
+import Foundation
+import PluginAPI
+import PluginTesting
+import Testing
+
+@testable import __TYPE__
+
+/// The plugin's own tests, in milliseconds, against the kit's fake host and the upstream stand-in.
+@Suite("__NAME__ (fake host)")
+struct __TYPE__Tests {
+    static let config: [String: JSONValue] = ["base_url": "http://upstream.test"]
+
+    @Test func aSyncStoresEveryPageAndASecondChangesNothing() async throws {
+        let upstream = __TYPE__Simulator(items: 120)
+        let host = FakeHost(__TYPE__Connector.self, config: Self.config)
+        host.onFetch { upstream.answer($0) }
+        let first = try await host.run("sync")
+        #expect(first.counts.fetched == 120 && first.counts.pages == 3 && first.counts.inserted == 120, "\(first.counts)")
+        #expect(host.records("items").count == 120)
+        let again = try await host.run("sync")
+        #expect(again.counts.inserted == 0 && again.counts.updated == 0 && again.counts.unchanged == 120, "\(again.counts)")
+        let summary = try await host.route("instances/{id}/summary")
+        #expect(summary.body == #"{"items":120}"#)
+    }
+
+    @Test func anUpstreamThatKeepsFailingFailsTheRunAsAnUpstreamError() async throws {
+        let upstream = __TYPE__Simulator(items: 10)
+        upstream.failNext(10)
+        let host = FakeHost(__TYPE__Connector.self, config: Self.config)
+        host.onFetch { upstream.answer($0) }
+        do {
+            _ = try await host.run("sync")
+            Issue.record("the run succeeded")
+        } catch let e as PluginError {
+            #expect(e.kind == .upstream && e.message.contains("503"), "\(e)")
+        }
+        #expect(host.records("items").isEmpty)
+    }
+
+    @Test func aConfigurationWithoutAnHTTPURLIsRefused() async throws {
+        let host = FakeHost(__TYPE__Connector.self, config: Self.config)
+        await #expect(throws: PluginError.self) { try await host.validate(["base_url": "ftp://upstream.test"]) }
+        try await host.validate(Self.config)
+    }
+
+    /// The README's tables are the manifest's (regenerate: `synchost plugins inspect __NAME__ --markdown`).
+    @Test func theREADMEsTablesAreTheManifest() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        #expect(PluginManifest.markdownBlock(in: text) == __TYPE__Connector.manifest.markdown)
+    }
+}
+"""##
+}
