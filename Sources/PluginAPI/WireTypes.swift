@@ -193,15 +193,11 @@ public struct RouteRequest: Sendable, Codable {
     public var query: [String: String]
     public var headers: [String: String]
     /// The request body's bytes (ABI 1.3: any bytes; before, UTF-8 text only).
-    public var bodyBytes: [UInt8]?
+    public var bodyBytes: [UInt8]? { didSet { body = bodyBytes.map { String(decoding: $0, as: UTF8.self) } } }
+    /// The body as text (invalid UTF-8 repaired), kept beside the bytes.
+    public private(set) var body: String?
     /// The instance named by an `{id}` path parameter, resolved by the host.
     public var instance: InstanceInfo?
-
-    /// The body as text (invalid UTF-8 repaired).
-    public var body: String? {
-        get { bodyBytes.map { String(decoding: $0, as: UTF8.self) } }
-        set { bodyBytes = newValue.map { Array($0.utf8) } }
-    }
 
     public init(
         method: String, route: String, path: String, pathParams: [String: String] = [:],
@@ -215,6 +211,7 @@ public struct RouteRequest: Sendable, Codable {
         self.query = query
         self.headers = headers
         self.bodyBytes = body.map { Array($0.utf8) }
+        self.body = body
         self.instance = instance
     }
 
@@ -260,7 +257,9 @@ public struct RouteRequest: Sendable, Codable {
         do { self = try WireJSON.decode(RouteRequest.self, from: Array(try r.next())) } catch {
             throw PluginError(.invalid, "route request: malformed head: \(error)")
         }
-        bodyBytes = r.isAtEnd ? nil : Array(try r.next())
+        var body: [UInt8]?
+        if !r.isAtEnd { body = Array(try r.next()) }
+        bodyBytes = body
     }
 }
 
@@ -268,17 +267,14 @@ public struct RouteResponse: Sendable, Codable {
     public var status: Int
     public var headers: [String: String]
     /// The answer's bytes (ABI 1.3: any bytes, e.g. a file; before, UTF-8 text only).
-    public var bodyBytes: [UInt8]
+    public var bodyBytes: [UInt8] { didSet { body = String(decoding: bodyBytes, as: UTF8.self) } }
+    /// The body as text (invalid UTF-8 repaired), kept beside the bytes: a stored value, never recomputed from a
+    /// temporary (a computed `body` read straight off an awaited answer crashed a test process under Swift 6.3.1).
+    public private(set) var body: String
     /// ABI 1.1: the host may answer the same GET again with this response, without calling the plugin, for
     /// as long as every record the plugin read through the store in this call is unchanged (and the instance's
     /// config, and `until`). The host ignores it when the call did anything else (fetch, writes, state).
     public var cache: RouteCachePolicy?
-
-    /// The body as text (invalid UTF-8 repaired).
-    public var body: String {
-        get { String(decoding: bodyBytes, as: UTF8.self) }
-        set { bodyBytes = Array(newValue.utf8) }
-    }
 
     public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String,
                 cache: RouteCachePolicy? = nil) {
@@ -289,6 +285,7 @@ public struct RouteResponse: Sendable, Codable {
         self.status = status
         self.headers = headers
         self.bodyBytes = bytes
+        self.body = String(decoding: bytes, as: UTF8.self)
         self.cache = cache
     }
 
@@ -335,7 +332,9 @@ public struct RouteResponse: Sendable, Codable {
         do { head = try WireJSON.decode(Head.self, from: Array(try r.next())) } catch {
             throw PluginError(.invalid, "route answer: malformed head (expected {\"status\", \"headers\"?, \"cache\"?}): \(error)")
         }
-        self.init(status: head.status, headers: head.headers ?? [:], bytes: r.isAtEnd ? [] : Array(try r.next()), cache: head.cache)
+        var body: [UInt8] = []
+        if !r.isAtEnd { body = Array(try r.next()) }
+        self.init(status: head.status, headers: head.headers ?? [:], bytes: body, cache: head.cache)
     }
 }
 
