@@ -59,6 +59,9 @@ public struct JobContext: Sendable {
     public var params: [String: JSONValue] { request.params }
     /// Fetch everything, write nothing: the store reports what would change without changing it.
     public var dryRun: Bool { request.dryRun }
+    /// The host's clock at the call: use it for "today", ages and expiries, so a host (or the kit's fake host)
+    /// that moves its clock moves the plugin's too.
+    public var now: Date { request.now ?? Date() }
     public var log: PluginLog { host.log }
     public var http: HTTPService { host.http }
     public var store: StoreService { host.store }
@@ -84,10 +87,13 @@ public struct InstanceContext: Sendable {
 public struct RouteContext: Sendable {
     public let host: HostServices
     public let instance: InstanceInfo?
+    /// The host's clock at the call (see `JobContext.now`).
+    public let now: Date
 
-    public init(host: HostServices, instance: InstanceInfo? = nil) {
+    public init(host: HostServices, instance: InstanceInfo? = nil, now: Date = Date()) {
         self.host = host
         self.instance = instance
+        self.now = now
     }
 
     public var log: PluginLog { host.log }

@@ -58,7 +58,8 @@ public enum PluginExport {
             case PluginOperation.route:
                 // This SDK declares ABI 1.3: route bodies travel as frames, any bytes.
                 let req = try RouteRequest(framed: request)
-                return try await plugin.handle(route: req, context: RouteContext(host: services, instance: req.instance)).framed()
+                let context = req.now.map { RouteContext(host: services, instance: req.instance, now: $0) } ?? RouteContext(host: services, instance: req.instance)
+                return try await plugin.handle(route: req, context: context).framed()
             default:
                 if let response = try await specific(plugin, op, request, services) { return response }
                 throw PluginError(.unavailable, "plugin \(P.manifest.name) does not support operation \(op)")

@@ -21,6 +21,7 @@ extension RunRequest {
             "dry_run": .bool(dryRun), "trigger": .string(trigger),
         ]
         if let scheduledFor { o["scheduled_for"] = .double(scheduledFor.timeIntervalSinceReferenceDate) }
+        if let now { o["now"] = .double(now.timeIntervalSinceReferenceDate) }
         return .object(o)
     }
 
@@ -30,7 +31,8 @@ extension RunRequest {
         }
         self.init(runID: runID, job: job, instance: try InstanceInfo(json: instance), params: json["params"]?.objectValue ?? [:],
                   dryRun: json["dry_run"]?.boolValue ?? false, trigger: json["trigger"]?.stringValue ?? "manual",
-                  scheduledFor: json["scheduled_for"]?.doubleValue.map(Date.init(timeIntervalSinceReferenceDate:)))
+                  scheduledFor: json["scheduled_for"]?.doubleValue.map(Date.init(timeIntervalSinceReferenceDate:)),
+                  now: json["now"]?.doubleValue.map(Date.init(timeIntervalSinceReferenceDate:)))
     }
 }
 

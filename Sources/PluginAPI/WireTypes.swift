@@ -34,10 +34,12 @@ public struct RunRequest: Sendable, Codable {
     /// schedule | manual | initial | retry | plugin (enqueued by the plugin) | live-read (a `cache=live` read)
     public var trigger: String
     public var scheduledFor: Date?
+    /// ABI 1.3: the host's clock when it made the call (a test host's clock can be moved; see `JobContext.now`).
+    public var now: Date?
 
     public init(
         runID: String, job: String, instance: InstanceInfo, params: [String: JSONValue] = [:],
-        dryRun: Bool = false, trigger: String = "manual", scheduledFor: Date? = nil
+        dryRun: Bool = false, trigger: String = "manual", scheduledFor: Date? = nil, now: Date? = nil
     ) {
         self.runID = runID
         self.job = job
@@ -46,10 +48,11 @@ public struct RunRequest: Sendable, Codable {
         self.dryRun = dryRun
         self.trigger = trigger
         self.scheduledFor = scheduledFor
+        self.now = now
     }
 
     enum CodingKeys: String, CodingKey {
-        case job, instance, params, trigger
+        case job, instance, params, trigger, now
         case runID = "run_id"
         case dryRun = "dry_run"
         case scheduledFor = "scheduled_for"
@@ -198,6 +201,8 @@ public struct RouteRequest: Sendable, Codable {
     public private(set) var body: String?
     /// The instance named by an `{id}` path parameter, resolved by the host.
     public var instance: InstanceInfo?
+    /// ABI 1.3: the host's clock when it made the call (see `RouteContext.now`).
+    public var now: Date?
 
     public init(
         method: String, route: String, path: String, pathParams: [String: String] = [:],
@@ -216,7 +221,7 @@ public struct RouteRequest: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case method, route, path, query, headers, body, instance
+        case method, route, path, query, headers, body, instance, now
         case pathParams = "path_params"
     }
 
@@ -227,6 +232,7 @@ public struct RouteRequest: Sendable, Codable {
                   query: try c.decodeIfPresent([String: String].self, forKey: .query) ?? [:],
                   headers: try c.decodeIfPresent([String: String].self, forKey: .headers) ?? [:],
                   body: try c.decodeIfPresent(String.self, forKey: .body), instance: try c.decodeIfPresent(InstanceInfo.self, forKey: .instance))
+        now = try c.decodeIfPresent(Date.self, forKey: .now)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -239,6 +245,7 @@ public struct RouteRequest: Sendable, Codable {
         try c.encode(headers, forKey: .headers)
         try c.encodeIfPresent(body, forKey: .body)
         try c.encodeIfPresent(instance, forKey: .instance)
+        try c.encodeIfPresent(now, forKey: .now)
     }
 
     /// ABI 1.3 `route` request: frame 1 the JSON head (these members without "body"), frame 2 the body bytes
@@ -257,9 +264,11 @@ public struct RouteRequest: Sendable, Codable {
         do { self = try WireJSON.decode(RouteRequest.self, from: Array(try r.next())) } catch {
             throw PluginError(.invalid, "route request: malformed head: \(error)")
         }
-        var body: [UInt8]?
-        if !r.isAtEnd { body = Array(try r.next()) }
-        bodyBytes = body
+        var found: [UInt8]?
+        if !r.isAtEnd { found = Array(try r.next()) }
+        // Both, explicitly: property observers do not run inside an initializer.
+        bodyBytes = found
+        body = found.map { String(decoding: $0, as: UTF8.self) }
     }
 }
 

@@ -140,7 +140,7 @@ public final class FakeHost: Sendable {
     /// Runs a job, as the host's scheduler would.
     public func run(_ job: String, params: [String: JSONValue] = [:], dryRun: Bool = false, trigger: String = "manual",
                     runID: String = "run-1") async throws -> RunResult {
-        let request = RunRequest(runID: runID, job: job, instance: instance, params: params, dryRun: dryRun, trigger: trigger)
+        let request = RunRequest(runID: runID, job: job, instance: instance, params: params, dryRun: dryRun, trigger: trigger, now: now)
         var stored = RunCounts()
         let bytes = try await invoke(PluginOperation.run, try WireJSON.encode(request), dryRun: dryRun) { stored = $0 }
         var result = try RunResult(json: try JSONValue.parse(bytes))
@@ -161,7 +161,8 @@ public final class FakeHost: Sendable {
     /// Calls one of the plugin's HTTP routes for this instance.
     public func route(_ route: String, method: String = "GET", path: String? = nil, pathParams: [String: String] = [:],
                       query: [String: String] = [:], body: String? = nil) async throws -> RouteResponse {
-        let request = RouteRequest(method: method, route: route, path: path ?? route, pathParams: pathParams, query: query, body: body, instance: instance)
+        var request = RouteRequest(method: method, route: route, path: path ?? route, pathParams: pathParams, query: query, body: body, instance: instance)
+        request.now = now  // the fake host's clock: `advance(by:)` moves the plugin's "now" too
         return try RouteResponse(framed: try await invoke(PluginOperation.route, try request.framed()))
     }
 

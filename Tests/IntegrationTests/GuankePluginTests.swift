@@ -10,10 +10,10 @@ import Testing
 /// The Guanke plugin (real libGuanke.so) against the Guanke platform simulator over loopback.
 @Suite("Guanke plugin against the platform simulator")
 struct GuankePluginTests {
-    static func day(minus days: Int) -> String {
+    static func day(minus days: Int, from now: Date = Date()) -> String {
         var c = Calendar(identifier: .gregorian)
         c.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        let d = c.dateComponents([.year, .month, .day], from: c.date(byAdding: .day, value: -days, to: Date())!)
+        let d = c.dateComponents([.year, .month, .day], from: c.date(byAdding: .day, value: -days, to: now)!)
         return String(format: "%04d-%02d-%02d", d.year!, d.month!, d.day!)
     }
 
@@ -58,7 +58,7 @@ struct GuankePluginTests {
         let t3 = try await host.run("g1", "grade_stats", params: ["dates": "T-3..T-1"])
         #expect(t3.status == .succeeded, "\(t3.error ?? "")")
         #expect(sim.count(of: "token") == logins + 1)
-        for d in (1...3).map(Self.day(minus:)) {
+        for d in (1...3).map({ Self.day(minus: $0) }) {
             let r = try #require(try await host.store.record(instance: "g1", collection: "grade_stats", key: d)).json
             #expect(r["grade_9"] == .int(Int64(sim.expected(d).grade9)) && r["total_records"] == 2_500)
         }
@@ -204,7 +204,10 @@ struct GuankePluginTests {
         #expect(try await get(relative).cache == "miss")
         #expect(try await get(relative).cache == "hit")
         host.clock.advance(by: 86_400)
-        #expect(try await get(relative).cache == "miss")
+        // A day later (the plugin reads the host's clock) T-3 names the next day: answered again, not reused, and
+        // that day was never synced.
+        let moved = try await host.api("GET", relative)
+        #expect(moved.status == 404 && moved.headers["x-synchost-cache"] == "miss", "\(moved.status) \(moved.body)")
 
         // A record deleted by the other writer: the answer becomes the plugin's "not synced" again.
         #expect(try await other.purgeKeys(instance: id, collection: "grade_stats", keys: [past]) == 1)
@@ -212,7 +215,7 @@ struct GuankePluginTests {
         #expect(gone.status == 404 && gone.headers["x-synchost-cache"] == "miss", "\(gone.body)")
 
         // Today, not cached: computed live through the platform (a fetch), which is never reused.
-        let today = "/plugins/guanke/instances/\(id)/grade-stats?date=\(Self.day(minus: 0))"
+        let today = "/plugins/guanke/instances/\(id)/grade-stats?date=\(Self.day(minus: 0, from: host.clock.now))"
         let live = try await get(today)
         #expect(live.cache == String?.none)
         #expect(try await get(today).cache == "miss")

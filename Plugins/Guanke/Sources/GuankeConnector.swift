@@ -88,14 +88,14 @@ public struct GuankeConnector: Connector {
 
     func clientAndDays(_ context: JobContext) throws -> (GuankeClient, [String]) {
         let client = try client(context.config, context.host)
-        return (client, try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today"))
+        return (client, try DateSpec(zone: client.zone).resolve(try context.params.string("dates") ?? "today", now: context.now))
     }
 
     /// Days before T-`retention_days` (the instance's zone) leave the cache: both tracks and the task rows.
     func cleanup(_ context: JobContext, dates: DateSpec) async throws -> RunResult {
         let keep = try context.config.int("retention_days") ?? 30
         guard keep >= 1 else { throw PluginError(.config, "retention_days must be at least 1") }
-        let cutoff = try dates.resolve("T-\(keep)")[0]
+        let cutoff = try dates.resolve("T-\(keep)", now: context.now)[0]
         var purged = 0
         for collection in ["grade_stats", "task_stats", "task_rows"] {
             var old: [String] = []

@@ -27,8 +27,8 @@ struct StatsRoutes {
     }
 
     func date(_ raw: String?) throws -> String {
-        guard let raw, !raw.isEmpty else { return dates.today() }
-        let days = try dates.resolve(raw)
+        guard let raw, !raw.isEmpty else { return dates.today(context.now) }
+        let days = try dates.resolve(raw, now: context.now)
         guard days.count == 1 else { throw PluginError(.invalid, "date: one day, not a range") }
         return days[0]
     }
@@ -44,7 +44,7 @@ struct StatsRoutes {
         if format == "legacy" { return try await legacy(track, answer) }
         // A cached answer depends only on the record read (the host re-checks it) and, for a relative date
         // (none, today, T-N), on the day: the host may reuse it until the next midnight in the instance's zone.
-        let reuse = RouteCachePolicy(until: isExplicit(query["date"]) ? nil : dates.calendar.nextMidnight(after: Date()))
+        let reuse = RouteCachePolicy(until: isExplicit(query["date"]) ? nil : dates.calendar.nextMidnight(after: context.now))
         guard let fields = answer else {
             var response = try RouteResponse.json(["error": ["code": "not_synced", "message": .string("\(day) is not synced yet: wait for the scheduled sync, POST .../\(track == .grade ? "grade" : "task")-stats/refresh, or read with cache=live")]], status: 404)
             response.cache = reuse
@@ -62,7 +62,7 @@ struct StatsRoutes {
         if policy == "cache", let cached = try await context.store.list(.init(collection: track.rawValue, keyFrom: day, keyTo: day, limit: 1)).records.first {
             return try fields(cached.data, source: "cache", syncedAt: cached.syncedAt, elapsed: 0)
         }
-        guard policy == "live" || day == dates.today() else { return nil }
+        guard policy == "live" || day == dates.today(context.now) else { return nil }
         return try await live(track, day)
     }
 
@@ -128,7 +128,7 @@ struct StatsRoutes {
         }
         try await context.store.upsert(track.rawValue, [Record(key: day, data: data)])
         let elapsed = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
-        return try fields(data, source: "live", syncedAt: Date(), elapsed: elapsed)
+        return try fields(data, source: "live", syncedAt: context.now, elapsed: elapsed)
     }
 
     static func response(_ fields: [String: JSONValue]) -> RouteResponse {
@@ -152,7 +152,7 @@ struct StatsRoutes {
     func joined(_ query: [String: String]) async throws -> RouteResponse {
         let to = try date(query["to"])
         let from = try date(query["from"] ?? "T-6")
-        let days = try dates.resolve("\(from)..\(to)")
+        let days = try dates.resolve("\(from)..\(to)", now: context.now)
         func all(_ c: String) async throws -> [String: StoreService.ListedRecord] {
             let page = try await context.store.list(.init(collection: c, keyFrom: from, keyTo: to, limit: 1000))
             return Dictionary(uniqueKeysWithValues: page.records.map { ($0.key, $0) })

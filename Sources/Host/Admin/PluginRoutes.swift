@@ -123,6 +123,7 @@ struct PluginRoutes {
             method: request.method.rawValue, route: found.spec.path, path: rest.joined(separator: "/"),
             pathParams: found.params, query: query, headers: headers, instance: instance?.info)
         routeRequest.bodyBytes = body
+        routeRequest.now = clock()
         let secrets = instance.map { ConfigSchema.secretValues($0.config, keys: plugin.manifest.config) } ?? []
         var session = SessionContext(plugin: plugin.name, instance: instance?.info, secrets: secrets, reads: reads)
         // A disabled instance reaches no upstream, from a route either (its cache still answers).

@@ -44,7 +44,7 @@ public struct JobRunner: Sendable {
         let tally = RunTally()
         let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets, tally: tally)
         let request = RunRequest(runID: run.id, job: run.job, instance: instance, params: run.params, dryRun: run.dryRun,
-                                 trigger: run.trigger, scheduledFor: run.scheduledFor)
+                                 trigger: run.trigger, scheduledFor: run.scheduledFor, now: clock())
         do {
             let answer = try await plugin.invoke(PluginOperation.run, request: request.json.jsonBytes, context: context, timeout: timeout)
             let result: RunResult

@@ -46,6 +46,8 @@ extern "C" {
  *        than the memory a plugin should hold).
  *   1.3  route request and answer are framed (below): bodies are bytes, not JSON strings. The host sends a
  *        plugin the route payload of the minor it declares (JSON with a string "body" to a 1.1/1.2 plugin).
+ *        run and route requests carry "now": the host's clock at the call (a test host moves it; use it
+ *        for "today", ages and expiries instead of the system clock).
  */
 #define SH_ABI_MAJOR 1u
 #define SH_ABI_MINOR 3u
