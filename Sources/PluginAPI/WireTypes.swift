@@ -277,8 +277,7 @@ public struct RouteResponse: Sendable, Codable {
     public var headers: [String: String]
     /// The answer's bytes (ABI 1.3: any bytes, e.g. a file; before, UTF-8 text only).
     public var bodyBytes: [UInt8] { didSet { body = String(decoding: bodyBytes, as: UTF8.self) } }
-    /// The body as text (invalid UTF-8 repaired), kept beside the bytes: a stored value, never recomputed from a
-    /// temporary (a computed `body` read straight off an awaited answer crashed a test process under Swift 6.3.1).
+    /// The body as text (invalid UTF-8 repaired), kept beside the bytes (made once, not on every read).
     public private(set) var body: String
     /// ABI 1.1: the host may answer the same GET again with this response, without calling the plugin, for
     /// as long as every record the plugin read through the store in this call is unchanged (and the instance's
