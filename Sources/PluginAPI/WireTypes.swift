@@ -196,13 +196,17 @@ public struct RouteRequest: Sendable, Codable {
     public var query: [String: String]
     public var headers: [String: String]
     /// The request body's bytes (ABI 1.3: any bytes; before, UTF-8 text only).
-    public var bodyBytes: [UInt8]? { didSet { body = bodyBytes.map { String(decoding: $0, as: UTF8.self) } } }
-    /// The body as text (invalid UTF-8 repaired), kept beside the bytes.
-    public private(set) var body: String?
+    public var bodyBytes: [UInt8]?
     /// The instance named by an `{id}` path parameter, resolved by the host.
     public var instance: InstanceInfo?
     /// ABI 1.3: the host's clock when it made the call (see `RouteContext.now`).
     public var now: Date?
+
+    /// The body as text (invalid UTF-8 repaired).
+    public var body: String? {
+        get { bodyBytes.map { String(decoding: $0, as: UTF8.self) } }
+        set { bodyBytes = newValue.map { Array($0.utf8) } }
+    }
 
     public init(
         method: String, route: String, path: String, pathParams: [String: String] = [:],
@@ -216,7 +220,6 @@ public struct RouteRequest: Sendable, Codable {
         self.query = query
         self.headers = headers
         self.bodyBytes = body.map { Array($0.utf8) }
-        self.body = body
         self.instance = instance
     }
 
@@ -266,9 +269,7 @@ public struct RouteRequest: Sendable, Codable {
         }
         var found: [UInt8]?
         if !r.isAtEnd { found = Array(try r.next()) }
-        // Both, explicitly: property observers do not run inside an initializer.
         bodyBytes = found
-        body = found.map { String(decoding: $0, as: UTF8.self) }
     }
 }
 
@@ -276,13 +277,17 @@ public struct RouteResponse: Sendable, Codable {
     public var status: Int
     public var headers: [String: String]
     /// The answer's bytes (ABI 1.3: any bytes, e.g. a file; before, UTF-8 text only).
-    public var bodyBytes: [UInt8] { didSet { body = String(decoding: bodyBytes, as: UTF8.self) } }
-    /// The body as text (invalid UTF-8 repaired), kept beside the bytes (made once, not on every read).
-    public private(set) var body: String
+    public var bodyBytes: [UInt8]
     /// ABI 1.1: the host may answer the same GET again with this response, without calling the plugin, for
     /// as long as every record the plugin read through the store in this call is unchanged (and the instance's
     /// config, and `until`). The host ignores it when the call did anything else (fetch, writes, state).
     public var cache: RouteCachePolicy?
+
+    /// The body as text (invalid UTF-8 repaired).
+    public var body: String {
+        get { String(decoding: bodyBytes, as: UTF8.self) }
+        set { bodyBytes = Array(newValue.utf8) }
+    }
 
     public init(status: Int = 200, headers: [String: String] = ["content-type": "application/json"], body: String,
                 cache: RouteCachePolicy? = nil) {
@@ -293,7 +298,6 @@ public struct RouteResponse: Sendable, Codable {
         self.status = status
         self.headers = headers
         self.bodyBytes = bytes
-        self.body = String(decoding: bytes, as: UTF8.self)
         self.cache = cache
     }
 
