@@ -84,11 +84,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The admin listener's optional HTTPS.
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "CSQLite",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // Secret config values sealed with AES-GCM.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(name: "synchost", dependencies: ["Host", "Demo"]),
@@ -110,7 +114,8 @@ let package = Package(
         // The real .so files through the real loader, SQLite and PostgreSQL, simulators on loopback.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TestKit", "Host", "PluginAPI", "SimulatorKit", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["TestKit", "Host", "PluginAPI", "SimulatorKit", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "HummingbirdTLS", package: "hummingbird")]
                 + simulators.map { .target(name: $0.name) },
             path: "Tests/IntegrationTests"
         ),

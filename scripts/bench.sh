@@ -64,7 +64,7 @@ echo "$reads"
 
 echo "bench: PostgreSQL — the store's upsert and the cached reads beside postgres-nio doing the same bare"
 pgurl=$(scripts/postgres.sh)
-pg=$("$bin/pg-bench" "$pgurl" "$intree" "${BENCH_PG_RECORDS:-200000}" "${BENCH_WRK_SECONDS:-10}")
+pg=$(SYNCHOST_SECRET_KEY_FILE=Tests/Fixtures/postgres-secret.key "$bin/pg-bench" "$pgurl" "$intree" "${BENCH_PG_RECORDS:-200000}" "${BENCH_WRK_SECONDS:-10}")
 echo "$pg"
 
 python3 - "$abi" "$out" "$store" "$sched" "$sync" "$reads" "$pg" <<'PY'
@@ -119,7 +119,7 @@ lines = [
     "## Cached reads (issues: Guanke, admin API, performance)", "",
     f"`wrk -t2 -c64 -d{rd['wrk_seconds']}s` on loopback, each target in turn for {rd['wrk_rounds']} rounds, medians kept (a slow spell of this noisy machine then hits every target alike), the server in the same 2-core machine as wrk. Guanke day of {rd['records']:,} call records; "
     f"the simulator's pages answer after {rd['page_latency_ms']} ms (standing for the legacy platform, whose days took 17–30 s). "
-    "Two anchors: a bare Hummingbird route, and the host's own middleware (metrics, error mapping, bearer auth) in front of a static body "
+    "Two anchors: a bare Hummingbird route, and the host's own middleware (security headers, metrics, error mapping, token and role check) in front of a static body "
     f"of the record route's size ({rd['record_bytes']} bytes; the bare route's is {rd['bare_bytes']}, the plugin route's {rd['route_bytes']}): "
     "the first gap is what the middleware costs, the second what the read costs.", "",
     "| what | req/s | p50 | p99 | of the bare route | of the middleware anchor | p99 ÷ bare p99 |", "|---|---|---|---|---|---|---|",

@@ -42,6 +42,10 @@ public final class Kernel: Sendable {
         let notifyService = notify ?? store.map { s in
             NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts, wake: { outboxBox.outbox?.wake() }, clock: clock)
         }
+        // Config values the manifests mark secret are sealed before the store writes them.
+        store?.knowSecretKeys { plugin in
+            registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.config.filter(\.secret).map(\.key)) }
+        }
         router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notifyService)
         let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
         self.registry = registry

@@ -7,52 +7,6 @@ import WeComSimulator
 @testable import Host
 @testable import TestKit
 
-/// A `synchost serve` process as an operator runs it.
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    var base = ""
-    var token = ""
-
-    init(dataDir: URL, token: String) async throws {
-        self.token = token
-        process.executableURL = Build.synchost
-        process.arguments = ["serve", "--port", "0", "--data-dir", dataDir.path, "--plugins", Build.products.path, "--admin-token", token,
-                             "--scheduler-max-idle", "1", "--log-level", "warning"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let banner: String = await withCheckedContinuation { c in
-            Thread.detachNewThread {
-                var text = ""
-                while !text.contains("listening on") || !text.contains("\n") {
-                    let chunk = out.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    text += String(decoding: chunk, as: UTF8.self)
-                }
-                c.resume(returning: text)
-            }
-        }
-        guard let m = banner.firstMatch(of: /listening on (http:\/\/[0-9.]+:\d+)/) else { throw HostError.unavailable("serve did not start: \(banner)") }
-        base = String(m.1) + "/api/v1"
-    }
-
-    func api(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPResult {
-        try await request(method, base + path, token: token, body: body)
-    }
-
-    func kill9() async {
-        kill(process.processIdentifier, SIGKILL)
-        await process.exited()
-    }
-
-    func stop() async {
-        guard process.isRunning else { return }
-        process.terminate()
-        await process.exited()
-    }
-}
-
 @Suite("Crash: SIGKILL of the host mid-sync, real plugins", .serialized, .needs(.endToEnd))
 struct PluginCrashTests {
     @Test func killedVOSAndWeComSyncsAreMarkedInterruptedAndTheNextRunsEqualTheUpstream() async throws {

@@ -26,7 +26,7 @@ struct ScaleOutTests {
         _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
 
         // The instance and its work, written by an operator before the hosts look — on PostgreSQL, proven.
-        let store = try await StoreFactory.open(url, logger: Logger(label: "test"))
+        let store = try await StoreFactory.open(url, logger: Logger(label: "test"), secretKeys: .ring(testSecretKeys))
         try #require(store.backend == "postgresql")
         let version = try await store.executor.read { try await $0.one("SELECT version()")?.text(0) ?? "" }
         try #require(version.hasPrefix("PostgreSQL"), "\(version)")
@@ -62,6 +62,8 @@ struct ScaleOutTests {
             FileManager.default.createFile(atPath: log.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: log)
             p.standardOutput = FileHandle.nullDevice
+            // Replicas sharing the database share its secret key.
+            p.environment = ProcessInfo.processInfo.environment.merging([SecretKeySource.environmentKey: testSecretKeyText]) { $1 }
             try p.run()
             hosts.append(p)
             logs.append(log)

@@ -156,7 +156,7 @@ struct GuankePluginTests {
         try #require(store.backend == (backend == .sqlite ? "sqlite" : "postgresql"))
         // The other writer: another process on the same SQLite file, another replica on the same PostgreSQL.
         let other = try await StoreFactory.open(backend == .sqlite ? host.directory.appendingPathComponent("synchost.db").path : Backend.postgresURL(),
-                                                logger: Logger(label: "other"))
+                                                logger: Logger(label: "other"), secretKeys: backend == .sqlite ? .standard() : .ring(testSecretKeys))
         try #require(other.backend == store.backend)
         let id = "g-" + freshInstance()
         let config: [String: JSONValue] = ["base_url": .string(sim.server.baseURL), "secret": "s3cret-key"]

@@ -28,13 +28,15 @@ struct HTTPResult {
     var json: JSONValue? { try? WireJSON.decode(JSONValue.self, from: Array(body.utf8)) }
 }
 
-func request(_ method: String, _ url: String, token: String? = nil, body: String? = nil, bytes: [UInt8]? = nil) async throws -> HTTPResult {
+/// `client`: another client than the shared one (e.g. one that trusts a test certificate).
+func request(_ method: String, _ url: String, token: String? = nil, body: String? = nil, bytes: [UInt8]? = nil,
+             client: HTTPClient = .shared) async throws -> HTTPResult {
     var req = HTTPClientRequest(url: url)
     req.method = .init(rawValue: method)
     if let token { req.headers.add(name: "authorization", value: "Bearer \(token)") }
     if let body { req.body = .bytes(ByteBuffer(string: body)) }
     if let bytes { req.body = .bytes(ByteBuffer(bytes: bytes)) }
-    let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+    let resp = try await client.execute(req, timeout: .seconds(10))
     let data = try await resp.body.collect(upTo: 10 << 20)
     return HTTPResult(status: Int(resp.status.code), body: String(buffer: data),
                       headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),

@@ -89,7 +89,7 @@ actor SharedPostgres {
 
     func store() async throws -> any HostDatabase {
         if let opened { return opened }
-        let s = try await StoreFactory.open(try Backend.postgresURL(), logger: Logger(label: "test"))
+        let s = try await StoreFactory.open(try Backend.postgresURL(), logger: Logger(label: "test"), secretKeys: .ring(testSecretKeys))
         // Proof of the backend from the server itself, not from the URL.
         let version = try await s.executor.read { try await $0.one("SELECT version()")?.text(0) ?? "" }
         try #require(version.hasPrefix("PostgreSQL"), "the PostgreSQL URL answered \(version.debugDescription)")
@@ -97,6 +97,11 @@ actor SharedPostgres {
         return s
     }
 }
+
+/// The secret key of the test PostgreSQL databases (they outlive a test run, so the key is fixed; the benchmarks
+/// use it too), as `SYNCHOST_SECRET_KEY` holds it for a replica.
+let testSecretKeys = try! SecretKeyRing.load(file: Build.packageRoot.appendingPathComponent("Tests/Fixtures/postgres-secret.key"))!
+let testSecretKeyText = testSecretKeys.environmentText
 
 /// An SQLite store on a file.
 func openSQLite(_ path: String) async throws -> SQLStore {

@@ -7,11 +7,14 @@ struct APIError: HTTPResponseError {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// Extra response headers (e.g. Retry-After).
+    var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     init(_ error: HostError) {
@@ -25,7 +28,9 @@ struct APIError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let payload: JSONValue = ["error": ["code": .string(code), "message": .string(message)]]
-        return Response(status: status, headers: [.contentType: "application/json"],
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields,
                         body: .init(byteBuffer: ByteBuffer(bytes: try WireJSON.encode(payload))))
     }
 }

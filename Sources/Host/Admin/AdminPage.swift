@@ -20,6 +20,7 @@ input,select,button{font:inherit;padding:3px 6px}fieldset{background:#fff;border
 <header><strong>synchost</strong>
 <a data-view="overview">Overview</a><a data-view="instances">Instances</a><a data-view="schedules">Schedules</a>
 <a data-view="runs">Runs</a><a data-view="data">Data</a><a data-view="notifications">Notifications</a>
+<a data-view="tokens">Tokens</a><a data-view="audit">Audit</a>
 <span style="flex:1"></span><span id="who" class="muted"></span></header>
 <main id="main"></main>
 <script>
@@ -176,6 +177,28 @@ const views = {
     setTimeout(() => { $("#ngo") && ($("#ngo").onclick = async () => { try { await api("POST", "/notifications/test", {channel: $("#nc").value, text: $("#nt").value}); show("notifications"); }
       catch (e) { $("#nmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; } }); });
     return html;
+  },
+  async tokens() {
+    const list = await api("GET", "/tokens?revoked=true");
+    const html = `<fieldset><legend>New token (shown once)</legend><input id="tn" placeholder="name, e.g. grafana" size="24">
+      <select id="tr"><option>viewer</option><option>operator</option><option>admin</option></select> <button id="tgo">Create</button>
+      <span id="tmsg"></span></fieldset>` + table(["name", "role", "created", "by", "last used", "revoked", ""], list.map(t => [esc(t.name), esc(t.role),
+      esc(t.created_at), esc(t.created_by), esc(t.last_used_at || "never"), esc(t.revoked_at || ""),
+      t.revoked_at ? "" : `<button data-revoke="${esc(t.id)}">Revoke</button>`]));
+    setTimeout(() => {
+      $("#tgo") && ($("#tgo").onclick = async () => { try { const t = await api("POST", "/tokens", {name: $("#tn").value.trim(), role: $("#tr").value});
+        $("#tmsg").innerHTML = `copy it now, it is not shown again: <code>${esc(t.token)}</code>`; } catch (e) { $("#tmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; } });
+      document.querySelectorAll("[data-revoke]").forEach(b => b.onclick = async () => { if (confirm("Revoke this token? It stops working at once.")) {
+        try { await api("DELETE", "/tokens/" + encodeURIComponent(b.dataset.revoke)); show("tokens"); } catch (e) { fail(e); } } });
+    });
+    return html;
+  },
+  async audit() {
+    const page = await api("GET", "/audit?limit=200");
+    const brief = v => v == null ? "" : `<pre>${esc(JSON.stringify(v)).slice(0, 300)}</pre>`;
+    return `<p class="muted">changes made through the API and the CLI, newest first (secrets shown as ***)</p>` +
+      table(["at", "actor", "from", "action", "target", "before", "after"], page.entries.map(e => [esc(e.at), esc(e.actor), esc(e.source === "api" ? e.address : e.source),
+      esc(e.action), esc(e.target), brief(e.before), brief(e.after)]));
   },
 };
 async function show(v, quiet) {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import PluginAPI
 
@@ -7,10 +8,13 @@ import PluginAPI
 public struct AdminServer: Sendable {
     public let kernel: Kernel
     public let token: String
+    /// Serve HTTPS with this certificate and key (else plain HTTP, e.g. behind a TLS-terminating proxy).
+    public let tls: AdminTLS?
 
-    public init(kernel: Kernel, token: String) {
+    public init(kernel: Kernel, token: String, tls: AdminTLS? = nil) {
         self.kernel = kernel
         self.token = token
+        self.tls = tls
     }
 
     struct RescanView: Codable {
@@ -18,13 +22,16 @@ public struct AdminServer: Sendable {
         var changed: [String]
     }
 
-    public func router() -> Router<BasicRequestContext> {
+    public func router() -> Router<AdminRequestContext> {
         HostMetrics.bootstrap()
-        let router = Router()
+        let router = Router(context: AdminRequestContext.self)
+        let authority = TokenAuthority(bootstrap: token, store: kernel.store, clock: kernel.instances?.clock ?? HostClocks.system)
+        let access = AccessMiddleware(authority: authority)
+        router.add(middleware: SecurityHeadersMiddleware(tls: tls != nil))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMappingMiddleware())
         let registry = kernel.registry
-        let health = HealthCheck(kernel: kernel)
+        let health = HealthCheck(kernel: kernel, tls: tls != nil)
         router.get("healthz") { _, _ -> Response in
             let report = await health.report()
             return try .json(report, status: report.status == "down" ? .serviceUnavailable : .ok)
@@ -40,15 +47,15 @@ public struct AdminServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: AdminPage.html)))
         }
         // Prometheus text format; behind the token like everything but /healthz.
-        router.group("metrics").add(middleware: BearerAuthMiddleware(token: token)).get { _, _ -> Response in
+        router.group("metrics").add(middleware: access).get { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: HostMetrics.text())))
         }
-        router.group("openapi.json").add(middleware: BearerAuthMiddleware(token: token)).get { _, _ -> Response in
+        router.group("openapi.json").add(middleware: access).get { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.build(plugins: registry.loaded).jsonBytes)))
         }
-        let api = router.group("api/v1").add(middleware: BearerAuthMiddleware(token: token))
+        let api = router.group("api/v1").add(middleware: access)
         api.get("plugins") { _, _ -> Response in
             try .json(registry.entries.map(PluginView.init))
         }
@@ -59,13 +66,18 @@ public struct AdminServer: Sendable {
         }
         api.post("plugins/rescan") { _, _ -> Response in
             let result = try await registry.scan()
+            try await kernel.store?.recordAudit(action: "plugins.rescan", target: registry.directory.path, before: nil, after: [
+                "added": .array(result.added.map { .string($0.name ?? $0.path) }), "changed": .array(result.changed.map { .string($0) }),
+            ])
             return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
         }
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
             ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
-            PluginRoutes(registry: registry, store: store, token: token, clock: manager.clock).add(to: router)
+            PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
+            TokenRoutes(store: store, clock: manager.clock).add(to: api)
+            AuditRoutes(store: store).add(to: api)
             if let outbox = kernel.outbox { NotificationRoutes(store: store, registry: registry, outbox: outbox).add(to: api) }
         }
         return router
@@ -83,6 +95,7 @@ public struct AdminServer: Sendable {
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = Application(
             router: router(),
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "synchost"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: kernel.logger

@@ -81,7 +81,7 @@ struct DataRoutes {
         throw HostError.unavailable("the refresh run \(queued.id) has not finished within \(Self.liveTimeout); it goes on in the background")
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
+    func add(to api: RouterGroup<AdminRequestContext>) {
         api.get("instances/:id/collections") { _, context -> Response in
             let (instance, plugin) = try await resolve(context)
             let counts = Dictionary(uniqueKeysWithValues: try await store.collections(instance: instance.id).map { ($0.name, $0) })
@@ -179,7 +179,7 @@ struct DataRoutes {
         try RecordReader.requireCollection(collection, of: plugin)
     }
 
-    func resolve(_ context: BasicRequestContext) async throws -> (InstanceRecord, PluginHandle) {
+    func resolve(_ context: AdminRequestContext) async throws -> (InstanceRecord, PluginHandle) {
         let id = try context.parameters.require("id")
         guard let instance = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
         guard let plugin = registry.plugin(named: instance.plugin) else {

@@ -11,9 +11,12 @@ struct HealthCheck: Sendable {
     let ping: (@Sendable () async throws -> Void)?
     /// Longest that query may take before the database counts as unreachable.
     let databaseBound: Duration
+    /// Whether the admin listener serves TLS (said in the report).
+    var tls = false
 
-    init(kernel: Kernel, ping: (@Sendable () async throws -> Void)? = nil, databaseBound: Duration = .seconds(2)) {
+    init(kernel: Kernel, ping: (@Sendable () async throws -> Void)? = nil, databaseBound: Duration = .seconds(2), tls: Bool = false) {
         self.kernel = kernel
+        self.tls = tls
         self.ping = ping ?? kernel.store.map { store in { @Sendable in try await store.ping() } }
         self.databaseBound = databaseBound
     }
@@ -42,6 +45,8 @@ struct HealthCheck: Sendable {
         var status: String
         var ready: Bool
         var version: String
+        /// The admin listener serves HTTPS.
+        var tls: Bool
         var plugins: [String: String]
         var loaded: Int
         var failed: Int
@@ -75,7 +80,7 @@ struct HealthCheck: Sendable {
         let schedulerOK = scheduler?.ok ?? true
         return Report(
             status: !dbOK ? "down" : (failed.isEmpty && schedulerOK ? "ok" : "degraded"), ready: dbOK && schedulerOK,
-            version: SynchostVersion.current,
+            version: SynchostVersion.current, tls: tls,
             plugins: Dictionary(views.map { ($0.name, $0.status) }, uniquingKeysWith: { a, _ in a }),
             loaded: views.count - failed.count, failed: failed.count,
             failed_plugins: failed.map { FailedPlugin(path: $0.path, reason: $0.reason ?? "failed") },

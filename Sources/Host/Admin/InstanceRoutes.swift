@@ -51,7 +51,7 @@ struct InstanceRoutes {
 
     func keys(_ plugin: String) -> [ConfigKey] { registry.plugin(named: plugin)?.manifest.config ?? [] }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
+    func add(to api: RouterGroup<AdminRequestContext>) {
         api.get("instances") { _, _ -> Response in
             try .json(try await store.instances().map { InstanceView($0, keys: keys($0.plugin)) })
         }

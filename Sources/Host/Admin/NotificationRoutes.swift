@@ -59,7 +59,7 @@ struct NotificationRoutes {
         var ids: [String]
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
+    func add(to api: RouterGroup<AdminRequestContext>) {
         api.get("notifications") { request, _ -> Response in
             let p = request.uri.queryParameters
             var q = NotificationQuery()

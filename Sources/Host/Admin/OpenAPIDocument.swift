@@ -1,3 +1,4 @@
+import HTTPTypes
 import PluginAPI
 
 /// `GET /openapi.json`: an OpenAPI 3.1 description of the admin API as this host serves it, including the
@@ -59,6 +60,11 @@ enum OpenAPIDocument {
                           required: ["id", "instance", "job", "trigger", "status", "counts"]),
             "Accepted": object(["run_id": string, "status": string], required: ["run_id", "status"]),
             "Record": record,
+            "Token": object(["id": string, "name": string, "role": string, "created_at": string, "created_by": string, "last_used_at": optString,
+                             "revoked_at": optString, "token": ["type": "string", "description": "only in the answer that created it"]],
+                            required: ["id", "name", "role", "created_at"]),
+            "AuditEntry": object(["id": integer, "at": string, "actor": string, "role": string, "source": string, "address": string, "action": string,
+                                  "target": string, "before": [:], "after": [:]], required: ["id", "at", "actor", "action", "target"]),
             "Notification": object(["id": string, "channel": string, "state": string, "attempts": integer, "max_attempts": integer,
                                     "message": anyObject, "last_error": optString], required: ["id", "channel", "state", "attempts", "message"]),
         ]
@@ -135,6 +141,15 @@ enum OpenAPIDocument {
                                                                                               "recipients": array(string)], "required": ["channel"], "additionalProperties": false])],
             "/api/v1/notifications/{id}": ["get": op("One notification", ["200": json(ref("Notification"))], errors: [404], params: [id])],
             "/api/v1/notifications/{id}/retry": ["post": op("Retry a dead or unknown notification", ["202": json(ref("Notification"))], errors: [404, 409], params: [id])],
+            "/api/v1/tokens": [
+                "get": op("Named API tokens (never the tokens themselves)", ["200": json(array(ref("Token")))], errors: [], params: [query("revoked", boolean)]),
+                "post": op("Create a token with a role; the answer carries the token, once", ["201": json(ref("Token"))], errors: [400, 409],
+                           body: object(["name": string, "role": ["enum": ["viewer", "operator", "admin"]]], required: ["name", "role"])),
+            ],
+            "/api/v1/tokens/{id}": ["delete": op("Revoke a token (by id or name): refused at once", ["200": json(ref("Token"))], errors: [404], params: [id])],
+            "/api/v1/audit": ["get": op("Changes made through the API and the CLI, newest first",
+                                        ["200": json(object(["entries": array(ref("AuditEntry")), "next_before": ["type": ["integer", "null"]]], required: ["entries"]))],
+                                        errors: [400], params: ["actor", "action", "target", "since", "limit", "before"].map { query($0) })],
         ]
         // The loaded plugins' own routes, as they declared them.
         for plugin in plugins.sorted(by: { $0.name < $1.name }) {
@@ -155,10 +170,26 @@ enum OpenAPIDocument {
                 paths[p] = .object(entry)
             }
         }
+        // Every operation behind a token says the role it needs (the access middleware enforces the same policy).
+        for (p, ops) in paths {
+            guard var entry = ops.objectValue else { continue }
+            for (method, op) in entry {
+                guard var o = op.objectValue, o["security"] != .array([]) else { continue }
+                let role = AccessPolicy.required(method: HTTPRequest.Method(method.uppercased())!, path: p)
+                o["x-required-role"] = .string(role.rawValue)
+                o["description"] = .string("Needs a token with role \(role.rawValue) or above.")
+                var responses = o["responses"]?.objectValue ?? [:]
+                responses["403"] = error
+                responses["429"] = error
+                o["responses"] = .object(responses)
+                entry[method] = .object(o)
+            }
+            paths[p] = .object(entry)
+        }
         return [
             "openapi": "3.1.0",
             "info": ["title": "synchost admin API", "version": .string(SynchostVersion.current),
-                     "description": "Every endpoint but /healthz (and routes plugins declare public) needs Authorization: Bearer <admin token>."],
+                     "description": "Every endpoint but /healthz (and routes plugins declare public) needs Authorization: Bearer <token>: the bootstrap admin token, or a named token whose role (viewer < operator < admin) is at least the operation's x-required-role. Repeated failed sign-ins from one address are refused with 429 for a minute."],
             "servers": [["url": "/"]],
             "security": [["bearer": []]],
             "components": ["securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]], "schemas": .object(schemas)],

@@ -11,7 +11,7 @@ import PluginAPI
 struct PluginRoutes {
     let registry: PluginRegistry
     let store: any HostDatabase
-    let token: String
+    let authority: TokenAuthority
     var clock: HostClock = HostClocks.system
     /// Answers the plugins marked reusable: GETs of a named instance, re-checked against the database.
     let cache = PluginRouteCache()
@@ -26,11 +26,10 @@ struct PluginRoutes {
     }
 
     /// The declared route a concrete path matches: `{name}` segments match any one non-empty segment.
-    static func match(_ routes: [RouteSpec], method: String, path: [String]) -> (Match?, methodMismatch: Bool) {
+    /// `templates` are the routes' paths split into segments, in the same order.
+    static func match(_ routes: [RouteSpec], templates: [[String]], method: String, path: [String]) -> (Match?, methodMismatch: Bool) {
         var otherMethod = false
-        for spec in routes {
-            let template = spec.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-            guard template.count == path.count else { continue }
+        for (spec, template) in zip(routes, templates) where template.count == path.count {
             var params: [String: String] = [:]
             var ok = true
             for (t, p) in zip(template, path) {
@@ -48,7 +47,7 @@ struct PluginRoutes {
         return (nil, otherMethod)
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AdminRequestContext>) {
         for method in Self.methods {
             router.on("api/v1/plugins/:name/**", method: method) { request, context in
                 try await handle(request, context: context)
@@ -56,27 +55,27 @@ struct PluginRoutes {
         }
     }
 
-    func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    func handle(_ request: Request, context: AdminRequestContext) async throws -> Response {
         let name = try context.parameters.require("name")
         let rest = context.parameters.getCatchAll().map(String.init)
-        let authorized: Bool = {
-            let header = request.headers[.authorization] ?? ""
-            return header.hasPrefix("Bearer ") && AdminToken.matches(String(header.dropFirst(7)), token)
-        }()
-        // Without the token nothing about the plugin's routes is revealed, except its public ones.
+        // Without a token nothing about the plugin's routes is revealed, except its public ones. A route that is not
+        // public needs a token whose role allows it (reads: viewer; actions: operator).
+        func signedIn() async throws -> Identity {
+            let identity = try await authority.authenticate(request, peer: context.clientAddress)
+            try authority.authorize(identity, method: request.method, path: request.uri.path)
+            return identity
+        }
         guard let plugin = registry.plugin(named: name) else {
-            guard authorized else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+            _ = try await signedIn()
             throw HostError.notFound("no loaded plugin named \(name.debugDescription)")
         }
-        let (found, otherMethod) = Self.match(plugin.manifest.routes, method: request.method.rawValue, path: rest)
+        let (found, otherMethod) = Self.match(plugin.manifest.routes, templates: plugin.routeTemplates, method: request.method.rawValue, path: rest)
         guard let found else {
-            guard authorized else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+            _ = try await signedIn()
             if otherMethod { throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed on this route of \(name)") }
             throw HostError.notFound("\(name) has no route \(request.method.rawValue) \(rest.joined(separator: "/"))")
         }
-        if !found.spec.isPublic && !authorized {
-            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
-        }
+        let identity = found.spec.isPublic ? nil : try await signedIn()
         let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
         let body: [UInt8]?
         do {
@@ -154,6 +153,14 @@ struct PluginRoutes {
             cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint),
                               until: policy.untilMillis.map { Date(millis: $0) }, status: status, headers: fields, body: bytes), for: cacheKey)
             fields[Self.cacheHeader] = "miss"
+        }
+        // A plugin's action (anything but a read) is in the audit log, with who called it and its answer's status.
+        if let identity, request.method != .get, request.method != .head {
+            try await AuditActor.$current.withValue(AuditActor(identity: identity, address: TokenAuthority.client(peer: context.clientAddress, request))) {
+                try await store.recordAudit(action: "plugin.call", target: "\(plugin.name)/\(rest.joined(separator: "/"))", before: nil, after: [
+                    "method": .string(request.method.rawValue), "instance": instance.map { .string($0.id) } ?? .null, "status": .int(Int64(response.status)),
+                ])
+            }
         }
         return Response(status: status, headers: fields, body: .init(byteBuffer: bytes))
     }

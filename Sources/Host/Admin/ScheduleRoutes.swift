@@ -15,7 +15,7 @@ struct ScheduleRoutes {
         var next: [String]
     }
 
-    func add(to api: RouterGroup<BasicRequestContext>) {
+    func add(to api: RouterGroup<AdminRequestContext>) {
         // The web page's "as you type" check: the parser's own message, or the next fire times.
         api.get("cron/preview") { request, _ -> Response in
             let p = request.uri.queryParameters
@@ -72,7 +72,7 @@ struct ScheduleRoutes {
         }
     }
 
-    func find(_ context: BasicRequestContext) async throws -> ScheduleRecord {
+    func find(_ context: AdminRequestContext) async throws -> ScheduleRecord {
         // A name may be any text: the path carries it percent-encoded.
         let raw = try context.parameters.require("id")
         let id = raw.removingPercentEncoding ?? raw

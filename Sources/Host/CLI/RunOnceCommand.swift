@@ -19,7 +19,8 @@ struct RunOnceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try host.bootstrapLogging(default: .warning)
-        let store = try await StoreFactory.open(database ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path, logger: logger)
+        let location = database ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
+        let store = try await StoreFactory.open(location, logger: logger, secretKeys: host.secretKeys(for: location))
         let kernel = try await host.makeKernel(store: store)
         guard let handle = kernel.registry.plugin(named: plugin) else {
             throw ValidationError("no loaded plugin named \(plugin.debugDescription); see `synchost plugins list`")

@@ -32,9 +32,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Runs executing at once on this host (1-256).")
     var maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns
 
+    @Option(help: "Serve the admin API over HTTPS with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key of --tls-cert (keep it mode 0600).")
+    var tlsKey: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard (1...256).contains(maxConcurrentRuns) else { throw ValidationError("--max-concurrent-runs must be 1-256") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     func run() async throws {
@@ -43,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         let zone = timezone ?? env["SYNCHOST_TIMEZONE"] ?? "UTC"
         guard TimeZone(identifier: zone) != nil else { throw ValidationError("--timezone \(zone): unknown IANA time zone") }
         let location = database ?? env["SYNCHOST_DATABASE"] ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
-        let store = try await StoreFactory.open(location, logger: logger)
+        let store = try await StoreFactory.open(location, logger: logger, secretKeys: host.secretKeys(for: location))
         guard (1...3600).contains(schedulerMaxIdle) else { throw ValidationError("--scheduler-max-idle must be 1-3600") }
         guard (3...3600).contains(schedulerLease) else { throw ValidationError("--scheduler-lease must be 3-3600") }
         let kernel = try await host.makeKernel(defaultLogLevel: .info, store: store, defaultTimeZone: zone, schedulerMaxIdle: .seconds(schedulerMaxIdle),
@@ -52,13 +59,18 @@ struct ServeCommand: AsyncParsableCommand {
         try await kernel.scheduler?.start()
         await kernel.outbox?.start()
         let token = try AdminToken.resolve(explicit: adminToken, dataDirectory: host.dataDirectoryURL)
+        let tls = tlsCert.map { AdminTLS(certificatePath: $0, keyPath: tlsKey ?? "") }
+        // Checked before serving: a bad certificate is a clear error, not a listener that fails every handshake.
+        _ = try tls?.configuration()
+        PrivateFiles.warn(PrivateFiles.of(location: location, keyRing: store.sealer?.keyRing, dataDirectory: host.dataDirectoryURL) + (tlsKey.map { [$0] } ?? []),
+                          logger: logger)
         let entries = kernel.registry.entries
         kernel.logger.info("\(entries.filter(\.isLoaded).count) plugin(s) loaded, \(entries.filter { !$0.isLoaded }.count) failed, from \(kernel.registry.directory.path)")
         let sighup = SignalRescan(registry: kernel.registry)
         sighup.install()
-        let server = AdminServer(kernel: kernel, token: token.token)
+        let server = AdminServer(kernel: kernel, token: token.token, tls: tls)
         try await server.run(host: listen, port: port) { actualPort in
-            print("synchost \(SynchostVersion.current) admin API listening on http://\(listen):\(actualPort)")
+            print("synchost \(SynchostVersion.current) admin API listening on \(tls == nil ? "http" : "https")://\(listen):\(actualPort)")
             if token.generated { print("admin token (shown once, stored in \(host.dataDirectoryURL.appendingPathComponent("admin-token").path)): \(token.token)") }
             fflush(nil)
         }

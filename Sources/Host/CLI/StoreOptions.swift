@@ -17,7 +17,7 @@ struct StoreOptions: ParsableArguments {
         let location = database ?? env["SYNCHOST_DATABASE"] ?? host.dataDirectoryURL.appendingPathComponent("synchost.db").path
         let zone = timezone ?? env["SYNCHOST_TIMEZONE"] ?? "UTC"
         guard TimeZone(identifier: zone) != nil else { throw ValidationError("--timezone \(zone): unknown IANA time zone") }
-        let store = try await StoreFactory.open(location, logger: logger)
+        let store = try await StoreFactory.open(location, logger: logger, secretKeys: host.secretKeys(for: location))
         return try await host.makeKernel(defaultLogLevel: defaultLogLevel, store: store, defaultTimeZone: zone)
     }
 }

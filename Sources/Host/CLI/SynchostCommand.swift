@@ -10,7 +10,8 @@ public struct SynchostCommand: AsyncParsableCommand {
             abstract: "Keeps upstream business data synced into local storage, through dlopen'd plugins.",
             version: SynchostVersion.current,
             subcommands: extraSubcommands + [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self,
-                                             RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self]
+                                             RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self,
+                                             SecretsCommand.self, TokensCommand.self, AuditCommand.self]
         )
     }
 
@@ -38,6 +39,14 @@ struct HostOptions: ParsableArguments {
 
     var dataDirectoryURL: URL { URL(fileURLWithPath: dataDir) }
 
+    /// The secret key ring of the database at `location`: the environment's, else for SQLite `<database>.key`
+    /// beside it, for PostgreSQL `<data-dir>/secret.key` (replicas sharing the database share the key: set
+    /// SYNCHOST_SECRET_KEY or SYNCHOST_SECRET_KEY_FILE on each).
+    func secretKeys(for location: String) -> SecretKeySource {
+        guard case .postgres? = try? DatabaseLocation(parsing: location) else { return .standard() }
+        return .standard(file: dataDirectoryURL.appendingPathComponent("secret.key"))
+    }
+
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -64,6 +73,10 @@ struct HostOptions: ParsableArguments {
                             defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle,
                             maxConcurrentRuns: maxConcurrentRuns)
         try await kernel.registry.scan()
+        // A database written before secrets were sealed: seal what it holds in clear, once.
+        if let sql = store as? SQLStore, case let n = try await sql.sealClearSecrets(), n > 0 {
+            kernel.logger.notice("sealed the secret config values of \(n) instance(s) that were stored in clear")
+        }
         return kernel
     }
 }
@@ -73,8 +86,12 @@ extension SynchostCommand {
     public static func runAsMain(_ arguments: [String]? = nil) async {
         do {
             var command = try parseAsRoot(arguments)
+            // What a command changes is in the audit log under the shell's user — except what `serve` (and the demo)
+            // do: those act for API callers, or for nobody (the scheduler).
+            let name = type(of: command).configuration.commandName
+            let actor: AuditActor? = command is ServeCommand || name == "demo" ? nil : .commandLine()
             if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
+                try await AuditActor.$current.withValue(actor) { try await asyncCommand.run() }
             } else {
                 try command.run()
             }

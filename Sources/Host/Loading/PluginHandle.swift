@@ -11,12 +11,15 @@ public final class PluginHandle: @unchecked Sendable {
     /// The ABI minor the plugin was built against (what its payloads look like: e.g. 1.3's framed routes).
     var abiMinor: UInt32 { descriptor.pointee.abi_version & 0xFFFF }
     let services: PluginServiceContext
+    /// The manifest's route paths split into segments once (matched on every plugin-route request).
+    let routeTemplates: [[String]]
 
     init(name: String, manifest: PluginManifest, descriptor: UnsafePointer<sh_plugin_descriptor>, services: PluginServiceContext) {
         self.name = name
         self.manifest = manifest
         self.descriptor = descriptor
         self.services = services
+        routeTemplates = manifest.routes.map { $0.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init) }
     }
 
     /// Calls one operation of the plugin. The session lets the plugin's service calls act for `context`

@@ -11,4 +11,6 @@ public protocol InstanceStore: Sendable {
     func claimInitialHook(id: String) async throws -> Bool
     /// Deletes the instance and its schedules (and cancels its queued runs); its data only when asked to.
     func deleteInstance(id: String, purgeData: Bool, now: Date) async throws
+    /// Tells the store which config keys of a plugin are secret (sealed before they are written).
+    func knowSecretKeys(_ provider: @escaping @Sendable (String) -> Set<String>?)
 }

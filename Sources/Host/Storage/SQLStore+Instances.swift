@@ -13,7 +13,8 @@ extension SQLStore: InstanceStore {
         if let hit = configs.withLock({ $0[id] }), hit.text == text {
             config = hit.config
         } else {
-            config = try WireJSON.decode([String: JSONValue].self, from: text)
+            let stored = try WireJSON.decode([String: JSONValue].self, from: text)
+            config = try sealer.map { try $0.opened(stored, instance: id) } ?? stored
             configs.withLock { cache in
                 if cache.count > 10_000 { cache.removeAll() }
                 cache[id] = (text, config)
@@ -23,18 +24,17 @@ extension SQLStore: InstanceStore {
                               createdAt: row.date(4) ?? Date(millis: 0), updatedAt: row.date(5) ?? Date(millis: 0))
     }
 
-    static func configText(_ i: InstanceRecord) -> SQLValue { .bytes(JSONValue.object(i.config).jsonBytes) }
-
     public func createInstance(_ instance: InstanceRecord, schedules: [ScheduleRecord]) async throws {
         try await write { s in
             let inserted = try await s.count("""
                 INSERT INTO instances (\(Self.instanceColumns)) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id
-                """, [.text(instance.id), .text(instance.plugin), Self.configText(instance), .bool(instance.enabled),
+                """, [.text(instance.id), .text(instance.plugin), try storedConfig(instance), .bool(instance.enabled),
                       .int(instance.createdAt.millis), .int(instance.updatedAt.millis), .bool(instance.initialPending)])
             if inserted == 0 { throw HostError.conflict("an instance \(instance.id.debugDescription) exists already") }
             for schedule in schedules {
                 try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
             }
+            try await Self.audit(s, "instance.create", instance.id, before: nil, after: auditJSON(instance))
         }
     }
 
@@ -47,9 +47,21 @@ extension SQLStore: InstanceStore {
     }
 
     public func updateInstance(_ instance: InstanceRecord) async throws {
-        let updated = try await writeCount("UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING id",
-                                           [.text(instance.plugin), Self.configText(instance), .bool(instance.enabled), .int(instance.updatedAt.millis), .text(instance.id)])
-        if updated == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
+        let config = try storedConfig(instance)
+        try await write { s in
+            let before = try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(instance.id)]).map(self.storedAuditJSON)
+            let updated = try await s.count("UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING id",
+                                            [.text(instance.plugin), config, .bool(instance.enabled), .int(instance.updatedAt.millis), .text(instance.id)])
+            if updated == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
+            try await Self.audit(s, "instance.update", instance.id, before: before, after: auditJSON(instance))
+        }
+    }
+
+    /// An instance row as the audit log shows it, from its stored config (sealed values masked).
+    func storedAuditJSON(_ row: SQLRow) -> JSONValue {
+        let config = (try? WireJSON.decode([String: JSONValue].self, from: row.bytes(2) ?? Array("{}".utf8))) ?? [:]
+        return auditJSON(InstanceRecord(id: row.text(0) ?? "", plugin: row.text(1) ?? "", config: config, enabled: row.bool(3), initialPending: row.bool(6),
+                                        createdAt: Date(millis: 0), updatedAt: Date(millis: 0)))
     }
 
     public func claimInitialHook(id: String) async throws -> Bool {
@@ -58,9 +70,11 @@ extension SQLStore: InstanceStore {
 
     public func deleteInstance(id: String, purgeData: Bool, now: Date) async throws {
         try await write { s in
-            if try await s.count("DELETE FROM instances WHERE id = ? RETURNING id", [.text(id)]) == 0 {
+            guard let before = try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).map(self.storedAuditJSON) else {
                 throw HostError.notFound("no instance \(id.debugDescription)")
             }
+            try await s.execute("DELETE FROM instances WHERE id = ?", [.text(id)])
+            try await Self.audit(s, purgeData ? "instance.delete_with_data" : "instance.delete", id, before: before, after: nil)
             try await s.execute("DELETE FROM schedules WHERE instance_id = ?", [.text(id)])
             try await s.execute("UPDATE runs SET status = 'cancelled', error = 'instance deleted', finished_at = ? WHERE instance_id = ? AND status = 'queued'",
                                 [.int(now.millis), .text(id)])

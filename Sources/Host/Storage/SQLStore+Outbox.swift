@@ -11,6 +11,7 @@ extension SQLStore: OutboxStore {
                     ON CONFLICT (channel, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING RETURNING id
                     """, NotificationRow.values(n))?.text(0) {
                     ids.append(id)
+                    try await Self.audit(s, "notification.queue", id, before: nil, after: ["channel": .string(n.channel)])
                     continue
                 }
                 // Queued already under this dedup key: that one stands.
@@ -35,7 +36,12 @@ extension SQLStore: OutboxStore {
     }
 
     public func updateNotification(_ n: OutboxNotification) async throws {
-        try await write("UPDATE notifications SET \(NotificationRow.assignments) WHERE id = ?", Array(NotificationRow.values(n).dropFirst()) + [.text(n.id)])
+        try await write { s in
+            let before = try await s.one("SELECT state FROM notifications WHERE id = ?", [.text(n.id)])?.text(0)
+            try await s.execute("UPDATE notifications SET \(NotificationRow.assignments) WHERE id = ?", Array(NotificationRow.values(n).dropFirst()) + [.text(n.id)])
+            try await Self.audit(s, n.state == .pending ? "notification.retry" : "notification.update", n.id,
+                                 before: before.map { ["state": .string($0)] }, after: ["state": .string(n.state.rawValue), "channel": .string(n.channel)])
+        }
     }
 
     public func notification(id: String) async throws -> OutboxNotification? {

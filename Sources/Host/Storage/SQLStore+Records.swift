@@ -108,6 +108,9 @@ extension SQLStore: RecordStore {
     }
 
     static let recordByKey = "SELECT \(recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?"
+    /// The record columns with the data left out (NULL): what a fingerprint needs, without copying the bytes.
+    static let fingerprintColumns = "collection, key, NULL, hash, first_seen_at, synced_at, changed_at, deleted_at"
+    static let fingerprintByKey = "SELECT \(fingerprintColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?"
 
     public func record(instance: String, collection: String, key: String) async throws -> StoredRecord? {
         try await quickRows(Self.recordByKey, [.text(instance), .text(collection), .text(key)]).first.map(Self.record)
@@ -120,10 +123,10 @@ extension SQLStore: RecordStore {
         return plan.page(found.map(Self.record), limit: q.limit)
     }
 
-    func listStatement(instance: String, collection: String, query q: RecordQuery) throws -> (KeysetPlan, String, [SQLValue]) {
+    func listStatement(instance: String, collection: String, query q: RecordQuery, columns: String = recordColumns) throws -> (KeysetPlan, String, [SQLValue]) {
         let q = try q.validated()
         let plan = try KeysetPlan(query: q, dialect: dialect)
-        let sql = "SELECT \(Self.recordColumns) FROM records WHERE instance_id = ? AND collection = ?\(plan.whereSQL) ORDER BY \(plan.orderSQL) LIMIT ?"
+        let sql = "SELECT \(columns) FROM records WHERE instance_id = ? AND collection = ?\(plan.whereSQL) ORDER BY \(plan.orderSQL) LIMIT ?"
         return (plan, sql, [.text(instance), .text(collection)] + plan.arguments + [.int(Int64(q.limit + 1))])
     }
 
@@ -239,15 +242,16 @@ extension SQLStore: RecordStore {
 }
 
 extension SQLStore {
+    /// Each read's fingerprint now (keys, hashes and times: the records' bytes are not read).
     public func readAgain(instance: String, _ reads: [StoreRead]) async throws -> StoreReadAgain? {
         let head = "SELECT plugin, updated_at FROM instances WHERE id = ?"
         var statements: [(sql: String, args: [SQLValue], page: (RecordQuery, KeysetPlan)?)] = []
         for read in reads {
             switch read {
             case .record(let collection, let key):
-                statements.append((Self.recordByKey, [.text(instance), .text(collection), .text(key)], nil))
+                statements.append((Self.fingerprintByKey, [.text(instance), .text(collection), .text(key)], nil))
             case .list(let collection, let query):
-                let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query)
+                let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query, columns: Self.fingerprintColumns)
                 statements.append((sql, args, (query, plan)))
             }
         }

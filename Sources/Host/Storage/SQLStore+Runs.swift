@@ -5,7 +5,12 @@ extension SQLStore: RunStore {
     // MARK: run history
 
     public func insertRun(_ run: RunRecord) async throws {
-        try await write("INSERT INTO runs (\(RunRow.columns)) VALUES (\(RunRow.placeholders))", RunRow.values(run))
+        try await write { s in
+            try await s.execute("INSERT INTO runs (\(RunRow.columns)) VALUES (\(RunRow.placeholders))", RunRow.values(run))
+            try await Self.audit(s, "run.start", run.id, before: nil, after: [
+                "instance": .string(run.instance), "job": .string(run.job), "trigger": .string(run.trigger), "params": .object(run.params), "dry_run": .bool(run.dryRun),
+            ])
+        }
     }
 
     public func updateRun(_ run: RunRecord) async throws {
@@ -48,6 +53,7 @@ extension SQLStore: RunStore {
         try await write { s in
             try await Self.checkNameFree(s, schedule)
             try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
+            try await Self.audit(s, "schedule.create", schedule.id, before: nil, after: Self.auditJSON(schedule))
         }
     }
 
@@ -85,15 +91,21 @@ extension SQLStore: RunStore {
     public func updateSchedule(_ schedule: ScheduleRecord) async throws {
         try await write { s in
             try await Self.checkNameFree(s, schedule)
+            let before = try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(schedule.id)]).map(ScheduleRow.decode)
             if try await s.count("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ? RETURNING id", ScheduleRow.updateValues(schedule)) == 0 {
                 throw HostError.notFound("no schedule \(schedule.id.debugDescription)")
             }
+            try await Self.audit(s, "schedule.update", schedule.id, before: before.map(Self.auditJSON), after: Self.auditJSON(schedule))
         }
     }
 
     public func deleteSchedule(id: String) async throws {
-        if try await writeCount("DELETE FROM schedules WHERE id = ? RETURNING id", [.text(id)]) == 0 {
-            throw HostError.notFound("no schedule \(id.debugDescription)")
+        try await write { s in
+            guard let before = try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).map(ScheduleRow.decode) else {
+                throw HostError.notFound("no schedule \(id.debugDescription)")
+            }
+            try await s.execute("DELETE FROM schedules WHERE id = ?", [.text(id)])
+            try await Self.audit(s, "schedule.delete", id, before: Self.auditJSON(before), after: nil)
         }
     }
 
@@ -220,8 +232,14 @@ extension SQLStore: RunStore {
     public func requestCancel(runID: String, now: Date) async throws -> Bool {
         try await write { s in
             if try await s.count("UPDATE runs SET status = 'cancelled', error = 'cancelled before it started', finished_at = ? WHERE id = ? AND status = 'queued' RETURNING id",
-                                 [.int(now.millis), .text(runID)]) > 0 { return true }
-            if try await s.count("UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status = 'running' RETURNING id", [.text(runID)]) > 0 { return true }
+                                 [.int(now.millis), .text(runID)]) > 0 {
+                try await Self.audit(s, "run.cancel", runID, before: ["status": "queued"], after: ["status": "cancelled"])
+                return true
+            }
+            if try await s.count("UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status = 'running' RETURNING id", [.text(runID)]) > 0 {
+                try await Self.audit(s, "run.cancel", runID, before: ["status": "running"], after: ["status": "running", "cancel_requested": true])
+                return true
+            }
             if try await s.one("SELECT id FROM runs WHERE id = ?", [.text(runID)]) == nil { throw HostError.notFound("no run \(runID)") }
             return false
         }

@@ -10,6 +10,8 @@ public final class SQLStore: Sendable {
     var dialect: SQLDialect { executor.dialect }
     /// Decoded instance configs by instance id, with the stored text they were decoded from.
     let configs = Mutex<[String: (text: [UInt8], config: [String: JSONValue])]>([:])
+    /// What seals secret config values, and which config keys of a plugin are secret (`SQLStore+Secrets`).
+    let secrets = Mutex<(sealer: SecretSealer?, keysOf: (@Sendable (String) -> Set<String>?)?)>((nil, nil))
 
     public var backend: String { dialect == .sqlite ? "sqlite" : "postgresql" }
     /// One host owns an SQLite file; PostgreSQL is shared by replicas.

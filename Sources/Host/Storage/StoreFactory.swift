@@ -30,11 +30,13 @@ public enum DatabaseLocation: Equatable, Sendable {
 
 /// Opens the database a location names, applying pending migrations.
 public enum StoreFactory {
-    public static func open(_ location: String, logger: Logger) async throws -> SQLStore {
-        try await open(DatabaseLocation(parsing: location), logger: logger)
+    public static func open(_ location: String, logger: Logger, secretKeys: SecretKeySource = .standard()) async throws -> SQLStore {
+        try await open(DatabaseLocation(parsing: location), logger: logger, secretKeys: secretKeys)
     }
 
-    public static func open(_ location: DatabaseLocation, logger: Logger) async throws -> SQLStore {
+    /// `secretKeys`: the key ring that seals secret config values (see `SecretKeySource`); a key that does not
+    /// open this database's secrets is refused before anything is written.
+    public static func open(_ location: DatabaseLocation, logger: Logger, secretKeys: SecretKeySource = .standard()) async throws -> SQLStore {
         let executor: any SQLExecutor
         switch location {
         case .postgres(let url):
@@ -46,6 +48,7 @@ public enum StoreFactory {
         let store = SQLStore(executor: executor)
         do {
             try await store.migrate()
+            try await store.attachSecrets(secretKeys, location: location)
         } catch {
             await store.close()
             throw error

@@ -25,6 +25,28 @@ enum StoreSchema {
         Migration(version: 7, name: "7-schedule-name") { _ in
             ["ALTER TABLE schedules ADD COLUMN name TEXT", "CREATE UNIQUE INDEX schedules_name ON schedules (instance_id, name)"]
         },
+        // Facts about the database itself: the secret key's check value.
+        Migration(version: 8, name: "8-host-meta") { d in
+            ["CREATE TABLE host_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at \(d == .sqlite ? "INTEGER" : "BIGINT") NOT NULL)"]
+        },
+        // Named API tokens (hashes only) and the audit log of changes made through the API and the CLI.
+        Migration(version: 9, name: "9-tokens-audit") { d in
+            let int = d == .sqlite ? "INTEGER" : "BIGINT"
+            return [
+                """
+                CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+                    created_at \(int) NOT NULL, created_by TEXT NOT NULL, last_used_at \(int), revoked_at \(int))
+                """,
+                "CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked_at IS NULL",
+                """
+                CREATE TABLE audit_log (id \(d == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"), at \(int) NOT NULL,
+                    actor TEXT NOT NULL, role TEXT NOT NULL, source TEXT NOT NULL, address TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+                    before_value TEXT, after_value TEXT)
+                """,
+                "CREATE INDEX audit_log_by_target ON audit_log (target, id)",
+                "CREATE INDEX audit_log_by_at ON audit_log (at)",
+            ]
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).

@@ -37,6 +37,7 @@ config.options.maximumConnections = 8
 let pg = PostgresClient(configuration: config, backgroundLogger: logger)
 let pgTask = Task { await pg.run() }
 
+// The test databases' fixed key (scripts/bench.sh names its file).
 let store = try await StoreFactory.open(url, logger: logger)
 guard store.backend == "postgresql" else { fatalError("pg-bench needs PostgreSQL, got \(store.backend)") }
 let run = UUID().uuidString.prefix(8).lowercased()

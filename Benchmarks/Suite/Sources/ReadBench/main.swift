@@ -33,7 +33,7 @@ LogSetup.bootstrap(level: .error)
 var logger = Logger(label: "read-bench")
 logger.logLevel = .error
 
-func serve(_ router: Router<BasicRequestContext>, logger: Logger) async throws -> Int {
+func serve<Context: RequestContext>(_ router: Router<Context>, logger: Logger) async throws -> Int where Context.Source == ApplicationRequestContextSource {
     let (stream, cont) = AsyncStream<Int>.makeStream()
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                           onServerRunning: { cont.yield($0.localAddress?.port ?? 0) }, logger: logger)
@@ -85,17 +85,18 @@ let (liveStatus, liveBody) = try await get("\(api)/plugins/guanke/instances/g/gr
 let liveMs = ms(clock.now - t2)
 guard liveStatus == 200, liveBody.contains("\"total_records\":\(records)") else { fatalError("live read: \(liveStatus) \(liveBody.prefix(300))") }
 
-// Second anchor: the host's own middleware (metrics, error mapping, bearer auth) in front of a static body of
-// the record route's size — what is left of the gap to the host route is the read path.
+// Second anchor: the host's own middleware (security headers, metrics, error mapping, token check) in front of a
+// static body of the record route's size — what is left of the gap to the host route is the read path.
 let routeURL = "\(api)/plugins/guanke/instances/g/grade-stats?date=\(date)"
 let recordURL = "\(api)/instances/g/collections/grade_stats/\(date)"
 let (_, recordBody) = try await get(recordURL, token: token)
 let (_, routeBody) = try await get(routeURL, token: token)
 let sameSize = ByteBuffer(string: recordBody)
-let middlewareRouter = Router()
+let middlewareRouter = Router(context: AdminRequestContext.self)
+middlewareRouter.add(middleware: SecurityHeadersMiddleware(tls: false))
 middlewareRouter.add(middleware: MetricsMiddleware())
 middlewareRouter.add(middleware: ErrorMappingMiddleware())
-middlewareRouter.group("api/v1").add(middleware: BearerAuthMiddleware(token: token)).get("static") { _, _ in
+middlewareRouter.group("api/v1").add(middleware: AccessMiddleware(authority: TokenAuthority(bootstrap: token, store: store))).get("static") { _, _ in
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: sameSize))
 }
 let middlewarePort = try await serve(middlewareRouter, logger: logger)

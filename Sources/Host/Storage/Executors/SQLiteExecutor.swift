@@ -44,9 +44,15 @@ public final class SQLiteExecutor: SQLExecutor {
         self.path = path
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Created private: SQLite gives the -wal and -shm files the database file's mode.
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 { Glibc.close(fd) }
+        }
         let w = try SQLiteConnection(path: path, readOnly: false)
         // WAL: readers never wait for the writer; NORMAL is durable across process crashes in WAL mode.
-        try w.script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        // secure_delete FAST: content deleted or overwritten (an old config) is zeroed in the pages written anyway.
+        try w.script("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = FAST")
         writer = Lane(connection: w, executor: ThreadExecutor(label: "synchost.sqlite.writer"))
         readers = try (0..<max(1, readerCount)).map { i in
             Lane(connection: try SQLiteConnection(path: path, readOnly: true), executor: ThreadExecutor(label: "synchost.sqlite.reader\(i)"))
@@ -89,6 +95,17 @@ public final class SQLiteExecutor: SQLExecutor {
         let connection = try quickReaders.withLock { $0.popLast() } ?? SQLiteConnection(path: path, readOnly: true)
         defer { quickReaders.withLock { if $0.count < 8 { $0.append(connection) } } }
         return try body(connection)
+    }
+
+    /// Copies the write-ahead log into the database and empties it (`wal_checkpoint(TRUNCATE)`), after committing
+    /// whatever a deferred commit left open: old page images — an overwritten secret — leave the log file.
+    func truncateLog() async throws {
+        let group = self.group
+        try await writer.with { c in
+            try group.join(c)
+            try group.commit(c)
+            try c.script("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     /// SQLite has one writer: every transaction is already serialised.
