@@ -76,6 +76,12 @@ struct SecretsAtRestTests {
         await host.stop()
 
         #expect(try Self.files(in: data, containing: [first, second]).isEmpty)
+        // A database others can read is warned about at start.
+        #expect(chmod(db, 0o644) == 0)
+        let log = dir.appendingPathComponent("again.log")
+        let again = try await ServeProcess(dataDir: data, token: "at-rest-token", plugins: plugins, log: log)
+        await again.stop()
+        #expect(try String(contentsOf: log, encoding: .utf8).contains("\(db) is readable by other users (mode 644): chmod 600 \(db)"))
         // The values are there, sealed: the clear value comes back through the store with the key.
         let store = try await openSQLite(db)
         #expect(try await store.instance(id: "s1")?.config["password"]?.stringValue == second)
@@ -131,27 +137,51 @@ struct SecretsAtRestTests {
         #expect(try await reopened.instance(id: "u1")?.config["password"] == "0ld-CLEAR-secret")
     }
 
+    /// Every secret config key of every in-tree plugin, given a value, created and updated: none of the values is in
+    /// the database's files (SQLite) or in a dump of every table (PostgreSQL).
     @Test(arguments: [Backend.sqlite, .postgres])
     func aDumpOfTheDatabaseHoldsNoSecret(_ backend: Backend) async throws {
         let store = try await backend.open()
         let host = try await TestHost(store: store, startOutbox: false, startScheduler: false)
         defer { Task { await host.stop() } }
-        let id = freshInstance()
-        let secret = "Pg-DUMP-\(UUID().uuidString.prefix(8))"
-        let created = try await host.api("POST", "/instances", #"{"id": "\#(id)", "plugin": "guanke", "config": {"base_url": "http://127.0.0.1:9", "secret": "\#(secret)"}, "enabled": false}"#)
-        #expect(created.status == 201, "\(created.body)")
-        #expect(try await host.store.instance(id: id)?.config["secret"]?.stringValue == secret)
+        var secrets: [String] = []
+        var ids: [String] = []
+        for plugin in host.kernel.registry.loaded {
+            let keys = plugin.manifest.config.filter(\.secret).map(\.key)
+            guard !keys.isEmpty else { continue }
+            let id = freshInstance()
+            var config: [String: JSONValue] = [:]
+            for key in keys {
+                let value = "Dump-\(plugin.name)-\(key)-\(UUID().uuidString.prefix(6))"
+                config[key] = .string(value)
+                secrets.append(value)
+            }
+            let record = InstanceRecord(id: id, plugin: plugin.name, config: config, enabled: false)
+            try await host.store.createInstance(record, schedules: [])
+            // Updated too: the new values sealed, the old ones gone.
+            var updated = record
+            for key in keys {
+                let value = "Dump2-\(plugin.name)-\(key)-\(UUID().uuidString.prefix(6))"
+                updated.config[key] = .string(value)
+                secrets.append(value)
+            }
+            try await host.store.updateInstance(updated)
+            #expect(try await host.store.instance(id: id)?.config == updated.config, "the store gives the clear values back")
+            ids.append(id)
+        }
+        #expect(ids.count >= 4, "the in-tree plugins have secret keys (\(ids.count))")
         switch backend {
         case .sqlite:
             let path = try #require((store as? SQLStore)?.executor as? SQLiteExecutor).path
-            #expect(try Self.files(in: URL(fileURLWithPath: path).deletingLastPathComponent(), containing: [secret]).isEmpty)
+            #expect(try Self.files(in: URL(fileURLWithPath: path).deletingLastPathComponent(), containing: secrets).isEmpty)
         case .postgres:
-            let dump = try await runProcess(try Self.pgDump(), ["--data-only", "--table=instances", try Backend.postgresURL()])
+            let dump = try await runProcess(try Self.pgDump(), ["--data-only", try Backend.postgresURL()])
             #expect(dump.status == 0, "\(dump.stderr)")
-            #expect(dump.stdout.contains(id) && dump.stdout.contains(SecretSealer.prefix), "the dump has the instance, sealed")
-            #expect(!dump.stdout.contains(secret))
+            #expect(ids.allSatisfy(dump.stdout.contains) && dump.stdout.contains(SecretSealer.prefix), "the dump has the instances, sealed")
+            let leaked = secrets.filter(dump.stdout.contains)
+            #expect(leaked.isEmpty, "in the dump: \(leaked)")
         }
-        _ = try await host.api("DELETE", "/instances/\(id)")
+        for id in ids { try await host.store.deleteInstance(id: id, purgeData: true, now: Date()) }
     }
 
     /// pg_dump of the server `scripts/postgres.sh` installed (its version's bin directory).
