@@ -10,11 +10,8 @@ import Testing
 @Suite("Crash: SIGKILL mid-sync", .serialized, .needs(.endToEnd))
 struct CrashTests {
     @Test func aKilledSyncResumesFromItsCursorAndEndsEqualToTheUpstream() async throws {
-        let dir = try temporaryDirectory("crash")
+        let (dir, plugins) = try await directoryWithTinyPlugin("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let db = dir.appendingPathComponent("synchost.db").path
         let total = 400_000
         let arguments = ["run-once", "tiny_c", "bulk", "--plugins", plugins.path, "--database", db, "--instance", "crash",

@@ -19,11 +19,8 @@ struct ScaleOutTests {
 
     @Test func everyDueRunIsExecutedExactlyOnceAndAKilledHostsRunIsRecoveredWithinItsLease() async throws {
         let url = try Self.postgresURL()
-        let dir = try temporaryDirectory("scaleout")
+        let (dir, plugins) = try await directoryWithTinyPlugin("scaleout")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
 
         // The instance and its work, written by an operator before the hosts look — on PostgreSQL, proven.
         let store = try await StoreFactory.open(url, logger: Logger(label: "test"), secretKeys: .ring(testSecretKeys))

@@ -11,11 +11,8 @@ import Testing
 struct SecretTests {
     @Test func aSecretConfigValueAppearsInNoResponseAndNoLogLine() async throws {
         let secret = "Zq9-SECRET-\(UUID().uuidString.prefix(8))"
-        let dir = try temporaryDirectory("secrets")
+        let (dir, plugins) = try await directoryWithTinyPlugin("secrets")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let log = dir.appendingPathComponent("host.log")
         let out = dir.appendingPathComponent("host.out")
         FileManager.default.createFile(atPath: log.path, contents: nil)

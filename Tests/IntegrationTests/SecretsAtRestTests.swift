@@ -29,11 +29,8 @@ struct SecretsAtRestTests {
     }
 
     @Test func sqliteFilesHoldNoSecretAndARotationWhileServingKeepsThePluginWorking() async throws {
-        let dir = try temporaryDirectory("at-rest")
+        let (dir, plugins) = try await directoryWithTinyPlugin("at-rest")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let data = dir.appendingPathComponent("data")
         let first = "Kx7-FIRST-\(UUID().uuidString.prefix(8))", second = "Kx7-SECOND-\(UUID().uuidString.prefix(8))"
         let host = try await ServeProcess(dataDir: data, token: "at-rest-token", plugins: plugins, log: dir.appendingPathComponent("host.log"))
@@ -88,11 +85,8 @@ struct SecretsAtRestTests {
     }
 
     @Test func aWrongOrMissingKeyIsRefusedAndNothingIsChanged() async throws {
-        let dir = try temporaryDirectory("wrong-key")
+        let (dir, plugins) = try await directoryWithTinyPlugin("wrong-key")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let db = dir.appendingPathComponent("synchost.db").path
         let common = ["--data-dir", dir.path, "--plugins", plugins.path]
         let added = try await Self.synchost(["instances", "add", "w1", "tiny_c", "--set", "password=Wr0ng-KEY-secret"] + common)
@@ -117,11 +111,8 @@ struct SecretsAtRestTests {
     }
 
     @Test func aDatabaseWrittenBeforeSealingHasItsClearSecretsSealedAtStart() async throws {
-        let dir = try temporaryDirectory("upgrade")
+        let (dir, plugins) = try await directoryWithTinyPlugin("upgrade")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let plugins = dir.appendingPathComponent("plugins")
-        try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
-        _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
         let db = dir.appendingPathComponent("synchost.db").path
         // What an earlier release wrote: the secret in clear.
         let old = try await openSQLite(db)

@@ -83,6 +83,15 @@ func runProcessBlocking(_ executable: String, _ arguments: [String], cwd: URL? =
 }
 
 /// Compiles the C fixture plugin with the given -D switches into `directory/fileName`.
+/// A temporary directory with a `plugins` folder holding the C test plugin (`tiny_c`).
+func directoryWithTinyPlugin(_ label: String) async throws -> (dir: URL, plugins: URL) {
+    let dir = try temporaryDirectory(label)
+    let plugins = dir.appendingPathComponent("plugins")
+    try FileManager.default.createDirectory(at: plugins, withIntermediateDirectories: true)
+    _ = try await compileCPlugin(into: plugins, fileName: "tiny.so")
+    return (dir, plugins)
+}
+
 func compileCPlugin(into directory: URL, fileName: String, defines: [String] = []) async throws -> URL {
     let output = directory.appendingPathComponent(fileName)
     let source = Build.packageRoot.appendingPathComponent("Tests/Fixtures/CPlugin/tiny_plugin.c").path
