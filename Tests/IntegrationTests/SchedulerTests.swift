@@ -205,7 +205,7 @@ struct SchedulerTests {
         let f = try await SchedulerFixture.make(.sqlite)
         try await f.scheduler.start()
         let host = try await f.store.schedules(instance: HostJobs.instance)
-        #expect(host.map(\.job) == ["purge_runs"])
+        #expect(host.map(\.job) == ["purge_audit", "purge_runs"])
         var old = RunRecord(instance: f.instance, job: "greet", trigger: "manual", status: .succeeded, createdAt: Date().addingTimeInterval(-100 * 86400))
         old.finishedAt = old.createdAt
         try await f.store.insertRun(old)
@@ -219,6 +219,23 @@ struct SchedulerTests {
         #expect(done.status == .succeeded)
         #expect(done.counts.deleted >= 1)
         #expect(try await f.store.run(id: old.id) == nil)
+
+        // The audit log's retention: an entry older than a year goes, a recent one stays.
+        let sql = try #require(f.store as? SQLStore)
+        for (target, age) in [("old-change", 400.0), ("recent-change", 10.0)] {
+            try await sql.write("INSERT INTO audit_log (at, actor, role, source, address, action, target) VALUES (?, 'cli:test', 'admin', 'cli', 'cli', 'instance.update', ?)",
+                                [.int(Date().addingTimeInterval(-age * 86400).millis), .text(target)])
+        }
+        var purgeAudit = RunRecord(instance: HostJobs.instance, job: "purge_audit", trigger: "manual", params: ["days": 365])
+        purgeAudit.runAt = Date()
+        try await f.store.insertRun(purgeAudit)
+        f.scheduler.wake()
+        while Date() < deadline.addingTimeInterval(10), try await f.store.run(id: purgeAudit.id)?.status.isFinal != true { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await f.store.run(id: purgeAudit.id)?.counts.deleted == 1)
+        var q = AuditQuery()
+        q.action = "instance.update"
+        let left = try await f.store.audit(q).map(\.target)
+        #expect(left.contains("recent-change") && !left.contains("old-change"))
         await f.scheduler.stop()
     }
 }

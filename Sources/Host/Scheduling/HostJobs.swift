@@ -2,10 +2,13 @@ import Foundation
 import PluginAPI
 
 /// The host's own maintenance jobs, scheduled like any plugin job under the reserved instance "_host":
-/// `purge_runs` (param `days`, default 90) deletes run history older than the retention.
+/// `purge_runs` (param `days`, default 90) deletes run history older than the retention; `purge_audit` (default 365)
+/// the audit log's entries older than its retention.
 struct HostJobs: Sendable {
     static let instance = "_host"
-    static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [("purge_runs", "15 3 * * *", ["days": 90])]
+    static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [
+        ("purge_runs", "15 3 * * *", ["days": 90]), ("purge_audit", "20 3 * * *", ["days": 365]),
+    ]
 
     let store: any HostDatabase
     let clock: HostClock
@@ -28,15 +31,17 @@ struct HostJobs: Sendable {
         var run = queued
         run.startedAt = run.startedAt ?? clock()
         switch run.job {
-        case "purge_runs":
-            let days = run.params["days"]?.intValue ?? 90
+        case "purge_runs", "purge_audit":
+            let days = run.params["days"]?.intValue ?? (run.job == "purge_runs" ? 90 : 365)
             if days < 1 {
                 run.status = .failed
-                run.error = "purge_runs: days must be at least 1"
+                run.error = "\(run.job): days must be at least 1"
             } else {
-                let n = try await store.purgeRuns(finishedBefore: clock().addingTimeInterval(-Double(days) * 86400))
+                let cutoff = clock().addingTimeInterval(-Double(days) * 86400)
+                let n = run.job == "purge_runs" ? try await store.purgeRuns(finishedBefore: cutoff) : try await store.purgeAudit(before: cutoff)
                 run.counts.deleted = n
-                run.message = "deleted \(n) run(s) finished more than \(days) day(s) ago"
+                run.message = run.job == "purge_runs" ? "deleted \(n) run(s) finished more than \(days) day(s) ago"
+                    : "deleted \(n) audit entr\(n == 1 ? "y" : "ies") older than \(days) day(s)"
                 run.status = .succeeded
                 run.complete = true
             }

@@ -13,4 +13,6 @@ public protocol AccessStore: Sendable {
     /// Records a change that is not a store write (e.g. a plugin rescan) for the current actor, if any.
     func recordAudit(action: String, target: String, before: JSONValue?, after: JSONValue?) async throws
     func audit(_ query: AuditQuery) async throws -> [AuditEntry]
+    /// Deletes audit entries older than `cutoff` (the host's `purge_audit` job); how many.
+    func purgeAudit(before cutoff: Date) async throws -> Int
 }

@@ -89,6 +89,10 @@ extension SQLStore: AccessStore {
         }
     }
 
+    public func purgeAudit(before cutoff: Date) async throws -> Int {
+        try await writeCount("DELETE FROM audit_log WHERE at < ? RETURNING 1", [.int(cutoff.millis)])
+    }
+
     /// An instance as the audit log shows it: secret values (by the manifest, or sealed in the row) as "***".
     func auditJSON(_ i: InstanceRecord) -> JSONValue {
         let secret = secrets.withLock { $0.keysOf }?(i.plugin) ?? []
