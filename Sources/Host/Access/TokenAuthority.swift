@@ -7,7 +7,7 @@ import Synchronization
 /// SHA-256 (a revoked one is refused at once, in this host and in any other sharing the database). Failed
 /// attempts are limited per client address.
 public final class TokenAuthority: Sendable {
-    let bootstrap: String
+    let bootstrap: [UInt8]
     let store: (any HostDatabase)?
     let limiter: FailedSignInLimiter
     let clock: HostClock
@@ -15,14 +15,14 @@ public final class TokenAuthority: Sendable {
     private let touched = Mutex<[String: Date]>([:])
 
     public init(bootstrap: String, store: (any HostDatabase)?, limiter: FailedSignInLimiter = FailedSignInLimiter(), clock: @escaping HostClock = HostClocks.system) {
-        self.bootstrap = bootstrap
+        self.bootstrap = Array(bootstrap.utf8)
         self.store = store
         self.limiter = limiter
         self.clock = clock
     }
 
     public func identify(bearer: String) async throws -> Identity? {
-        if AdminToken.matches(bearer, bootstrap) { return .bootstrap }
+        if AdminToken.matches(bearer.utf8, bootstrap) { return .bootstrap }
         guard bearer.hasPrefix(APIToken.prefix), let store else { return nil }
         guard let token = try await store.token(hash: APIToken.hash(of: bearer)), token.revokedAt == nil else { return nil }
         touch(token, store: store)
@@ -49,7 +49,7 @@ public final class TokenAuthority: Sendable {
         }
         let header = request.headers[.authorization] ?? ""
         guard header.hasPrefix("Bearer ") else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
-        guard let identity = try await identify(bearer: String(header.dropFirst(7))) else {
+        guard let identity = try await identify(bearer: String(header.utf8.dropFirst(7))!) else {
             // A token was presented and was wrong: a guess, counted.
             limiter.failed(address, now: now)
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")

@@ -28,9 +28,19 @@ public enum AdminToken {
 
     /// Compares in time independent of where the strings differ.
     public static func matches(_ given: String, _ expected: String) -> Bool {
-        let a = Array(given.utf8), b = Array(expected.utf8)
-        var diff = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<b.count { diff |= (i < a.count ? a[i] : 0) ^ b[i] }
+        matches(given.utf8, Array(expected.utf8))
+    }
+
+    /// The same against the expected token's bytes (kept by the caller: this runs on every request).
+    static func matches(_ given: String.UTF8View, _ expected: [UInt8]) -> Bool {
+        var diff = UInt8(given.count == expected.count ? 0 : 1)
+        var i = 0
+        for byte in given {
+            if i < expected.count { diff |= byte ^ expected[i] }
+            i += 1
+        }
+        // Every expected byte is looked at even when the given one is shorter.
+        while i < expected.count { diff |= expected[i]; i += 1 }
         return diff == 0
     }
 }

@@ -78,11 +78,16 @@ struct PluginRoutes {
         let identity = found.spec.isPublic ? nil : try await signedIn()
         let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
         let body: [UInt8]?
-        do {
-            let buffer = try await request.body.collect(upTo: RequestBody.limit)
-            body = buffer.readableBytes == 0 ? nil : Array(buffer: buffer)
-        } catch {
-            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(RequestBody.limit) bytes")
+        // A request that declares no body (a plain GET) is not awaited for one.
+        if request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil {
+            body = nil
+        } else {
+            do {
+                let buffer = try await request.body.collect(upTo: RequestBody.limit)
+                body = buffer.readableBytes == 0 ? nil : Array(buffer: buffer)
+            } catch {
+                throw APIError(.contentTooLarge, "too_large", "request body is larger than \(RequestBody.limit) bytes")
+            }
         }
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }

@@ -264,7 +264,19 @@ extension SQLStore {
             })
         }
         if let sqlite = executor as? SQLiteExecutor {
-            // On the calling task, one connection: point reads and short index ranges.
+            // On the calling task, one connection: point reads and short index ranges. The usual answer made of one
+            // read is checked in one statement: the instance row joined to that read's rows.
+            if statements.count == 1, let only = statements.first {
+                let order = only.page.map { " ORDER BY \($0.1.orderSQL)" } ?? ""
+                let joined = "SELECT i.plugin, i.updated_at, r.* FROM instances i LEFT JOIN (\(only.sql)) r ON 1 WHERE i.id = ?\(order)"
+                return try sqlite.readNow { c in
+                    let rows = try c.query(joined, only.args + [.text(instance)])
+                    guard let first = rows.first else { return nil }
+                    // No record: one row whose record columns are NULL (the key, column 3, is never NULL in a record).
+                    let found = first.values[3] == .null ? [] : rows.map { SQLRow(Array($0.values.dropFirst(2))) }
+                    return assemble(first, [found])
+                }
+            }
             return try sqlite.readNow { c in
                 guard let h = try c.query(head, [.text(instance)]).first else { return nil }
                 return assemble(h, try statements.map { try c.query($0.sql, $0.args) })
