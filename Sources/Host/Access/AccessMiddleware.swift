@@ -9,7 +9,7 @@ public struct AccessMiddleware: RouterMiddleware {
     public init(authority: TokenAuthority) { self.authority = authority }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let identity = try await authority.authenticate(request, peer: context.clientAddress)
+        let identity = try await authority.authenticate(request, peer: { context.clientAddress })
         try authority.authorize(identity, method: request.method, path: request.uri.path)
         var context = context
         context.identity = identity

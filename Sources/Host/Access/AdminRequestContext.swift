@@ -5,13 +5,15 @@ import NIOCore
 /// per address) and who the request acts for once the bearer token has been checked.
 public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
+    /// The connection; its peer address is read only when a request needs it (a failed sign-in, an audited change).
+    let channel: any Channel
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
     /// Set by `AccessMiddleware`.
     public var identity: Identity?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     /// The client's IP address as text ("unknown" when the channel has none, e.g. a Unix socket).

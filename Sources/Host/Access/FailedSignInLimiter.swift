@@ -8,6 +8,11 @@ public final class FailedSignInLimiter: Sendable {
     public let window: TimeInterval
     private struct Count { var since: Date; var failures: Int }
     private let counts = Mutex<[String: Count]>([:])
+    /// How many addresses have failures counted (read without the lock on every request).
+    private let counted = Atomic<Int>(0)
+
+    /// Whether any address has failures counted: when none has, a request needs no look-up.
+    public var isCounting: Bool { counted.load(ordering: .relaxed) > 0 }
     /// Addresses remembered at most (the oldest windows are dropped first when more fail at once).
     static let maxAddresses = 10_000
 
@@ -21,7 +26,11 @@ public final class FailedSignInLimiter: Sendable {
         counts.withLock { c in
             guard let entry = c[address] else { return nil }
             let until = entry.since.addingTimeInterval(window)
-            if now >= until { c[address] = nil; return nil }
+            if now >= until {
+                c[address] = nil
+                counted.store(c.count, ordering: .relaxed)
+                return nil
+            }
             return entry.failures >= limit ? until : nil
         }
     }
@@ -37,6 +46,7 @@ public final class FailedSignInLimiter: Sendable {
                 }
                 c[address] = Count(since: now, failures: 1)
             }
+            counted.store(c.count, ordering: .relaxed)
         }
     }
 }

@@ -39,19 +39,28 @@ public final class TokenAuthority: Sendable {
     static let forwardedFor = HTTPField.Name("x-forwarded-for")!
 
     /// The identity of the request's bearer token; 401 without a valid one, 429 for an address that failed too often.
-    func authenticate(_ request: Request, peer: String) async throws -> Identity {
-        let address = Self.client(peer: peer, request)
-        let now = clock()
-        if let until = limiter.refusedUntil(address, now: now) {
-            let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
-            throw APIError(.tooManyRequests, "too_many_failures", "too many failed sign-ins from \(address): try again in \(seconds) s",
-                           headers: [.retryAfter: String(seconds)])
+    /// `peer` is read only when it matters: some address has failed lately, or this request fails.
+    func authenticate(_ request: Request, peer: () -> String) async throws -> Identity {
+        var address: String?
+        func client() -> String {
+            if let address { return address }
+            let a = Self.client(peer: peer(), request)
+            address = a
+            return a
+        }
+        if limiter.isCounting {
+            let now = clock()
+            if let until = limiter.refusedUntil(client(), now: now) {
+                let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+                throw APIError(.tooManyRequests, "too_many_failures", "too many failed sign-ins from \(client()): try again in \(seconds) s",
+                               headers: [.retryAfter: String(seconds)])
+            }
         }
         let header = request.headers[.authorization] ?? ""
         guard header.hasPrefix("Bearer ") else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
         guard let identity = try await identify(bearer: String(header.utf8.dropFirst(7))!) else {
             // A token was presented and was wrong: a guess, counted.
-            limiter.failed(address, now: now)
+            limiter.failed(client(), now: clock())
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }
         return identity

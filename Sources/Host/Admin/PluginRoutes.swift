@@ -61,7 +61,7 @@ struct PluginRoutes {
         // Without a token nothing about the plugin's routes is revealed, except its public ones. A route that is not
         // public needs a token whose role allows it (reads: viewer; actions: operator).
         func signedIn() async throws -> Identity {
-            let identity = try await authority.authenticate(request, peer: context.clientAddress)
+            let identity = try await authority.authenticate(request, peer: { context.clientAddress })
             try authority.authorize(identity, method: request.method, path: request.uri.path)
             return identity
         }
