@@ -93,7 +93,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 // Secret config values sealed with AES-GCM.
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            // The admin page's files: embedded as generated code (WebAssets.swift, `make web`), so the binary stays one file.
+            exclude: ["Admin/Web"]
         ),
         .executableTarget(name: "synchost", dependencies: ["Host", "Demo"]),
         // `synchost demo`: the simulators wired to a host (kept out of the kernel, which knows no plugin).

@@ -21,6 +21,7 @@ struct BrowserTests {
         #expect(added?.timezone == "Asia/Shanghai" && added?.params["dates"] == "T-1" && added?.job == "grade_stats" && added?.name == "工作日分级统计")
         #expect(try await host.store.instance(id: "node2")?.plugin == "vos")
         #expect(try await host.store.schedules(instance: "g").filter { $0.cron.hasPrefix("61") }.isEmpty)
+        #expect(try await host.store.tokens(includeRevoked: false).contains { $0.name == "grafana" && $0.role == .viewer })
         await host.stop()
     }
 }

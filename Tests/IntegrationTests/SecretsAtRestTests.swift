@@ -156,8 +156,15 @@ struct SecretsAtRestTests {
                 updated.config[key] = .string(value)
                 secrets.append(value)
             }
-            try await host.store.updateInstance(updated)
+            // The update made for an operator: audited on this backend too, its secrets masked.
+            let operatorActor = AuditActor(identity: Identity(name: "dump-test", role: .admin), address: "cli", source: "cli")
+            try await AuditActor.$current.withValue(operatorActor) { try await host.store.updateInstance(updated) }
             #expect(try await host.store.instance(id: id)?.config == updated.config, "the store gives the clear values back")
+            var q = AuditQuery()
+            q.target = id
+            let entries = try await host.store.audit(q)
+            #expect(entries.count == 1 && entries.first?.actor == "dump-test" && entries.first?.action == "instance.update", "\(entries)")
+            #expect(keys.allSatisfy { entries.first?.before?["config"]?[$0] == "***" && entries.first?.after?["config"]?[$0] == "***" })
             ids.append(id)
         }
         #expect(ids.count >= 4, "the in-tree plugins have secret keys (\(ids.count))")

@@ -39,6 +39,29 @@ struct TransportSecurityTests {
         #expect(cases[0].1.json?["tls"] == false)
     }
 
+    @Test func theAdminPageIsServedFromItsFilesUnderAStrictPolicyWithEntityTags() async throws {
+        let host = try await TestHost(startScheduler: false)
+        defer { Task { await host.stop() } }
+        let root = "http://127.0.0.1:\(host.server.port)"
+        let page = try await request("GET", root + "/")
+        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(page.body.contains(#"<script src="/assets/app.js"></script>"#))
+        let csp = try #require(page.headers["content-security-policy"])
+        #expect(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "\(csp)")
+        for (file, type) in [("app.js", "text/javascript"), ("app.css", "text/css")] {
+            let r = try await request("GET", root + "/assets/" + file)
+            #expect(r.status == 200 && r.headers["content-type"]?.hasPrefix(type) == true, "\(file): \(r.status)")
+            #expect(r.bytes == WebAssets.files[file]?.bytes)
+            let etag = try #require(r.headers["etag"])
+            var again = HTTPClientRequest(url: root + "/assets/" + file)
+            again.headers.add(name: "if-none-match", value: etag)
+            let revalidated = try await HTTPClient.shared.execute(again, timeout: .seconds(10))
+            #expect(revalidated.status.code == 304, "\(file) unchanged: 304")
+        }
+        #expect(try await request("GET", root + "/assets/nope.js").status == 404)
+        #expect(try await request("GET", root + "/assets/index.html").status == 404, "the page is at / only")
+    }
+
     @Test func theAdminListenerServesHTTPSFromACertificateAndKey() async throws {
         let dir = try temporaryDirectory("tls")
         defer { try? FileManager.default.removeItem(at: dir) }

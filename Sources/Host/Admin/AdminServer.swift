@@ -41,11 +41,7 @@ public struct AdminServer: Sendable {
             return try .json(report, status: report.ready ? .ok : .serviceUnavailable)
         }
         // The web admin page: static, public (it holds no data; every call it makes needs the token).
-        router.get("/") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                                             .contentSecurityPolicy: "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"],
-                     body: .init(byteBuffer: ByteBuffer(string: AdminPage.html)))
-        }
+        AdminPage.add(to: router)
         // Prometheus text format; behind the token like everything but /healthz.
         router.group("metrics").add(middleware: access).get { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -1,7 +1,9 @@
 """Drives the web admin page in headless Chromium (Debian's chromium + chromium-driver, Selenium from PyPI):
 signs in, checks the token stays in sessionStorage, types an invalid then a valid cron (the parser's message,
 then the next fire times, as you type), adds a schedule, finds it in the table, creates an instance from the
-form generated from the config schema, and sees runs listed. Exit 0 = all good; any failure raises.
+form generated from the config schema, sees runs listed, creates a token (shown once) and finds all of it in the
+audit view — with no Content-Security-Policy violation logged (the page allows no inline script or style).
+Exit 0 = all good; any failure raises.
 
 usage: admin_page.py BASE_URL TOKEN
 """
@@ -18,6 +20,7 @@ options = Options()
 options.binary_location = "/usr/bin/chromium"
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]:
     options.add_argument(a)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 wait = WebDriverWait(driver, 20)
 main = lambda: driver.execute_script("return document.getElementById('main').innerText")
@@ -72,6 +75,19 @@ try:
     # Runs: listed, refreshing.
     driver.find_element(By.CSS_SELECTOR, 'header a[data-view="runs"]').click()
     wait.until(lambda d: "node2" in main() and "customers" in main())
+
+    # Tokens: created in the page and shown once; the audit view lists what this page changed.
+    driver.find_element(By.CSS_SELECTOR, 'header a[data-view="tokens"]').click()
+    wait.until(lambda d: d.find_elements(By.ID, "tgo"))
+    driver.find_element(By.ID, "tn").send_keys("grafana")
+    Select(driver.find_element(By.ID, "tr")).select_by_visible_text("viewer")
+    driver.find_element(By.ID, "tgo").click()
+    wait.until(lambda d: "sht_" in d.find_element(By.ID, "tmsg").text)
+    driver.find_element(By.CSS_SELECTOR, 'header a[data-view="audit"]').click()
+    wait.until(lambda d: all(a in main() for a in ["token.create", "schedule.create", "instance.create"]))
+
+    violations = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not violations, violations
     print("ok")
 finally:
     driver.quit()
