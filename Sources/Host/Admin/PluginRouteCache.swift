@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import Synchronization
 
@@ -9,26 +10,37 @@ import Synchronization
 /// `until` has not passed. The check reads the database, so a record changed by a sync in this host, by the
 /// CLI in another process or by another replica sharing PostgreSQL is never answered from memory.
 final class PluginRouteCache: Sendable {
-    /// The plugin, the instance, the path, and the query and headers the plugin sees (sorted), as one text.
+    /// The request as sent: the plugin, the path with its query, and the values of the headers a plugin sees. Built
+    /// before the route is matched, so a hit costs no parsing; two spellings of one query are two entries.
     struct Key: Hashable, Sendable {
         var text: String
 
-        init(plugin: String, instance: String, path: String, query: [String: String], headers: [String: String]) {
-            func pairs(_ d: [String: String]) -> String { d.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "\u{1}") }
-            text = [plugin, instance, path, pairs(query), pairs(headers)].joined(separator: "\u{0}")
+        init(plugin: String, request: Request) {
+            var t = plugin
+            t += "\u{0}"
+            t += request.uri.description
+            for name in PluginRoutes.forwardedHeaders {
+                t += "\u{0}"
+                t += request.headers[values: name].joined(separator: "\u{1}")
+            }
+            text = t
         }
     }
 
     struct Entry: Sendable {
         /// The loaded plugin that answered (a rescan that replaced it makes the entry unusable).
         var handle: PluginHandle
+        /// The instance the answer is of, and whether its route is public (else the caller's token is checked first).
+        var instanceID: String
+        var isPublic: Bool
         var instanceUpdatedAt: Date
         /// The store reads the answer came from, and what each returned then.
         var reads: [StoreRead]
         var fingerprints: [String]
         var until: Date?
         var status: HTTPResponse.Status
-        var headers: HTTPFields
+        /// The answer's headers, with `x-synchost-cache: hit` (built once, not per request).
+        var hitHeaders: HTTPFields
         var body: ByteBuffer
     }
 
@@ -61,10 +73,10 @@ final class PluginRouteCache: Sendable {
     /// Whether an entry still answers for `instanceID` now: the same plugin image, before `until`, and — read
     /// again on one connection — the instance still the plugin's with its config unchanged, and every read
     /// returning what it returned then.
-    static func stillValid(_ e: Entry, handle: PluginHandle, instanceID: String, now: Date, store: any HostDatabase) async throws -> Bool {
+    static func stillValid(_ e: Entry, handle: PluginHandle, now: Date, store: any HostDatabase) async throws -> Bool {
         guard e.handle === handle else { return false }
         if let until = e.until, now >= until { return false }
-        guard let again = try await store.readAgain(instance: instanceID, e.reads) else { return false }
+        guard let again = try await store.readAgain(instance: e.instanceID, e.reads) else { return false }
         return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt && again.fingerprints == e.fingerprints
     }
 }

@@ -18,6 +18,8 @@ struct PluginRoutes {
     static let cacheHeader = HTTPField.Name("x-synchost-cache")!
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+    /// The request headers a plugin sees; never Authorization (the caller's token).
+    static let forwardedHeaders: [HTTPField.Name] = [.contentType, .ifNoneMatch, .accept, .userAgent]
     static let timeout: Duration = .seconds(120)
 
     struct Match {
@@ -57,7 +59,6 @@ struct PluginRoutes {
 
     func handle(_ request: Request, context: AdminRequestContext) async throws -> Response {
         let name = try context.parameters.require("name")
-        let rest = context.parameters.getCatchAll().map(String.init)
         // Without a token nothing about the plugin's routes is revealed, except its public ones. A route that is not
         // public needs a token whose role allows it (reads: viewer; actions: operator).
         func signedIn() async throws -> Identity {
@@ -69,6 +70,19 @@ struct PluginRoutes {
             _ = try await signedIn()
             throw HostError.notFound("no loaded plugin named \(name.debugDescription)")
         }
+        // A request that declares no body (a plain GET) is not awaited for one.
+        let declaresBody = request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil
+        // A GET answered before may be answered again, once the caller is let in and the answer is checked in the
+        // database together with the instance itself (see PluginRouteCache).
+        let cacheKey = request.method == .get && !declaresBody ? PluginRouteCache.Key(plugin: plugin.name, request: request) : nil
+        if let cacheKey, let entry = cache.entry(cacheKey) {
+            if !entry.isPublic { _ = try await signedIn() }
+            if try await PluginRouteCache.stillValid(entry, handle: plugin, now: clock(), store: store) {
+                return Response(status: entry.status, headers: entry.hitHeaders, body: .init(byteBuffer: entry.body))
+            }
+            cache.remove(cacheKey)
+        }
+        let rest = context.parameters.getCatchAll().map(String.init)
         let (found, otherMethod) = Self.match(plugin.manifest.routes, templates: plugin.routeTemplates, method: request.method.rawValue, path: rest)
         guard let found else {
             _ = try await signedIn()
@@ -78,8 +92,7 @@ struct PluginRoutes {
         let identity = found.spec.isPublic ? nil : try await signedIn()
         let instanceID = found.params["id"] ?? request.uri.queryParameters.get("instance").map({ String($0) })
         let body: [UInt8]?
-        // A request that declares no body (a plain GET) is not awaited for one.
-        if request.headers[.contentLength] == nil && request.headers[.transferEncoding] == nil {
+        if !declaresBody {
             body = nil
         } else {
             do {
@@ -91,25 +104,10 @@ struct PluginRoutes {
         }
         var query: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
-        // Only headers a plugin may need; never Authorization (the admin token).
+        // Only headers a plugin may need; never Authorization (the caller's token).
         var headers: [String: String] = [:]
-        for field in request.headers where ["content-type", "if-none-match", "accept", "user-agent"].contains(field.name.canonicalName) {
+        for field in request.headers where Self.forwardedHeaders.contains(field.name) {
             headers[field.name.canonicalName] = field.value
-        }
-        // A GET of a named instance may be answered from an earlier answer, once checked in the database
-        // together with the instance itself (see PluginRouteCache).
-        var cacheKey: PluginRouteCache.Key?
-        if request.method == .get, body == nil, let id = instanceID {
-            let key = PluginRouteCache.Key(plugin: plugin.name, instance: id, path: rest.joined(separator: "/"), query: query, headers: headers)
-            if let entry = cache.entry(key) {
-                if try await PluginRouteCache.stillValid(entry, handle: plugin, instanceID: id, now: clock(), store: store) {
-                    var fields = entry.headers
-                    fields[Self.cacheHeader] = "hit"
-                    return Response(status: entry.status, headers: fields, body: .init(byteBuffer: entry.body))
-                }
-                cache.remove(key)
-            }
-            cacheKey = key
         }
         var instance: InstanceRecord?
         if let id = instanceID {
@@ -122,7 +120,8 @@ struct PluginRoutes {
             let mine = try await store.instances().filter { $0.plugin == plugin.name }
             if mine.count == 1 { instance = mine[0] }
         }
-        let reads = cacheKey == nil ? nil : RouteReadLog()
+        // Only the answers of a named instance are kept (the read log is what lets them be checked later).
+        let reads = cacheKey == nil || instanceID == nil ? nil : RouteReadLog()
         var routeRequest = RouteRequest(
             method: request.method.rawValue, route: found.spec.path, path: rest.joined(separator: "/"),
             pathParams: found.params, query: query, headers: headers, instance: instance?.info)
@@ -155,8 +154,11 @@ struct PluginRoutes {
         let status = HTTPResponse.Status(code: response.status)
         let bytes = ByteBuffer(bytes: SecretMasker.redact(bytes: response.bodyBytes, secrets: secrets))
         if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads {
-            cache.store(.init(handle: plugin, instanceUpdatedAt: instance.updatedAt, reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint),
-                              until: policy.untilMillis.map { Date(millis: $0) }, status: status, headers: fields, body: bytes), for: cacheKey)
+            var hitHeaders = fields
+            hitHeaders[Self.cacheHeader] = "hit"
+            cache.store(.init(handle: plugin, instanceID: instance.id, isPublic: found.spec.isPublic, instanceUpdatedAt: instance.updatedAt,
+                              reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint), until: policy.untilMillis.map { Date(millis: $0) },
+                              status: status, hitHeaders: hitHeaders, body: bytes), for: cacheKey)
             fields[Self.cacheHeader] = "miss"
         }
         // A plugin's action (anything but a read) is in the audit log, with who called it and its answer's status.
