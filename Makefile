@@ -9,7 +9,7 @@ SWIFT ?= swift
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: setup build demo serve test bench plugin plugin-readmes web clean
+.PHONY: setup build demo serve test bench plugin plugin-readmes clean
 
 setup:
 	@scripts/setup.sh
@@ -39,10 +39,6 @@ bench: setup
 plugin: build
 	@test -n "$(NAME)" || { echo "usage: make plugin NAME=acme [DIR=path]" >&2; exit 2; }
 	.build/debug/synchost plugins new $(NAME) $(if $(DIR),--dir $(DIR),)
-
-# After editing the admin page (Sources/Host/Admin/Web): regenerate the embedded copy (a unit test checks it).
-web:
-	python3 scripts/embed-web.py
 
 # After changing a manifest: rewrite the generated tables of every plugin README (a test checks them).
 plugin-readmes: setup

@@ -94,9 +94,13 @@ let package = Package(
                 // Secret config values sealed with AES-GCM.
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            // The admin page's files: embedded as generated code (WebAssets.swift, `make web`), so the binary stays one file.
-            exclude: ["Admin/Web"]
+            // The admin page's files: embedded at build time as generated code, so the binary stays one file.
+            exclude: ["Admin/Web"],
+            plugins: ["EmbedWeb"]
         ),
+        // The build tool that embeds them (BuildTools/EmbedWeb) and the program it runs.
+        .executableTarget(name: "EmbedWebTool", path: "BuildTools/EmbedWebTool"),
+        .plugin(name: "EmbedWeb", capability: .buildTool(), dependencies: ["EmbedWebTool"], path: "BuildTools/EmbedWeb"),
         .executableTarget(name: "synchost", dependencies: ["Host", "Demo"]),
         // `synchost demo`: the simulators wired to a host (kept out of the kernel, which knows no plugin).
         .target(

@@ -24,13 +24,16 @@ struct CrashTests {
         child.standardError = FileHandle.nullDevice
         try child.run()
 
-        // Wait until a good part is written, then kill without warning.
+        // Wait until a good part is written, then kill without warning. The store is opened once (an open migrates:
+        // a write that would queue behind the child's), and progress read from the cursor (a point read).
         let deadline = ContinuousClock.now + .seconds(60)
+        var watcher: SQLStore?
         var written = 0
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
-            guard FileManager.default.fileExists(atPath: db), let store = try? await openSQLite(db) else { continue }
-            written = (try? await store.collections(instance: "crash").first?.records) ?? 0
+            if watcher == nil, FileManager.default.fileExists(atPath: db) { watcher = try? await openSQLite(db) }
+            guard let watcher else { continue }
+            written = Int((try? await watcher.cursor(instance: "crash", stream: "bulk"))??.intValue ?? 0)
             if written >= 40_000 { break }
         }
         kill(child.processIdentifier, SIGKILL)

@@ -110,6 +110,21 @@ struct SecretsAtRestTests {
         #expect(try Self.files(in: dir, containing: ["Wr0ng-KEY-secret"]).isEmpty)
     }
 
+    /// Two opens of one new database at the same moment (a host and a CLI command): both end with the one key the
+    /// key file holds — never each its own, which would leave one of them sealing under a key that is lost.
+    @Test func twoOpensOfANewDatabaseAtOnceShareOneKey() async throws {
+        let dir = try temporaryDirectory("two-opens")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for n in 0..<10 {
+            let db = dir.appendingPathComponent("n\(n).db").path
+            async let a = openSQLite(db)
+            async let b = openSQLite(db)
+            let (x, y) = try await (a, b)
+            let onDisk = try #require(try SecretKeyRing.load(file: URL(fileURLWithPath: db + ".key")))
+            #expect(onDisk.keys.count == 1 && x.sealer?.keyRing.primary.id == onDisk.primary.id && y.sealer?.keyRing.primary.id == onDisk.primary.id)
+        }
+    }
+
     @Test func aDatabaseWrittenBeforeSealingHasItsClearSecretsSealedAtStart() async throws {
         let (dir, plugins) = try await directoryWithTinyPlugin("upgrade")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -3,8 +3,8 @@ import Testing
 
 @testable import Host
 
-/// The admin page's embedded copy is its files, and the files need no inline script or style (the page's policy
-/// allows none).
+/// The admin page's embedded copy (made at build time by BuildTools/EmbedWeb) is its files, and the files need no
+/// inline script or style (the page's policy allows none).
 @Suite("Admin page files")
 struct WebAssetsTests {
     static let web = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -12,10 +12,10 @@ struct WebAssetsTests {
 
     @Test func theEmbeddedCopyIsTheFilesAsTheyAre() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.web.path).sorted()
-        #expect(names == WebAssets.files.keys.sorted(), "run `make web` after adding or removing a file")
+        #expect(names == WebAssets.files.keys.sorted())
         for name in names {
             let onDisk = try #require(FileManager.default.contents(atPath: Self.web.appendingPathComponent(name).path))
-            #expect(WebAssets.files[name]?.bytes == Array(onDisk), "\(name) changed: run `make web`")
+            #expect(WebAssets.files[name]?.bytes == Array(onDisk), "\(name)")
         }
     }
 

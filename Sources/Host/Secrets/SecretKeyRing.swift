@@ -77,14 +77,30 @@ public struct SecretKeyRing: Sendable {
         return try parse(text, origin: .file(file.path))
     }
 
-    /// Writes the ring to `file` (mode 0600) by renaming a complete new file over it: a reader sees the old
-    /// ring or the new one, never half of one.
-    public func write(to file: URL) throws {
+    /// Creates `file` holding this ring (mode 0600) unless it exists: returns false, leaving the file alone, when
+    /// another process made it first (two hosts opening a new database at once must not each keep a key of its own).
+    public func create(at file: URL) throws -> Bool {
+        let temporary = try writeTemporary(beside: file)
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        // link(2) fails when the name exists: the first complete file wins, and no reader sees half of one.
+        if link(temporary.path, file.path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw HostError.unavailable("cannot create the key file \(file.path): \(String(cString: strerror(errno)))")
+    }
+
+    private func writeTemporary(beside file: URL) throws -> URL {
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: temporary.path, contents: Data(fileText.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw HostError.unavailable("cannot write the key file \(file.path)")
         }
+        return temporary
+    }
+
+    /// Writes the ring to `file` (mode 0600) by renaming a complete new file over it: a reader sees the old
+    /// ring or the new one, never half of one (a rotation).
+    public func write(to file: URL) throws {
+        let temporary = try writeTemporary(beside: file)
         guard rename(temporary.path, file.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)

@@ -38,8 +38,8 @@ extension SQLStore {
         if ring == nil {
             guard let file else { throw HostError.invalid("no secret key: set SYNCHOST_SECRET_KEY or SYNCHOST_SECRET_KEY_FILE") }
             let new = try SecretKeyRing(keys: [SecretKeyRing.newKey()], origin: .file(file.path))
-            try new.write(to: file)
-            ring = new
+            // Another process opening this new database at the same moment may have made the file first: use its key.
+            ring = try new.create(at: file) ? new : SecretKeyRing.load(file: file)
         }
         let sealer = SecretSealer(ring: ring!)
         let check = try sealer.seal(.string("synchost"), context: Self.keyCheckContext)
