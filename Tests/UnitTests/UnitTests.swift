@@ -88,10 +88,10 @@ struct AdminTokenTests {
         #expect(!second.generated)
         #expect(second.token == first.token)
         #expect(try AdminToken.resolve(explicit: "given", dataDirectory: dir).token == "given")
-        #expect(AdminToken.matches("abc", "abc"))
-        #expect(!AdminToken.matches("abd", "abc"))
-        #expect(!AdminToken.matches("ab", "abc"))
-        #expect(!AdminToken.matches("abcd", "abc"))
+        #expect(AdminToken.matches("abc".utf8, Array("abc".utf8)))
+        #expect(!AdminToken.matches("abd".utf8, Array("abc".utf8)))
+        #expect(!AdminToken.matches("ab".utf8, Array("abc".utf8)))
+        #expect(!AdminToken.matches("abcd".utf8, Array("abc".utf8)))
     }
 }
 

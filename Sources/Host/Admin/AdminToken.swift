@@ -26,12 +26,8 @@ public enum AdminToken {
         return Resolved(token: token, generated: true)
     }
 
-    /// Compares in time independent of where the strings differ.
-    public static func matches(_ given: String, _ expected: String) -> Bool {
-        matches(given.utf8, Array(expected.utf8))
-    }
-
-    /// The same against the expected token's bytes (kept by the caller: this runs on every request).
+    /// Compares in time independent of where the texts differ; the expected token's bytes are kept by the caller
+    /// (this runs on every request).
     static func matches(_ given: String.UTF8View, _ expected: [UInt8]) -> Bool {
         var diff = UInt8(given.count == expected.count ? 0 : 1)
         var i = 0

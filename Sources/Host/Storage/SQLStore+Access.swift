@@ -63,6 +63,12 @@ extension SQLStore: AccessStore {
                   .text(action), .text(target), before.map { .bytes($0.jsonBytes) } ?? .null, after.map { .bytes($0.jsonBytes) } ?? .null])
     }
 
+    /// The row as it is before a change, read only when the change is recorded: a delivery or a scheduler update,
+    /// made for nobody, pays no extra read.
+    static func beforeChange<T>(_ read: () async throws -> T?) async throws -> T? {
+        AuditActor.current == nil ? nil : try await read()
+    }
+
     public func recordAudit(action: String, target: String, before: JSONValue?, after: JSONValue?) async throws {
         guard AuditActor.current != nil else { return }
         try await write { s in try await Self.audit(s, action, target, before: before, after: after) }

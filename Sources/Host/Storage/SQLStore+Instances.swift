@@ -49,7 +49,7 @@ extension SQLStore: InstanceStore {
     public func updateInstance(_ instance: InstanceRecord) async throws {
         let config = try storedConfig(instance)
         try await write { s in
-            let before = try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(instance.id)]).map(self.storedAuditJSON)
+            let before = try await Self.beforeChange { try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(instance.id)]).map(self.storedAuditJSON) }
             let updated = try await s.count("UPDATE instances SET plugin = ?, config = ?, enabled = ?, updated_at = ? WHERE id = ? RETURNING id",
                                             [.text(instance.plugin), config, .bool(instance.enabled), .int(instance.updatedAt.millis), .text(instance.id)])
             if updated == 0 { throw HostError.notFound("no instance \(instance.id.debugDescription)") }
@@ -70,10 +70,10 @@ extension SQLStore: InstanceStore {
 
     public func deleteInstance(id: String, purgeData: Bool, now: Date) async throws {
         try await write { s in
-            guard let before = try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).map(self.storedAuditJSON) else {
+            let before = try await Self.beforeChange { try await s.one("SELECT \(Self.instanceColumns) FROM instances WHERE id = ?", [.text(id)]).map(self.storedAuditJSON) }
+            if try await s.count("DELETE FROM instances WHERE id = ? RETURNING id", [.text(id)]) == 0 {
                 throw HostError.notFound("no instance \(id.debugDescription)")
             }
-            try await s.execute("DELETE FROM instances WHERE id = ?", [.text(id)])
             try await Self.audit(s, purgeData ? "instance.delete_with_data" : "instance.delete", id, before: before, after: nil)
             try await s.execute("DELETE FROM schedules WHERE instance_id = ?", [.text(id)])
             try await s.execute("UPDATE runs SET status = 'cancelled', error = 'instance deleted', finished_at = ? WHERE instance_id = ? AND status = 'queued'",

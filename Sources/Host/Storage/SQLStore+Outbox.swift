@@ -37,7 +37,7 @@ extension SQLStore: OutboxStore {
 
     public func updateNotification(_ n: OutboxNotification) async throws {
         try await write { s in
-            let before = try await s.one("SELECT state FROM notifications WHERE id = ?", [.text(n.id)])?.text(0)
+            let before = try await Self.beforeChange { try await s.one("SELECT state FROM notifications WHERE id = ?", [.text(n.id)])?.text(0) }
             try await s.execute("UPDATE notifications SET \(NotificationRow.assignments) WHERE id = ?", Array(NotificationRow.values(n).dropFirst()) + [.text(n.id)])
             try await Self.audit(s, n.state == .pending ? "notification.retry" : "notification.update", n.id,
                                  before: before.map { ["state": .string($0)] }, after: ["state": .string(n.state.rawValue), "channel": .string(n.channel)])

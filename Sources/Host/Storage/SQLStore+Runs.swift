@@ -91,7 +91,7 @@ extension SQLStore: RunStore {
     public func updateSchedule(_ schedule: ScheduleRecord) async throws {
         try await write { s in
             try await Self.checkNameFree(s, schedule)
-            let before = try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(schedule.id)]).map(ScheduleRow.decode)
+            let before = try await Self.beforeChange { try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(schedule.id)]).map(ScheduleRow.decode) }
             if try await s.count("UPDATE schedules SET \(ScheduleRow.assignments) WHERE id = ? RETURNING id", ScheduleRow.updateValues(schedule)) == 0 {
                 throw HostError.notFound("no schedule \(schedule.id.debugDescription)")
             }
@@ -101,11 +101,11 @@ extension SQLStore: RunStore {
 
     public func deleteSchedule(id: String) async throws {
         try await write { s in
-            guard let before = try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).map(ScheduleRow.decode) else {
+            let before = try await Self.beforeChange { try await s.one("SELECT \(ScheduleRow.columns) FROM schedules WHERE id = ?", [.text(id)]).map(ScheduleRow.decode) }
+            if try await s.count("DELETE FROM schedules WHERE id = ? RETURNING id", [.text(id)]) == 0 {
                 throw HostError.notFound("no schedule \(id.debugDescription)")
             }
-            try await s.execute("DELETE FROM schedules WHERE id = ?", [.text(id)])
-            try await Self.audit(s, "schedule.delete", id, before: Self.auditJSON(before), after: nil)
+            try await Self.audit(s, "schedule.delete", id, before: before.map(Self.auditJSON), after: nil)
         }
     }
 

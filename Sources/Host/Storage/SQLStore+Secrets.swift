@@ -70,7 +70,14 @@ extension SQLStore {
     /// Seals the secret values a database written before sealing holds in clear (an upgrade); how many instances
     /// changed. On SQLite the write-ahead log is then emptied, so no old page keeps a value in clear.
     public func sealClearSecrets() async throws -> Int {
-        guard let sealer, secrets.withLock({ $0.keysOf }) != nil else { return 0 }
+        guard let sealer, let keysOf = secrets.withLock({ $0.keysOf }) else { return 0 }
+        // Looked for with a read: a start that finds nothing in clear (every start but the first) writes nothing.
+        let clear = try await rows("SELECT plugin, config FROM instances").contains { row in
+            guard let keys = keysOf(row.text(0) ?? ""),
+                  let config = try? WireJSON.decode([String: JSONValue].self, from: row.bytes(1) ?? Array("{}".utf8)) else { return false }
+            return keys.contains { config[$0].map { $0 != .null && !SecretSealer.isSealed($0) } ?? false }
+        }
+        guard clear else { return 0 }
         let sealedCount: Int = try await write { s in
             try await self.executor.lock(s, Self.migrationLock)
             var changed = 0
