@@ -137,3 +137,20 @@ struct ZoneOffsetTests {
         }
     }
 }
+
+@Suite("Misfire policy")
+struct MisfirePolicyTests {
+    /// The store finds a schedule due by millisecond values (rounded); the plan must agree, or the fire is lost.
+    @Test func aFireDueAtTheStoresMillisecondIsPlannedNotPassedOver() {
+        let fire = Date(millis: 1_796_000_000_000)
+        var s = ScheduleRecord(instance: "i", job: "j", cron: "0 0 1 1 *")
+        s.nextFireAt = fire
+        s.nextRunAt = fire
+        // 0.4 ms before the fire: the same millisecond once rounded, as the store compares it.
+        let now = fire.addingTimeInterval(-0.0004)
+        #expect(now.millis == fire.millis)
+        let plan = MisfirePolicy.plan(s, now: now)
+        #expect(plan.runs.count == 1 && plan.runs.first?.status == .queued, "\(plan.runs)")
+        #expect((plan.schedule.nextFireAt ?? .distantPast) > fire)
+    }
+}

@@ -8,7 +8,11 @@ enum MisfirePolicy {
     /// Counting missed fires stops here (a months-long outage of a per-minute schedule).
     static let countLimit = 100_000
 
-    static func plan(_ schedule: ScheduleRecord, now: Date) -> FirePlan {
+    static func plan(_ schedule: ScheduleRecord, now exactNow: Date) -> FirePlan {
+        // At the store's precision (milliseconds, rounded): the store found the schedule due by comparing millisecond
+        // values, so "due" here must mean the same — a fire 0.4 ms after the exact now would otherwise be found due,
+        // not planned, and passed over with the schedule advanced beyond it.
+        let now = Date(millis: exactNow.millis)
         var s = schedule
         guard let first = s.nextFireAt, let zone = CronCache.zone(s.timezone), let cron = CronCache.cron(s.cron) else {
             s.advance(after: now)
