@@ -56,7 +56,7 @@ struct ScaleOutTests {
                            "--data-dir", dir.appendingPathComponent("host\(n)").path, "--scheduler-max-idle", "1",
                            "--scheduler-lease", String(Self.lease), "--log-level", "info"]
             let log = dir.appendingPathComponent("host\(n).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: log)
             p.standardOutput = FileHandle.nullDevice
             // Replicas sharing the database share its secret key.

@@ -47,6 +47,41 @@ struct StoreTests {
         #expect(try await store.records(instance: i, collection: "raw", query: byField).records.map(\.data) == [odd])
     }
 
+    /// A reused route answer is checked by making its reads again: a page's stamp covers its records and whether
+    /// more followed, so a record changed in the page, or the look-ahead row gone, tells the answer is old.
+    @Test(arguments: Backend.available)
+    func readsMadeAgainTellWhetherTheirAnswerChanged(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let i = freshInstance()
+        try await store.createInstance(InstanceRecord(id: i, plugin: "p", config: [:]), schedules: [])
+        let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+        _ = try await store.upsert(page("c", [("a", ["v": 1]), ("b", ["v": 2]), ("c", ["v": 3])]), instance: i, runID: nil, now: t0)
+        var q = RecordQuery()
+        q.limit = 2
+        q = try q.validated()
+        let firstPage = try await store.records(instance: i, collection: "c", query: q)
+        let one = try await store.record(instance: i, collection: "c", key: "b")
+        let reads: [StoreRead] = [.list(collection: "c", query: q), .record(collection: "c", key: "b")]
+        let then = [ReadStamp(firstPage.records, hasMore: firstPage.nextCursor != nil), ReadStamp(one.map { [$0] } ?? [])]
+        #expect(then[0].hasMore && then[0].records.map(\.key) == ["a", "b"])
+        for prepared in [try store.prepareReadAgain(instance: i, reads), try store.prepareReadAgain(instance: i, [reads[0]])] {
+            let again = try #require(try await store.readAgain(prepared))
+            #expect(again.plugin == "p")
+            #expect(again.stamps == Array(then.prefix(prepared.reads.count)))
+        }
+        // Unchanged content re-synced later: the sync time is part of the stamp.
+        _ = try await store.upsert(page("c", [("a", ["v": 1])]), instance: i, runID: nil, now: t0.addingTimeInterval(60))
+        #expect(try await store.readAgain(store.prepareReadAgain(instance: i, [reads[0]]))?.stamps != [then[0]])
+        // The look-ahead row removed for good: the page no longer has more.
+        let fresh = try await store.records(instance: i, collection: "c", query: q)
+        let now = ReadStamp(fresh.records, hasMore: fresh.nextCursor != nil)
+        #expect(try await store.purgeKeys(instance: i, collection: "c", keys: ["c"]) == 1)
+        let after = try #require(try await store.readAgain(store.prepareReadAgain(instance: i, [reads[0]])))
+        #expect(after.stamps[0].records == now.records && !after.stamps[0].hasMore)
+        // No such instance: nothing to answer for.
+        #expect(try await store.readAgain(store.prepareReadAgain(instance: freshInstance(), reads)) == nil)
+    }
+
     @Test(arguments: Backend.available)
     func theCursorIsSavedWithItsPageAndADryRunWritesNothing(_ backend: Backend) async throws {
         let store = try await backend.open()

@@ -19,7 +19,7 @@ final class ServeProcess: @unchecked Sendable {
         let out = Pipe()
         process.standardOutput = out
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: log)
         } else {
             process.standardError = FileHandle.nullDevice

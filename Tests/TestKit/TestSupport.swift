@@ -130,7 +130,7 @@ func capturingLogger(_ sink: CapturedLog) -> Logger {
 
 func makeKernel(_ directory: URL, log: CapturedLog = CapturedLog()) async throws -> Kernel {
     let kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log))
-    try kernel.registry.rescan()
+    _ = try kernel.registry.rescan()
     return kernel
 }
 

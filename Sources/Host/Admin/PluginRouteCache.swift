@@ -34,9 +34,9 @@ final class PluginRouteCache: Sendable {
         var instanceID: String
         var isPublic: Bool
         var instanceUpdatedAt: Date
-        /// The store reads the answer came from, and what each returned then.
-        var reads: [StoreRead]
-        var fingerprints: [String]
+        /// The store reads the answer came from (made ready to be made again), and what each returned then.
+        var reads: PreparedReadAgain
+        var stamps: [ReadStamp]
         var until: Date?
         var status: HTTPResponse.Status
         /// The answer's headers, with `x-synchost-cache: hit` (built once, not per request).
@@ -76,7 +76,7 @@ final class PluginRouteCache: Sendable {
     static func stillValid(_ e: Entry, handle: PluginHandle, now: Date, store: any HostDatabase) async throws -> Bool {
         guard e.handle === handle else { return false }
         if let until = e.until, now >= until { return false }
-        guard let again = try await store.readAgain(instance: e.instanceID, e.reads) else { return false }
-        return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt && again.fingerprints == e.fingerprints
+        guard let again = try await store.readAgain(e.reads) else { return false }
+        return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt && again.stamps == e.stamps
     }
 }

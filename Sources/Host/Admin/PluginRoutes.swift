@@ -153,11 +153,12 @@ struct PluginRoutes {
         if fields[.contentType] == nil { fields[.contentType] = "application/json" }
         let status = HTTPResponse.Status(code: response.status)
         let bytes = ByteBuffer(bytes: SecretMasker.redact(bytes: response.bodyBytes, secrets: secrets))
-        if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads {
+        if let cacheKey, let instance, let policy = response.cache, let logged = reads?.reads,
+           let again = try? store.prepareReadAgain(instance: instance.id, logged.map(\.read)) {
             var hitHeaders = fields
             hitHeaders[Self.cacheHeader] = "hit"
             cache.store(.init(handle: plugin, instanceID: instance.id, isPublic: found.spec.isPublic, instanceUpdatedAt: instance.updatedAt,
-                              reads: logged.map(\.read), fingerprints: logged.map(\.fingerprint), until: policy.untilMillis.map { Date(millis: $0) },
+                              reads: again, stamps: logged.map(\.stamp), until: policy.untilMillis.map { Date(millis: $0) },
                               status: status, hitHeaders: hitHeaders, body: bytes), for: cacheKey)
             fields[Self.cacheHeader] = "miss"
         }

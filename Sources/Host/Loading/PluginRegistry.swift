@@ -25,7 +25,8 @@ public final class PluginRegistry: Sendable {
     public var loaded: [PluginHandle] { entries.compactMap(\.handle) }
 
     public func plugin(named name: String) -> PluginHandle? {
-        entries.first { $0.name == name && $0.isLoaded }?.handle
+        // Under the lock, without copying the entries (every plugin route request asks).
+        state.withLock { entries in entries.first { $0.name == name && $0.isLoaded }?.handle }
     }
 
     /// The entry for a plugin name, loaded or not (a failed one is found by its name when the descriptor

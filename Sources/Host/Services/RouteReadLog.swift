@@ -6,10 +6,10 @@ import Synchronization
 /// (`PluginRouteCache`). Any other service call (a fetch, a write, plugin state, a schedule, a notification)
 /// makes the answer depend on something the host cannot re-check: the call is then not reusable.
 public final class RouteReadLog: Sendable {
-    /// One store read and what it returned (`StoreRead.fingerprint`).
+    /// One store read and what it returned.
     struct Read: Sendable {
         var read: StoreRead
-        var fingerprint: String
+        var stamp: ReadStamp
     }
 
     private let state = Mutex<(reads: [Read], reusable: Bool)>(([], true))

@@ -37,7 +37,7 @@ struct StoreHostService: HostService {
             let r = try decode(KeyRequest.self)
             try check(collection: r.collection, session: session)
             let found = try await store.record(instance: instance, collection: r.collection, key: r.key)
-            session.reads?.recorded(.init(read: .record(collection: r.collection, key: r.key), fingerprint: StoreRead.fingerprint(found.map { [$0] } ?? [])))
+            session.reads?.recorded(.init(read: .record(collection: r.collection, key: r.key), stamp: ReadStamp(found.map { [$0] } ?? [])))
             return try WireJSON.encode(RecordFetchResult(record: found.map { Record(key: $0.key, data: $0.json) }))
         case "list":
             let r = try decode(StoreService.ListRequest.self)
@@ -50,7 +50,7 @@ struct StoreHostService: HostService {
             q.cursor = r.cursor
             q = try q.validated()
             let page = try await store.records(instance: instance, collection: r.collection, query: q)
-            session.reads?.recorded(.init(read: .list(collection: r.collection, query: q), fingerprint: StoreRead.fingerprint(page.records, next: page.nextCursor)))
+            session.reads?.recorded(.init(read: .list(collection: r.collection, query: q), stamp: ReadStamp(page.records, hasMore: page.nextCursor != nil)))
             return try WireJSON.encode(StoreService.ListPage(
                 records: page.records.map { StoreService.ListedRecord(key: $0.key, data: $0.json, syncedAt: $0.syncedAt, changedAt: $0.changedAt) },
                 nextCursor: page.nextCursor))

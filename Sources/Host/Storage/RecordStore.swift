@@ -18,9 +18,11 @@ public protocol RecordStore: Sendable {
     /// there is no such instance.
     func cachedList(instance: String, collection: String, query: RecordQuery) async throws -> CachedListRead?
     func records(instance: String, collection: String, query: RecordQuery) async throws -> RecordPage
-    /// The instance's plugin and config version and the fingerprints of `reads` made again, on one connection;
-    /// nil when there is no such instance.
-    func readAgain(instance: String, _ reads: [StoreRead]) async throws -> StoreReadAgain?
+    /// The statements that make `reads` of an instance again, built once (`readAgain`).
+    func prepareReadAgain(instance: String, _ reads: [StoreRead]) throws -> PreparedReadAgain
+    /// The instance's plugin and config version and the stamps of the prepared reads made again, on one
+    /// connection; nil when there is no such instance.
+    func readAgain(_ prepared: PreparedReadAgain) async throws -> StoreReadAgain?
     func collections(instance: String) async throws -> [CollectionSummary]
     func lastSyncedAt(instance: String, collection: String) async throws -> Date?
     /// Counts and numeric sums of live records, optionally grouped by a top-level field.

@@ -108,9 +108,6 @@ extension SQLStore: RecordStore {
     }
 
     static let recordByKey = "SELECT \(recordColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?"
-    /// The record columns with the data left out (NULL): what a fingerprint needs, without copying the bytes.
-    static let fingerprintColumns = "collection, key, NULL, hash, first_seen_at, synced_at, changed_at, deleted_at"
-    static let fingerprintByKey = "SELECT \(fingerprintColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?"
 
     public func record(instance: String, collection: String, key: String) async throws -> StoredRecord? {
         try await quickRows(Self.recordByKey, [.text(instance), .text(collection), .text(key)]).first.map(Self.record)
@@ -242,51 +239,69 @@ extension SQLStore: RecordStore {
 }
 
 extension SQLStore {
-    /// Each read's fingerprint now (keys, hashes and times: the records' bytes are not read).
-    public func readAgain(instance: String, _ reads: [StoreRead]) async throws -> StoreReadAgain? {
-        let head = "SELECT plugin, updated_at FROM instances WHERE id = ?"
-        var statements: [(sql: String, args: [SQLValue], page: (RecordQuery, KeysetPlan)?)] = []
+    /// What a stamp needs of a record (its bytes are not read).
+    static let stampColumns = "key, hash, synced_at, changed_at, deleted_at"
+
+    public func prepareReadAgain(instance: String, _ reads: [StoreRead]) throws -> PreparedReadAgain {
+        typealias Statement = PreparedReadAgain.Statement
+        let head = Statement(sql: "SELECT plugin, updated_at FROM instances WHERE id = ?", arguments: [.text(instance)])
+        var statements: [Statement] = []
+        var orders: [String?] = []
         for read in reads {
             switch read {
             case .record(let collection, let key):
-                statements.append((Self.fingerprintByKey, [.text(instance), .text(collection), .text(key)], nil))
+                statements.append(Statement(sql: "SELECT \(Self.stampColumns) FROM records WHERE instance_id = ? AND collection = ? AND key = ?",
+                                            arguments: [.text(instance), .text(collection), .text(key)]))
+                orders.append(nil)
             case .list(let collection, let query):
-                let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query, columns: Self.fingerprintColumns)
-                statements.append((sql, args, (query, plan)))
+                let (plan, sql, args) = try listStatement(instance: instance, collection: collection, query: query, columns: Self.stampColumns)
+                statements.append(Statement(sql: sql, arguments: args, pageLimit: try query.validated().limit))
+                orders.append(plan.orderSQL)
             }
         }
-        func assemble(_ h: SQLRow, _ answers: [[SQLRow]]) -> StoreReadAgain {
-            StoreReadAgain(plugin: h.text(0) ?? "", instanceUpdatedAt: h.date(1) ?? Date(millis: 0), fingerprints: zip(statements, answers).map { s, rows in
-                let records = rows.map(Self.record)
-                guard let (query, plan) = s.page else { return StoreRead.fingerprint(records) }
-                let page = plan.page(records, limit: query.limit)
-                return StoreRead.fingerprint(page.records, next: page.nextCursor)
-            })
+        // On SQLite the usual answer made of one read is checked in one statement: the instance row joined to that
+        // read's rows (PostgreSQL reads through its pool either way, one round trip per statement).
+        var joined: Statement?
+        if executor is SQLiteExecutor, statements.count == 1, let only = statements.first {
+            let order = orders[0].map { " ORDER BY \($0)" } ?? ""
+            joined = Statement(sql: "SELECT i.plugin, i.updated_at, r.* FROM instances i LEFT JOIN (\(only.sql)) r ON 1 WHERE i.id = ?\(order)",
+                               arguments: only.arguments + [.text(instance)], pageLimit: only.pageLimit)
+        }
+        return PreparedReadAgain(instance: instance, head: head, reads: statements, joined: joined)
+    }
+
+    /// Each read's stamp now.
+    public func readAgain(_ prepared: PreparedReadAgain) async throws -> StoreReadAgain? {
+        func stamp(_ rows: [SQLRow], at column: Int, limit: Int?) -> ReadStamp {
+            var stamps = rows.map { RecordStamp($0, at: column) }
+            guard let limit, stamps.count > limit else { return ReadStamp(stamps: stamps, hasMore: false) }
+            stamps.removeLast(stamps.count - limit)
+            return ReadStamp(stamps: stamps, hasMore: true)
+        }
+        func assemble(_ h: SQLRow, _ stamps: [ReadStamp]) -> StoreReadAgain {
+            StoreReadAgain(plugin: h.text(0) ?? "", instanceUpdatedAt: h.date(1) ?? Date(millis: 0), stamps: stamps)
         }
         if let sqlite = executor as? SQLiteExecutor {
-            // On the calling task, one connection: point reads and short index ranges. The usual answer made of one
-            // read is checked in one statement: the instance row joined to that read's rows.
-            if statements.count == 1, let only = statements.first {
-                let order = only.page.map { " ORDER BY \($0.1.orderSQL)" } ?? ""
-                let joined = "SELECT i.plugin, i.updated_at, r.* FROM instances i LEFT JOIN (\(only.sql)) r ON 1 WHERE i.id = ?\(order)"
+            // On the calling task, one connection: point reads and short index ranges.
+            if let joined = prepared.joined {
                 return try sqlite.readNow { c in
-                    let rows = try c.query(joined, only.args + [.text(instance)])
+                    let rows = try c.query(joined.sql, joined.arguments)
                     guard let first = rows.first else { return nil }
-                    // No record: one row whose record columns are NULL (the key, column 3, is never NULL in a record).
-                    let found = first.values[3] == .null ? [] : rows.map { SQLRow(Array($0.values.dropFirst(2))) }
-                    return assemble(first, [found])
+                    // No record: one row whose record columns are NULL (a record's key, column 2, is never NULL).
+                    let found = first.values[2] == .null ? [] : rows
+                    return assemble(first, [stamp(found, at: 2, limit: joined.pageLimit)])
                 }
             }
             return try sqlite.readNow { c in
-                guard let h = try c.query(head, [.text(instance)]).first else { return nil }
-                return assemble(h, try statements.map { try c.query($0.sql, $0.args) })
+                guard let h = try c.query(prepared.head.sql, prepared.head.arguments).first else { return nil }
+                return assemble(h, try prepared.reads.map { stamp(try c.query($0.sql, $0.arguments), at: 0, limit: $0.pageLimit) })
             }
         }
         return try await read { s in
-            guard let h = try await s.one(head, [.text(instance)]) else { return nil }
-            var answers: [[SQLRow]] = []
-            for st in statements { answers.append(try await s.query(st.sql, st.args)) }
-            return assemble(h, answers)
+            guard let h = try await s.one(prepared.head.sql, prepared.head.arguments) else { return nil }
+            var stamps: [ReadStamp] = []
+            for st in prepared.reads { stamps.append(stamp(try await s.query(st.sql, st.arguments), at: 0, limit: st.pageLimit)) }
+            return assemble(h, stamps)
         }
     }
 
