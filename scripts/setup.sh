@@ -4,8 +4,8 @@
 set -euo pipefail
 
 # Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd),
-# chromium (the web admin page, headless). Benchmarks: wrk.
-packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium chromium-driver wrk)
+# chromium (the web console, headless) and a Chinese font for its screenshots (fonts-wqy-zenhei). Benchmarks: wrk.
+packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium chromium-driver fonts-wqy-zenhei wrk)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,9 @@ public final class Kernel: Sendable {
     public let instances: InstanceManager?
     /// Present with a store; started with the scheduler.
     public let outbox: OutboxDispatcher?
+    /// What happens in this host, for the console's live stream; and how far each running run is.
+    public let events: EventBus
+    public let progress: RunProgress
 
     public init(
         pluginDirectory: URL, logger: Logger, httpClient: HTTPClient = .shared,
@@ -28,36 +31,41 @@ public final class Kernel: Sendable {
     ) {
         self.logger = logger
         self.store = store
+        let events = EventBus()
+        let progress = RunProgress()
+        self.events = events
+        self.progress = progress
         let fetch = FetchService(client: httpClient, logger: logger)
         // The registry is created after the router; the store service looks plugins up through this box.
         let registryBox = RegistryBox()
         let service = storeService ?? store.map { s in
             StoreHostService(store: s, collectionsOf: { plugin in
                 registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.collections.map(\.name)) }
-            }, clock: clock)
+            }, clock: clock, events: events)
         }
         let managerBox = ManagerBox()
-        let schedule: (any HostService)? = store == nil ? nil : ScheduleHostService { managerBox.manager }
+        let schedule: (any HostService)? = store == nil ? nil : ScheduleHostService(instances: { managerBox.manager }, progress: progress, events: events)
         let outboxBox = OutboxBox()
         let notifyService = notify ?? store.map { s in
-            NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts, wake: { outboxBox.outbox?.wake() }, clock: clock)
+            NotifyHostService(store: s, registry: { registryBox.registry }, maxAttempts: outboxMaxAttempts, wake: { outboxBox.outbox?.wake() },
+                              events: events, clock: clock)
         }
         // Config values the manifests mark secret are sealed before the store writes them.
         store?.knowSecretKeys { plugin in
             registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.config.filter(\.secret).map(\.key)) }
         }
         router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notifyService)
-        let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger)
+        let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger, events: events)
         self.registry = registry
         registryBox.registry = registry
         let outbox = store.map {
             OutboxDispatcher(store: $0, registry: registry, logger: logger, owner: schedulerOwner, retryBase: outboxRetryBase, maxAttempts: outboxMaxAttempts,
-                             clock: clock)
+                             clock: clock, events: events)
         }
         self.outbox = outbox
         outboxBox.outbox = outbox
         if let store {
-            let runner = JobRunner(registry: registry, store: store, logger: logger, clock: clock)
+            let runner = JobRunner(registry: registry, store: store, logger: logger, clock: clock, events: events, progress: progress)
             let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
                                       maxConcurrentRuns: maxConcurrentRuns, maxIdle: schedulerMaxIdle, clock: clock)
             self.runner = runner

@@ -39,6 +39,17 @@ extension PluginManifest {
                 out.append("| \(r.method) | \(code(r.path)) | \(r.isPublic ? "public (access token)" : "admin token") | \(cell(r.description)) |")
             }
         }
+        if !views.isEmpty {
+            out += ["", "### Console views", "", "| view | kind | reads | shows | actions |", "|---|---|---|---|---|"]
+            for v in views {
+                let reads = v.collection.map { "collection \(code($0))" } ?? v.route.map { "GET \(code($0))" } ?? ""
+                let shows = (v.chart?.series ?? v.columns).map { "\($0.label.zh) / \($0.label.en)" }.joined(separator: ", ")
+                let actions = v.actions.map { a in
+                    "\(a.label.zh) / \(a.label.en) (\(a.kind == .live ? "live read" : a.kind == .job ? "job \(code(a.target ?? ""))" : "\(a.method) \(code(a.target ?? ""))")\(a.row ? ", per row" : ""))"
+                }.joined(separator: "<br>")
+                out.append("| \(cell(v.title.zh)) / \(cell(v.title.en)) | \(v.kind.rawValue)\(v.chart.map { " (\($0.style.rawValue))" } ?? "") | \(reads) | \(cell(shows)) | \(cell(actions)) |")
+            }
+        }
         out += ["", Self.markdownEnd]
         return out.joined(separator: "\n")
     }

@@ -9,11 +9,13 @@ public struct PluginManifest: Sendable, Codable, Equatable {
     public var jobs: [JobSpec]
     public var collections: [CollectionSpec]
     public var routes: [RouteSpec]
+    /// The console views the host renders for each instance (ABI 1.4; an older host ignores them).
+    public var views: [ViewSpec]
 
     public init(
         name: String, version: String, kind: PluginKind, description: String,
         config: [ConfigKey] = [], jobs: [JobSpec] = [], collections: [CollectionSpec] = [],
-        routes: [RouteSpec] = []
+        routes: [RouteSpec] = [], views: [ViewSpec] = []
     ) {
         self.name = name
         self.version = version
@@ -23,6 +25,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
         self.jobs = jobs
         self.collections = collections
         self.routes = routes
+        self.views = views
     }
 
     /// The part of the manifest that travels as the descriptor's JSON.
@@ -32,6 +35,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
         public var jobs: [JobSpec]
         public var collections: [CollectionSpec]
         public var routes: [RouteSpec]
+        public var views: [ViewSpec]
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -40,6 +44,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
             jobs = try c.decodeIfPresent([JobSpec].self, forKey: .jobs) ?? []
             collections = try c.decodeIfPresent([CollectionSpec].self, forKey: .collections) ?? []
             routes = try c.decodeIfPresent([RouteSpec].self, forKey: .routes) ?? []
+            views = try c.decodeIfPresent([ViewSpec].self, forKey: .views) ?? []
         }
 
         init(_ m: PluginManifest) {
@@ -48,6 +53,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
             jobs = m.jobs
             collections = m.collections
             routes = m.routes
+            views = m.views
         }
     }
 
@@ -56,7 +62,7 @@ public struct PluginManifest: Sendable, Codable, Equatable {
     public init(name: String, version: String, kind: PluginKind, body: Body) {
         self.init(
             name: name, version: version, kind: kind, description: body.description, config: body.config,
-            jobs: body.jobs, collections: body.collections, routes: body.routes)
+            jobs: body.jobs, collections: body.collections, routes: body.routes, views: body.views)
     }
 
     public func job(named name: String) -> JobSpec? { jobs.first { $0.name == name } }

@@ -132,6 +132,28 @@ public struct SchedulerService: Sendable {
     public func enqueue(job: String, params: [String: JSONValue] = [:], at runAt: Date? = nil, trigger: String = "initial") async throws -> String {
         try await services.call(.schedule, "enqueue", EnqueueRequest(job: job, params: params, runAt: runAt, trigger: trigger), as: Enqueued.self).runID
     }
+
+    /// How far a run is (ABI 1.4), for the console's progress bars and `synchost run --verbose`.
+    public struct ProgressRequest: Sendable, Codable, Equatable {
+        public var done: Int
+        public var total: Int
+        public var label: String?
+        /// One of several bars of the run (each day of a backfill); nil: the run's own.
+        public var bar: String?
+
+        public init(done: Int, total: Int, label: String? = nil, bar: String? = nil) {
+            self.done = done
+            self.total = total
+            self.label = label
+            self.bar = bar
+        }
+    }
+
+    /// Reports progress of the current run: `done` of `total` steps, with a label such as "2026-11-20 · 12/20 accounts".
+    /// Best effort: a host older than 1.4 has no such operation, and progress is never worth failing a run for.
+    public func progress(done: Int, total: Int, label: String? = nil, bar: String? = nil) async {
+        _ = try? await services.call(.schedule, "progress", ProgressRequest(done: done, total: total, label: label, bar: bar), as: Empty.self)
+    }
 }
 
 /// Hands messages to the notifier plugins through the host's outbox (persisted before delivery).

@@ -73,7 +73,7 @@ struct DemoTests {
         let overview = try await dom("")
         #expect(overview.contains("loaded") && overview.contains("projectsync") && !overview.contains("class=\"err\""), "\(overview.suffix(2000))")
         let data = try await dom("?view=data&instance=vos-node1&collection=customers")
-        #expect(data.contains("source: <b>cache</b>") && data.contains("customers") && data.contains("last synced"), "\(data.suffix(2000))")
+        #expect(data.contains("Source: <b>cache</b>") && data.contains("customers") && data.contains("Last synced"), "\(data.suffix(2000))")
         let schedules = try await dom("?view=schedules")
         #expect(schedules.contains("*/10 9-23 * * *") && schedules.contains("next: 20"), "\(schedules.suffix(2000))")
         let runs = try await dom("?view=runs")

@@ -111,17 +111,54 @@ struct PluginLoaderTests {
         #expect(problems.contains("the path must be relative"))
     }
 
+    /// ABI 1.4 views: what a view reads and what its actions run must be declared, with labels in both languages.
+    @Test func viewsMustNameDeclaredCollectionsRoutesAndJobs() {
+        typealias T = LocalizedText
+        let m = PluginManifest(
+            name: "x", version: "1", kind: .connector, description: "",
+            jobs: [JobSpec("sync", description: "")],
+            collections: [CollectionSpec("items", keyField: "id", description: "")],
+            routes: [RouteSpec("GET", "instances/{id}/stats", description: ""), RouteSpec("DELETE", "instances/{id}/items/{key}", description: "")],
+            views: [
+                ViewSpec("ok", .table, title: T("项目", "Items"), collection: "items", columns: [ViewColumn("@key", T("键", "Key"))], actions: [
+                    ViewAction("sync", .job, label: T("同步", "Sync"), target: "sync"),
+                    ViewAction("drop", .route, label: T("删除", "Delete"), target: "instances/{id}/items/{key}", method: "DELETE", row: true),
+                ]),
+                ViewSpec("ok", .chart, title: T("", "Chart"), collection: "nope", chart: ChartSpec(.line, series: [])),
+                ViewSpec("card", .summary, title: T("卡片", "Card"), route: "instances/{id}/missing", actions: [
+                    ViewAction("run", .job, label: T("跑", "Run"), target: "other"),
+                    ViewAction("post", .route, label: T("发", "Post"), target: "instances/{id}/stats"),
+                    ViewAction("each", .live, label: T("行", "Row"), row: true),
+                ]),
+                ViewSpec("Bad Id", .table, title: T("表", "Table"), order: "name"),
+            ])
+        let problems = ManifestValidation.problems(in: m).joined(separator: "\n")
+        #expect(problems.contains("duplicate view \"ok\""))
+        #expect(problems.contains("view \"ok\": title needs zh-CN and en"))
+        #expect(problems.contains("collection \"nope\" is not declared"))
+        #expect(problems.contains("a chart needs series"))
+        #expect(problems.contains("route \"instances/{id}/missing\" is not a declared GET route"))
+        #expect(problems.contains("action run runs \"other\", not one of the plugin's jobs"))
+        #expect(problems.contains("action post calls POST \"instances/{id}/stats\", not a declared route"))
+        #expect(problems.contains("action each reads live, but the view reads no collection"))
+        #expect(problems.contains("action each is per row, but only a table has rows"))
+        #expect(problems.contains("view \"Bad Id\" is not an identifier"))
+        #expect(problems.contains("a table reads a collection") && problems.contains("a table needs columns") && problems.contains("order must be one of"))
+        #expect(!problems.contains("action sync") && !problems.contains("action drop"))
+    }
+
     /// ABI 1.3: route bodies are bytes both ways (frames), not JSON strings; a plugin built for 1.2 still gets
     /// and gives the JSON payloads of its version, from the same host.
     @Test func routeBodiesTravelAsBytesToA13PluginAndAsJSONTextToAnOlderOne() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
-        _ = try await compileCPlugin(into: dir, fileName: "tiny_old.so", defines: ["PLUGIN_NAME=\"tiny_old\"", "ABI_MINOR_DELTA=-1"])
+        // A 1.2 plugin: the last minor before framed route bodies.
+        _ = try await compileCPlugin(into: dir, fileName: "tiny_old.so", defines: ["PLUGIN_NAME=\"tiny_old\"", "ABI_MINOR_DELTA=-\(SH_ABI_MINOR - 2)"])
         let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()),
                             store: try await openSQLite(dir.appendingPathComponent("routes.db").path))
         try kernel.registry.rescan()
-        #expect(kernel.registry.plugin(named: "tiny_c")?.abiMinor == SH_ABI_MINOR && kernel.registry.plugin(named: "tiny_old")?.abiMinor == SH_ABI_MINOR - 1)
+        #expect(kernel.registry.plugin(named: "tiny_c")?.abiMinor == SH_ABI_MINOR && kernel.registry.plugin(named: "tiny_old")?.abiMinor == 2)
         let server = try await startServer(AdminServer(kernel: kernel, token: "t"))
         defer { server.task.cancel() }
         let base = "http://127.0.0.1:\(server.port)/api/v1/plugins"
@@ -156,7 +193,7 @@ struct PluginLoaderTests {
         #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""ready":"#))
 
         let info = try JSONValue.parse(try await plugin.invoke("service", request: Array("config:host".utf8), context: context))
-        #expect(info["abi"] == "1.3" && info["host_version"]?.stringValue == SynchostVersion.current)
+        #expect(info["abi"] == "1.4" && info["host_version"]?.stringValue == SynchostVersion.current)
         #expect(info["services"]?["fetch"]?["open"] == "1.2" && info["services"]?["fetch"]?["read"] == "1.2" && info["services"]?["fetch"]?["close"] == "1.2")
         #expect(info["services"]?["store"]?["list"] == "1.1" && info["services"]?["store"]?["upsert"] == "1.0")
         #expect(info["operations"]?["route"] == "1.1" && info["limits"]?["fetch_response_bytes"]?.intValue == 512 << 20)

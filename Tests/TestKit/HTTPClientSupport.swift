@@ -37,6 +37,10 @@ func request(_ method: String, _ url: String, token: String? = nil, body: String
     if let body { req.body = .bytes(ByteBuffer(string: body)) }
     if let bytes { req.body = .bytes(ByteBuffer(bytes: bytes)) }
     let resp = try await client.execute(req, timeout: .seconds(10))
+    // An event stream never ends: its head is the answer (read it with `eventStream`).
+    if resp.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+        return HTTPResult(status: Int(resp.status.code), body: "", headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }))
+    }
     let data = try await resp.body.collect(upTo: 10 << 20)
     return HTTPResult(status: Int(resp.status.code), body: String(buffer: data),
                       headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),

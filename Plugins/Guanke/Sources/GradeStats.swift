@@ -7,6 +7,8 @@ import PluginAPI
 /// `complete: false` and makes the run incomplete — never a silently truncated day.
 struct GradeStats {
     let client: GuankeClient
+    /// Told after each page (in a run: the host's progress bars, one per date).
+    var progress: SchedulerService?
 
     struct Day {
         var date: String
@@ -50,6 +52,10 @@ struct GradeStats {
                 if r["isCall"]?.intValue == 1 { day.dialled += 1 }
             }
             day.records += rows.count
+            if let progress {
+                let pages = client.pageSize > 0 ? max(1, (day.totalCount + client.pageSize - 1) / client.pageSize) : day.pages
+                await progress.progress(done: min(day.pages, pages), total: max(pages, day.pages), label: "\(date) · page \(day.pages)/\(pages)", bar: date)
+            }
             if day.records >= day.totalCount { break }
             if rows.isEmpty || rows.count < client.pageSize { break }
             page += 1

@@ -25,7 +25,7 @@ public struct GuankeConnector: Connector {
                 DefaultSchedule("*/10 9-23 * * *", params: ["dates": "today"], note: "today, every 10 minutes"),
             ])) { plugin, context in
             let (client, days) = try plugin.clientAndDays(context)
-            return try await GradeStats(client: client).run(days: days, store: context.store)
+            return try await GradeStats(client: client, progress: context.scheduler).run(days: days, store: context.store)
         },
         Job(JobSpec(
             "cleanup", description: "Purge cached days older than retention_days (stats, task rows)",
@@ -70,8 +70,45 @@ public struct GuankeConnector: Connector {
             CollectionSpec("task_rows", keyField: "date_task", description: "Per-task rows of each date"),
             CollectionSpec("grade_stats", keyField: "date", description: "Per-date grade_9, grade_1, totals, pages, complete flag"),
         ],
-        routes: routeTable.specs
+        routes: routeTable.specs,
+        views: views
     )
+
+    /// The legacy stats page: 9元/1元 per day as a chart and a table, task totals per day, with "sync now" and
+    /// "refresh this date".
+    static let views: [ViewSpec] = {
+        typealias T = LocalizedText
+        let dateInput = ConfigKey("date", .string, required: true, description: "yyyy-MM-dd, today or T-N")
+        let datesInput = ConfigKey("dates", .string, default: "T-3..T-1", description: "today, T-N, yyyy-MM-dd or a range A..B")
+        let refresh = ViewAction("refresh_date", .route, label: T("刷新某日", "Refresh a date"), target: "instances/{id}/grade-stats/refresh", inputs: [dateInput])
+        let syncGrades = ViewAction("sync_grades", .job, label: T("立即同步", "Sync now"), target: "grade_stats", inputs: [datesInput])
+        return [
+            ViewSpec("grade_trend", .chart, title: T("9元/1元 每日趋势", "9元/1元 per day"), collection: "grade_stats",
+                     chart: ChartSpec(.line, series: [ViewColumn("grade_9", T("9元", "9元")), ViewColumn("grade_1", T("1元", "1元"))], days: 30),
+                     actions: [syncGrades]),
+            ViewSpec("grade_days", .table, title: T("评级统计（按日）", "Grade stats by day"), collection: "grade_stats", columns: [
+                ViewColumn("@key", T("日期", "Date"), format: .date),
+                ViewColumn("grade_9", T("9元", "9元"), format: .number),
+                ViewColumn("grade_1", T("1元", "1元"), format: .number),
+                ViewColumn("total_success", T("成功合计", "Successes"), format: .number),
+                ViewColumn("total_records", T("通话记录", "Call records"), format: .number),
+                ViewColumn("complete", T("完整", "Complete"), format: .bool),
+                ViewColumn("@synced_at", T("同步时间", "Synced at"), format: .datetime),
+            ], order: "-key", actions: [refresh, syncGrades]),
+            ViewSpec("task_days", .table, title: T("任务统计（按日）", "Task stats by day"), collection: "task_stats", columns: [
+                ViewColumn("@key", T("日期", "Date"), format: .date),
+                ViewColumn("total_tasks", T("任务数", "Tasks"), format: .number),
+                ViewColumn("callout", T("外呼", "Called out"), format: .number),
+                ViewColumn("called", T("接通", "Answered"), format: .number),
+                ViewColumn("success", T("成功", "Successes"), format: .number),
+                ViewColumn("connected_rate", T("接通率", "Answer rate"), format: .percent),
+                ViewColumn("@synced_at", T("同步时间", "Synced at"), format: .datetime),
+            ], order: "-key", actions: [
+                ViewAction("refresh_task_date", .route, label: T("刷新某日", "Refresh a date"), target: "instances/{id}/task-stats/refresh", inputs: [dateInput]),
+                ViewAction("sync_tasks", .job, label: T("立即同步", "Sync now"), target: "task_stats", inputs: [datesInput]),
+            ]),
+        ]
+    }()
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try GuankeClient.Settings(config: config)

@@ -159,8 +159,11 @@ struct ProjectRoutes {
             return Self.error(404, "not_found", "project \(project) is not in the cache (run a sync first)")
         }
         let t = try await tokens.issue(project: project, ttl: seconds.map(Double.init) ?? Double(hours) * 3600, note: o["note"]?.stringValue)
+        // The project's public page (relative to the host's address); the link is it with `&token=` and the token
+        // appended (a URL carrying a credential would be masked in any answer or log line).
+        let page = "/api/v1/plugins/projectsync/projects/\(URLEncoding.component(project))/page?instance=\(URLEncoding.component(instance.id))"
         return Self.ok(["token": .string(t.token), "jti": .string(t.jti), "project_id": .string(project),
-                        "expires_at": .string(ProjectSync.iso.format(t.expires))], status: 201)
+                        "expires_at": .string(ProjectSync.iso.format(t.expires)), "page": .string(page)], status: 201)
     }
 
     func listTokens() async throws -> RouteResponse {

@@ -30,6 +30,11 @@ public struct ProjectSyncConnector: Connector {
                         isPublic: true)) { _, route, context in
             try await ProjectRoutes.serve(context) { try await $0.readProject(route) }
         },
+        Route(RouteSpec("GET", "projects/{project}/page", description: "The project's page for a tokenised link (?token=, lang=zh-CN|en): HTML, no script",
+                        isPublic: true)) { _, route, context in
+            let zh = (route.query["lang"] ?? route.headers["accept-language"] ?? "zh").lowercased().hasPrefix("zh")
+            return ProjectPage.render(try await ProjectRoutes.serve(context) { try await $0.readProject(route) }, zh: zh)
+        },
         Route(RouteSpec("GET", "instances/{id}/config/time-display", description: "How times are shown: timezone, format, mode (absolute or relative)")) { _, _, context in
             try await ProjectRoutes.serve(context) { try await $0.timeDisplay() }
         },
@@ -73,8 +78,44 @@ public struct ProjectSyncConnector: Connector {
             CollectionSpec("projects", keyField: "id", description: "Projects with status, stage, progress, version (deleted: tombstones)"),
             CollectionSpec("access_tokens", keyField: "jti", description: "Issued access tokens: project, expiry, revocation (never the token itself)"),
         ],
-        routes: routeTable.specs
+        routes: routeTable.specs,
+        views: views
     )
+
+    /// The cached projects, and the access tokens a project detail link carries: issue, list, revoke.
+    static let views: [ViewSpec] = {
+        typealias T = LocalizedText
+        return [
+            ViewSpec("projects", .table, title: T("项目", "Projects"), collection: "projects", columns: [
+                ViewColumn("@key", T("编号", "ID")),
+                ViewColumn("name", T("名称", "Name")),
+                ViewColumn("type", T("类型", "Type")),
+                ViewColumn("status", T("状态", "Status"), format: .status),
+                ViewColumn("stage", T("阶段", "Stage")),
+                ViewColumn("progress", T("进度", "Progress"), format: .percent),
+                ViewColumn("owner", T("负责人", "Owner")),
+                ViewColumn("@changed_at", T("变更时间", "Changed at"), format: .datetime),
+            ], filters: ["type", "status"], order: "-changed_at", actions: [
+                ViewAction("sync", .job, label: T("立即同步", "Sync now"), target: "sync"),
+                ViewAction("issue_token", .route, label: T("生成访问链接", "Issue an access link"), target: "instances/{id}/tokens", inputs: [
+                    ConfigKey("project_id", .string, required: true, description: "Project id"),
+                    ConfigKey("ttl_hours", .integer, default: 72, description: "Hours the link works"),
+                    ConfigKey("note", .string, description: "Who it is for"),
+                ]),
+            ]),
+            ViewSpec("access_tokens", .table, title: T("访问令牌", "Access tokens"), collection: "access_tokens", columns: [
+                ViewColumn("project_id", T("项目", "Project")),
+                ViewColumn("note", T("备注", "Note")),
+                ViewColumn("created_at", T("创建时间", "Created at"), format: .datetime),
+                ViewColumn("expires_at", T("过期时间", "Expires at"), format: .datetime),
+                ViewColumn("revoked", T("已撤销", "Revoked"), format: .bool),
+            ], order: "-synced_at", actions: [
+                ViewAction("revoke", .route, label: T("撤销", "Revoke"), target: "instances/{id}/tokens/{jti}", method: "DELETE", row: true,
+                           inputs: [ConfigKey("jti", .string, required: true, description: "Token id")],
+                           confirm: T("撤销后该链接立即失效，确定吗？", "The link stops working at once. Revoke it?")),
+            ]),
+        ]
+    }()
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try RemoteProjects.check(config)

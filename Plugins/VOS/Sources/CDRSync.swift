@@ -30,7 +30,8 @@ struct CDRSync {
         for day in days {
             var dayCount = 0
             var failed: [String] = []
-            for account in accounts {
+            for (done, account) in accounts.enumerated() {
+                await context.scheduler.progress(done: done, total: accounts.count, label: "\(day) · \(done)/\(accounts.count) accounts", bar: day)
                 if requests > 0 && node.pacingMs > 0 { try await Task.sleep(for: .milliseconds(node.pacingMs)) }
                 try Task.checkCancellation()
                 requests += 1
@@ -45,6 +46,7 @@ struct CDRSync {
                     context.log.warning("cdrs \(day) \(account): \(message)")
                 }
             }
+            await context.scheduler.progress(done: accounts.count, total: accounts.count, label: "\(day) · \(accounts.count)/\(accounts.count) accounts", bar: day)
             let complete = failed.isEmpty
             perDay[day] = ["cdrs": .int(Int64(dayCount)), "complete": .bool(complete)]
             // Plugin state, not a collection: the run's counts stay counts of CDRs.

@@ -53,8 +53,50 @@ public struct VOSConnector: Connector {
             CollectionSpec("phones", keyField: "e164", description: "Phones with status online/offline, register time, remote IP", refreshJob: "phones"),
             CollectionSpec("cdrs", keyField: "flowNo", description: "Call detail records, keyed by flowNo (content hash when missing), with their date"),
         ],
-        routes: routeTable.specs
+        routes: routeTable.specs,
+        views: views
     )
+
+    /// The legacy customer page (node, 实时数据/缓存数据, 刷新数据), phones, CDRs and CDRs per day.
+    static let views: [ViewSpec] = {
+        typealias T = LocalizedText
+        let dateInput = ConfigKey("date", .string, required: true, description: "yyyy-MM-dd (the node's zone)")
+        return [
+            ViewSpec("customers", .table, title: T("客户", "Customers"), collection: "customers", columns: [
+                ViewColumn("account", T("账户", "Account")),
+                ViewColumn("name", T("名称", "Name")),
+                ViewColumn("money", T("余额", "Balance"), format: .money),
+                ViewColumn("limitMoney", T("透支额度", "Credit limit"), format: .money),
+                ViewColumn("todayConsumption", T("今日消费", "Spent today"), format: .money),
+                ViewColumn("lockType", T("锁定", "Locked"), format: .bool),
+                ViewColumn("agentAccount", T("代理商", "Agent")),
+                ViewColumn("@synced_at", T("同步时间", "Synced at"), format: .datetime),
+            ], filters: ["agentAccount", "lockType"], actions: [
+                ViewAction("live", .live, label: T("刷新数据", "Refresh data")),
+                ViewAction("sync_customers", .job, label: T("立即同步", "Sync now"), target: "customers"),
+            ]),
+            ViewSpec("cdr_trend", .chart, title: T("每日话单", "CDRs per day"), route: "instances/{id}/cdr-stats", rows: "days",
+                     chart: ChartSpec(.bar, x: "date", series: [ViewColumn("cdrs", T("话单数", "CDRs"), format: .number)], days: 7),
+                     actions: [ViewAction("sync_cdrs", .job, label: T("同步某日话单", "Sync a day's CDRs"), target: "cdrs", inputs: [dateInput])]),
+            ViewSpec("phones", .table, title: T("话机", "Phones"), collection: "phones", columns: [
+                ViewColumn("@key", T("号码", "E164")),
+                ViewColumn("status", T("状态", "Status"), format: .status),
+                ViewColumn("remoteIp", T("远端 IP", "Remote IP")),
+                ViewColumn("currentCall", T("当前通话", "Calls now"), format: .number),
+                ViewColumn("@synced_at", T("同步时间", "Synced at"), format: .datetime),
+            ], filters: ["status"], actions: [
+                ViewAction("live", .live, label: T("刷新数据", "Refresh data")),
+            ]),
+            ViewSpec("cdrs", .table, title: T("话单", "CDRs"), collection: "cdrs", columns: [
+                ViewColumn("date", T("日期", "Date"), format: .date),
+                ViewColumn("account", T("账户", "Account")),
+                ViewColumn("callerE164", T("主叫", "Caller")),
+                ViewColumn("calleeE164", T("被叫", "Callee")),
+                ViewColumn("holdTime", T("时长(秒)", "Seconds"), format: .number),
+                ViewColumn("fee", T("费用", "Fee"), format: .money),
+            ], filters: ["date", "account"], order: "-synced_at"),
+        ]
+    }()
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try VOSNode(config: config)

@@ -26,6 +26,7 @@ struct ContactSync {
         var seenContacts = Set<String>(), seenSessions = Set<String>()
         let batches = stride(from: 0, to: users.count, by: client.settings.batchSize).map { Array(users[$0..<min($0 + client.settings.batchSize, users.count)]) }
         for (i, batch) in batches.enumerated() {
+            await context.scheduler.progress(done: i, total: batches.count, label: "\(i * client.settings.batchSize)/\(users.count) follow users")
             var cursor = ""
             repeat {
                 let page: JSONValue

@@ -67,8 +67,43 @@ public struct WeComConnector: Connector {
             CollectionSpec("sessions", keyField: "external_userid:userid", description: "One per contact and follower: remark, tags, add_way, createtime, source, is_active", tombstones: true),
             CollectionSpec("staff", keyField: "userid", description: "Follow users: name, customer count, status active / inactive (left the follow-user list)"),
         ],
-        routes: routeTable.specs
+        routes: routeTable.specs,
+        views: views
     )
+
+    /// Health at a glance, runs and errors per day, contacts and follow users, with the sync actions.
+    static let views: [ViewSpec] = {
+        typealias T = LocalizedText
+        return [
+            ViewSpec("health", .summary, title: T("健康度", "Health"), route: "instances/{id}/health", columns: [
+                ViewColumn("score", T("健康分", "Score"), format: .number),
+                ViewColumn("parts.success_rate", T("成功率", "Success rate"), format: .number),
+                ViewColumn("parts.failed_24h", T("24小时失败", "Failed in 24 h"), format: .number),
+                ViewColumn("parts.data_consistency", T("数据一致性", "Consistency"), format: .number),
+                ViewColumn("parts.sync_delay_hours", T("同步延迟(小时)", "Sync delay (h)"), format: .number),
+                ViewColumn("parts.live_contacts", T("有效客户", "Live contacts"), format: .number),
+            ], actions: [
+                ViewAction("incremental", .job, label: T("增量同步", "Incremental sync"), target: "contacts_incremental"),
+                ViewAction("full", .job, label: T("全量同步", "Full sync"), target: "contacts_full",
+                           confirm: T("全量同步会标记已删除的客户，确定吗？", "A full sync marks contacts no longer returned as deleted. Go on?")),
+            ]),
+            ViewSpec("runs_per_day", .chart, title: T("每日运行与错误", "Runs and errors per day"), route: "instances/{id}/metrics", rows: "metrics",
+                     chart: ChartSpec(.bar, x: "date", series: [ViewColumn("succeeded", T("成功", "Succeeded"), format: .number),
+                                                                 ViewColumn("errors", T("错误", "Errors"), format: .number)], days: 7)),
+            ViewSpec("contacts", .table, title: T("外部联系人", "External contacts"), collection: "contacts", columns: [
+                ViewColumn("name", T("名称", "Name")),
+                ViewColumn("corp_name", T("企业", "Company")),
+                ViewColumn("status", T("状态", "Status"), format: .status),
+                ViewColumn("@key", T("external_userid", "external_userid")),
+                ViewColumn("@changed_at", T("变更时间", "Changed at"), format: .datetime),
+            ], filters: ["status"], order: "-changed_at"),
+            ViewSpec("staff", .table, title: T("跟进成员", "Follow users"), collection: "staff", columns: [
+                ViewColumn("@key", T("成员", "User id")),
+                ViewColumn("customers", T("客户数", "Customers"), format: .number),
+                ViewColumn("status", T("状态", "Status"), format: .status),
+            ]),
+        ]
+    }()
 
     public func validate(config: [String: JSONValue]) throws {
         _ = try WeComClient.Settings(config: config)

@@ -29,9 +29,12 @@ struct InstanceView: Codable {
     var enabled: Bool
     var created_at: String?
     var updated_at: String?
+    /// The zone its times are shown in (`InstanceManager.zone(of:)`).
+    var zone: String?
 
-    init(_ i: InstanceRecord, keys: [ConfigKey]) {
+    init(_ i: InstanceRecord, keys: [ConfigKey], zone: String? = nil) {
         id = i.id
+        self.zone = zone
         plugin = i.plugin
         config = ConfigSchema.redacted(i.config, keys: keys)
         enabled = i.enabled
@@ -116,8 +119,10 @@ struct RunView: Codable {
     var attempt: Int
     var max_attempts: Int
     var host: String?
+    /// While it runs in this host: how far it is, one bar per name (`schedule.progress`).
+    var progress: [JSONValue]?
 
-    init(_ r: RunRecord) {
+    init(_ r: RunRecord, progress: RunProgress? = nil) {
         id = r.id
         instance = r.instance
         job = r.job
@@ -141,6 +146,7 @@ struct RunView: Codable {
         attempt = r.attempt
         max_attempts = r.maxAttempts
         host = r.leaseOwner
+        if r.status == .running, let bars = progress?.bars(of: r.id), !bars.isEmpty { self.progress = bars.map { .object($0.fields) } }
     }
 }
 

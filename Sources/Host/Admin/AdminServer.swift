@@ -67,10 +67,12 @@ public struct AdminServer: Sendable {
             ])
             return try .json(RescanView(added: result.added.map(PluginView.init), changed: result.changed))
         }
+        EventRoutes(bus: kernel.events).add(to: api)
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
             ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
-            InstanceRoutes(store: store, registry: registry, manager: manager).add(to: api)
+            InstanceRoutes(store: store, registry: registry, manager: manager, progress: kernel.progress).add(to: api)
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
+            ExportRoutes(store: store, registry: registry).add(to: api)
             PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
             TokenRoutes(store: store, clock: manager.clock).add(to: api)
             AuditRoutes(store: store).add(to: api)

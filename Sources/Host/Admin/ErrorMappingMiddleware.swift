@@ -1,7 +1,8 @@
 import Hummingbird
 import PluginAPI
 
-/// Maps kernel and plugin errors thrown by handlers to API errors.
+/// Maps kernel and plugin errors thrown by handlers to API errors; anything else (a database error) is a 500 with
+/// the JSON error body every client expects, and is logged — never a bare 500.
 public struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -21,6 +22,13 @@ public struct ErrorMappingMiddleware<Context: RequestContext>: RouterMiddleware 
                 case .internal: .internalServerError
                 }
             throw APIError(status, e.kind.rawValue, e.message)
+        } catch let e as any HTTPResponseError {
+            throw e
+        } catch is CancellationError {
+            throw APIError(.serviceUnavailable, "cancelled", "the request was cancelled (the host is stopping)")
+        } catch {
+            context.logger.error("\(request.method.rawValue) \(request.uri.path): \(error)")
+            throw APIError(.internalServerError, "internal", "the host failed to answer: \(error)")
         }
     }
 }

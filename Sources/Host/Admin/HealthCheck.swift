@@ -53,6 +53,8 @@ struct HealthCheck: Sendable {
         var failed_plugins: [FailedPlugin]
         var database: Database?
         var scheduler: SchedulerState?
+        /// The host's default zone: the console shows times without an instance of their own in it.
+        var timezone: String
     }
 
     func report() async -> Report {
@@ -84,7 +86,7 @@ struct HealthCheck: Sendable {
             plugins: Dictionary(views.map { ($0.name, $0.status) }, uniquingKeysWith: { a, _ in a }),
             loaded: views.count - failed.count, failed: failed.count,
             failed_plugins: failed.map { FailedPlugin(path: $0.path, reason: $0.reason ?? "failed") },
-            database: database, scheduler: scheduler)
+            database: database, scheduler: scheduler, timezone: kernel.instances?.defaultTimeZone ?? "UTC")
     }
 
     /// `body` within `limit`, or a timeout error (a hung database must not hang the health check).

@@ -8,6 +8,7 @@ struct InstanceRoutes {
     let store: any HostDatabase
     let registry: PluginRegistry
     let manager: InstanceManager
+    let progress: RunProgress
 
     struct CreateInput: Decodable {
         var id: String
@@ -53,22 +54,22 @@ struct InstanceRoutes {
 
     func add(to api: RouterGroup<AdminRequestContext>) {
         api.get("instances") { _, _ -> Response in
-            try .json(try await store.instances().map { InstanceView($0, keys: keys($0.plugin)) })
+            try .json(try await store.instances().map { InstanceView($0, keys: keys($0.plugin), zone: manager.zone(of: $0)) })
         }
         api.post("instances") { request, _ -> Response in
             let input = try await RequestBody.json(request, as: CreateInput.self, allowedKeys: ["id", "plugin", "config", "enabled"])
             let created = try await manager.create(id: input.id, plugin: input.plugin, config: input.config ?? [:], enabled: input.enabled ?? true)
-            return try .json(InstanceView(created, keys: keys(created.plugin)), status: .created)
+            return try .json(InstanceView(created, keys: keys(created.plugin), zone: manager.zone(of: created)), status: .created)
         }
         api.get("instances/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let i = try await store.instance(id: id) else { throw HostError.notFound("no instance \(id.debugDescription)") }
-            return try .json(InstanceView(i, keys: keys(i.plugin)))
+            return try .json(InstanceView(i, keys: keys(i.plugin), zone: manager.zone(of: i)))
         }
         api.patch("instances/:id") { request, context -> Response in
             let input = try await RequestBody.json(request, as: PatchInput.self, allowedKeys: ["config", "enabled"])
             let updated = try await manager.update(id: try context.parameters.require("id"), config: input.config, enabled: input.enabled)
-            return try .json(InstanceView(updated, keys: keys(updated.plugin)))
+            return try .json(InstanceView(updated, keys: keys(updated.plugin), zone: manager.zone(of: updated)))
         }
         api.delete("instances/:id") { request, context -> Response in
             let purge = request.uri.queryParameters.get("purge")
@@ -107,12 +108,12 @@ struct InstanceRoutes {
             }
             q.before = p.get("cursor")
             let runs = try await store.runs(q)
-            return try .json(RunList(runs: runs.map(RunView.init), next_cursor: runs.count == q.limit ? runs.last?.id : nil))
+            return try .json(RunList(runs: runs.map { RunView($0, progress: progress) }, next_cursor: runs.count == q.limit ? runs.last?.id : nil))
         }
         api.get("runs/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
             guard let r = try await store.run(id: id) else { throw HostError.notFound("no run \(id.debugDescription)") }
-            return try .json(RunView(r))
+            return try .json(RunView(r, progress: progress))
         }
         api.post("runs/:id/cancel") { _, context -> Response in
             let id = try context.parameters.require("id")

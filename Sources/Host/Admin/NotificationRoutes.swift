@@ -91,7 +91,7 @@ struct NotificationRoutes {
             let ids: [String]
             do {
                 ids = try await Outbox.queue(message, channels: [input.channel], dedupKey: nil, source: nil, store: store, registry: registry,
-                                             maxAttempts: outbox.maxAttempts, now: outbox.clock())
+                                             maxAttempts: outbox.maxAttempts, now: outbox.clock(), events: outbox.events)
             } catch let e as PluginError where e.kind == .notFound {
                 throw HostError.notFound(e.message)
             }

@@ -102,7 +102,7 @@ enum OpenAPIDocument {
                                                                body: ["type": "object", "properties": ["params": anyObject, "dry_run": boolean], "additionalProperties": false])],
             "/api/v1/schedules": [
                 "get": op("Schedules", ["200": json(array(ref("Schedule")))], errors: [], params: [query("instance")]),
-                "post": op("Create a schedule", ["201": json(ref("Schedule"))], errors: [400, 404, 413],
+                "post": op("Create a schedule", ["201": json(ref("Schedule"))], errors: [400, 404, 409, 413],
                            body: ["type": "object", "properties": .object(scheduleProps), "required": ["instance", "job", "cron"], "additionalProperties": false]),
             ],
             "/api/v1/schedules/{id}": [
@@ -129,6 +129,13 @@ enum OpenAPIDocument {
                 ["200": json(object(["record": ref("Record"), "last_synced_at": optString, "source": string, "stale": boolean], required: ["record", "source"]))],
                 errors: [400, 404, 422, 502, 503], params: [id, path("collection"), path("key"),
                                                           query("cache", ["type": "string", "enum": ["cache", "live", "if-missing", "stale-ok"]])])],
+            "/api/v1/instances/{id}/export/{collection}": ["get": op("Every live record of a collection as CSV (UTF-8 with BOM) or a JSON array, streamed; the list's filters and order",
+                ["200": ["description": "The records", "content": ["text/csv": ["schema": string], "application/json": ["schema": array(anyObject)]]]],
+                errors: [400, 404, 503], params: [id, path("collection"), query("format", ["type": "string", "enum": ["csv", "json"]]), query("fields"),
+                                                  query("order"), query("desc"), query("from"), query("to")])],
+            "/api/v1/events": ["get": op("This host's events as server-sent events (run.started, run.progress, run.finished, records.changed, notification.*, plugin.*); resumable with Last-Event-ID, `reset` when events were missed",
+                ["200": ["description": "An event stream", "content": ["text/event-stream": ["schema": string]]]],
+                errors: [400, 503], params: [["name": "Last-Event-ID", "in": "header", "required": false, "schema": string], query("last_event_id")])],
             "/api/v1/cron/preview": ["get": op("Next fire times of a cron expression, or the parser's message",
                                                ["200": json(object(["expression": string, "timezone": string, "next": array(string)], required: ["next"]))],
                                                errors: [400], params: [["name": "expr", "in": "query", "required": true, "schema": string], query("tz"), query("count")])],
@@ -157,9 +164,13 @@ enum OpenAPIDocument {
                 let p = "/api/v1/plugins/\(plugin.name)/" + route.path
                 let names = route.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { String($0.dropFirst().dropLast()) }
                 var entry = paths[p]?.objectValue ?? [:]
-                var responses: [String: JSONValue] = ["200": json(anyObject), "201": json(anyObject), "202": json(anyObject)]
-                for e in [400, 403, 404, 405, 410, 413, 422, 429, 502, 503] { responses[String(e)] = json(anyObject, "Error") }
-                responses["401"] = error
+                // A plugin answers JSON, or since ABI 1.3 any bytes it labels (a page, a file).
+                func any(_ description: String) -> JSONValue {
+                    ["description": .string(description), "content": ["application/json": ["schema": anyObject], "*/*": ["schema": [:]]]]
+                }
+                var responses: [String: JSONValue] = ["200": any("OK"), "201": any("Created"), "202": any("Accepted")]
+                for e in [400, 403, 404, 405, 410, 413, 422, 429, 502, 503] { responses[String(e)] = any("Error") }
+                responses["401"] = route.isPublic ? any("Error") : error
                 var o: [String: JSONValue] = ["summary": .string("\(plugin.name): \(route.description)"), "responses": .object(responses),
                                               "parameters": .array(names.map(path) + [query("instance")])]
                 if route.isPublic { o["security"] = [] }

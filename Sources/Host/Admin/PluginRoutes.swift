@@ -19,7 +19,7 @@ struct PluginRoutes {
 
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
     /// The request headers a plugin sees; never Authorization (the caller's token).
-    static let forwardedHeaders: [HTTPField.Name] = [.contentType, .ifNoneMatch, .accept, .userAgent]
+    static let forwardedHeaders: [HTTPField.Name] = [.contentType, .ifNoneMatch, .accept, .acceptLanguage, .userAgent]
     static let timeout: Duration = .seconds(120)
 
     struct Match {

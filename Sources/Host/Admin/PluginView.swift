@@ -18,6 +18,8 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var jobs: [JobSpec]?
     public var collections: [CollectionSpec]?
     public var routes: [RouteSpec]?
+    /// The console views it declares (ABI 1.4).
+    public var views: [ViewSpec]?
 
     public init(_ e: PluginEntry) {
         name = e.name ?? (e.path as NSString).lastPathComponent
@@ -34,5 +36,6 @@ public struct PluginView: Codable, Sendable, Equatable {
         jobs = e.manifest?.jobs
         collections = e.manifest?.collections
         routes = e.manifest?.routes
+        views = e.manifest?.views
     }
 }

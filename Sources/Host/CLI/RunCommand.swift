@@ -10,7 +10,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "Job name.") var job: String
     @Option(name: .customLong("param"), help: "Job parameter key=value (repeatable).") var params: [String] = []
     @Flag(help: "Fetch everything, write nothing; report what would change.") var dryRun = false
-    @Flag(name: .shortAndLong, help: "Show the plugin's progress lines (log level info).") var verbose = false
+    @Flag(name: .shortAndLong, help: "Show the plugin's progress reports and log lines (level info) on stderr.") var verbose = false
 
     func run() async throws {
         let kernel = try await store.kernel(defaultLogLevel: verbose ? .info : .warning)
@@ -18,14 +18,13 @@ struct RunCommand: AsyncParsableCommand {
                                                       dryRun: dryRun, trigger: "manual", runAt: .distantFuture)
         guard let record = try await kernel.store!.instance(id: instance) else { throw ValidationError("no instance \(instance)") }
         print("run \(run.id): \(instance)/\(job)\(dryRun ? " (dry run)" : "") started")
+        // With --verbose, the plugin's progress reports as they come (on stderr: stdout has the result).
         let runID = run.id
-        let runs = kernel.store!
+        let subscription = verbose ? kernel.events.subscribe(after: nil) : nil
         let progress = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
-                if let r = try? await runs.run(id: runID), r.status == .running {
-                    print("  … running (\(Int(Date().timeIntervalSince(r.startedAt ?? Date()))) s)")
-                }
+            guard let subscription else { return }
+            for await e in subscription.events where e.type == HostEvent.runProgress && e.data["run"]?.stringValue == runID {
+                FileHandle.standardError.write(Data((Self.progressLine(e.data) + "\n").utf8))
             }
         }
         run = try await kernel.runner!.execute(run, instance: record.info)
@@ -35,6 +34,14 @@ struct RunCommand: AsyncParsableCommand {
         if let m = run.message { print(m) }
         if let e = run.error { print("error: \(e)") }
         if run.status != .succeeded { throw ExitCode(1) }
+    }
+
+    /// "  [2026-11-20] 12/20 (60%) 2026-11-20 · 12/20 accounts"
+    static func progressLine(_ p: JSONValue) -> String {
+        let done = p["done"]?.intValue ?? 0, total = p["total"]?.intValue ?? 0
+        let bar = p["bar"]?.stringValue ?? ""
+        let percent = total > 0 ? " (\(done * 100 / total)%)" : ""
+        return "  \(bar.isEmpty ? "" : "[\(bar)] ")\(done)/\(total)\(percent)\(p["label"]?.stringValue.map { " " + $0 } ?? "")"
     }
 }
 
@@ -62,7 +69,7 @@ struct RunsCommand: AsyncParsableCommand {
             q.limit = limit
             let runs = try await store.kernel().store!.runs(q)
             if json {
-                print(String(decoding: try WireJSON.encode(runs.map(RunView.init)), as: UTF8.self))
+                print(String(decoding: try WireJSON.encode(runs.map { RunView($0) }), as: UTF8.self))
                 return
             }
             print(TextTable.render(header: ["ID", "INSTANCE", "JOB", "TRIGGER", "STATUS", "STARTED", "INS", "UPD", "UNCH", "DEL", "ERROR"], rows: runs.map {

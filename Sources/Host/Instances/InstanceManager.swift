@@ -10,6 +10,12 @@ public struct InstanceManager: Sendable {
     public let registry: PluginRegistry
     public let scheduler: Scheduler?
     public let defaultTimeZone: String
+
+    /// The instance's zone: its `timezone` config when it names a zone, else the host's default. Its default
+    /// schedules fire in it and the console shows its times in it.
+    public func zone(of instance: InstanceRecord) -> String {
+        instance.config["timezone"]?.stringValue.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil } ?? defaultTimeZone
+    }
     let logger: Logger
 
     public let clock: HostClock
@@ -59,7 +65,7 @@ public struct InstanceManager: Sendable {
         let schedules = plugin.manifest.jobs.flatMap { job in
             job.schedules.map { d -> ScheduleRecord in
                 var s = ScheduleRecord(instance: id, job: job.name, params: d.params, cron: d.cron,
-                                       timezone: record.config["timezone"]?.stringValue.flatMap { TimeZone(identifier: $0) != nil ? $0 : nil } ?? defaultTimeZone,
+                                       timezone: zone(of: record),
                                        note: d.note ?? "default schedule", now: now)
                 s.advance(after: now)
                 return s

@@ -49,6 +49,66 @@ enum ManifestValidation {
                 problems.append("route \(r.path.debugDescription): the path must be relative, without empty or '..' segments")
             }
         }
+        problems += viewProblems(m)
+        return problems
+    }
+
+    /// A view must name what it reads (a declared collection, or a declared GET route) and bind its actions to
+    /// declared jobs and POST routes, so the page never offers something the plugin does not have.
+    static func viewProblems(_ m: PluginManifest) -> [String] {
+        var problems: [String] = []
+        var seen = Set<String>()
+        let collections = Set(m.collections.map(\.name))
+        let gets = Set(m.routes.filter { $0.method == "GET" }.map(\.path))
+        let actionRoutes = Set(m.routes.filter { $0.method != "GET" }.map { "\($0.method) \($0.path)" })
+        let jobs = Set(m.jobs.map(\.name))
+        let orders: Set<String> = ["key", "-key", "synced_at", "-synced_at", "changed_at", "-changed_at"]
+        for v in m.views {
+            let what = "view \(v.id.debugDescription)"
+            if v.id.wholeMatch(of: identifier) == nil { problems.append("\(what) is not an identifier") }
+            if !seen.insert(v.id).inserted { problems.append("duplicate view \(v.id.debugDescription)") }
+            if v.title.zh.isEmpty || v.title.en.isEmpty { problems.append("\(what): title needs zh-CN and en") }
+            if let c = v.collection, !collections.contains(c) { problems.append("\(what): collection \(c.debugDescription) is not declared") }
+            if let r = v.route, !gets.contains(r) { problems.append("\(what): route \(r.debugDescription) is not a declared GET route") }
+            if v.collection != nil && v.route != nil { problems.append("\(what): reads a collection or a route, not both") }
+            switch v.kind {
+            case .table:
+                if v.collection == nil { problems.append("\(what): a table reads a collection") }
+                if v.columns.isEmpty { problems.append("\(what): a table needs columns") }
+            case .chart:
+                if v.collection == nil && v.route == nil { problems.append("\(what): a chart reads a collection or a route") }
+                if let chart = v.chart {
+                    if chart.series.isEmpty { problems.append("\(what): a chart needs series") }
+                    if !(1...366).contains(chart.days) { problems.append("\(what): days must be 1-366") }
+                } else {
+                    problems.append("\(what): a chart needs \"chart\" (x and series)")
+                }
+            case .summary:
+                if v.route == nil { problems.append("\(what): a summary reads a route") }
+            }
+            if !orders.contains(v.order) { problems.append("\(what): order must be one of \(orders.sorted().joined(separator: ", "))") }
+            for l in v.columns + (v.chart?.series ?? []) where l.label.zh.isEmpty || l.label.en.isEmpty {
+                problems.append("\(what): the label of \(l.field) needs zh-CN and en")
+            }
+            var actions = Set<String>()
+            for a in v.actions {
+                if !actions.insert(a.id).inserted { problems.append("\(what): duplicate action \(a.id.debugDescription)") }
+                switch a.kind {
+                case .job:
+                    if !jobs.contains(a.target ?? "") { problems.append("\(what): action \(a.id) runs \((a.target ?? "").debugDescription), not one of the plugin's jobs") }
+                case .route:
+                    if !actionRoutes.contains("\(a.method) \(a.target ?? "")") {
+                        problems.append("\(what): action \(a.id) calls \(a.method) \((a.target ?? "").debugDescription), not a declared route (POST, PUT, PATCH or DELETE)")
+                    }
+                case .live:
+                    if v.collection == nil { problems.append("\(what): action \(a.id) reads live, but the view reads no collection") }
+                }
+                if a.row && v.kind != .table { problems.append("\(what): action \(a.id) is per row, but only a table has rows") }
+                for k in a.inputs where k.key.wholeMatch(of: identifier) == nil {
+                    problems.append("\(what): input \(k.key.debugDescription) of action \(a.id) is not an identifier")
+                }
+            }
+        }
         return problems
     }
 

@@ -13,9 +13,12 @@ public final class PluginRegistry: Sendable {
     private let state = Mutex<[PluginEntry]>([])
     /// Serialises scans (dlopen and entry calls happen outside the state lock).
     private let scanning = Mutex<Void>(())
+    /// Told of each plugin loaded or failed.
+    let events: EventBus
 
-    public init(directory: URL, router: ServiceRouter, logger: Logger) {
+    public init(directory: URL, router: ServiceRouter, logger: Logger, events: EventBus = EventBus()) {
         self.directory = directory
+        self.events = events
         self.loader = PluginLoader(router: router)
         self.logger = logger
     }
@@ -86,11 +89,14 @@ public final class PluginRegistry: Sendable {
             e.status = .failed(reason: "duplicate plugin name \(name.debugDescription): already loaded from \(other.path)")
             e.handle = nil
         }
+        let file = JSONValue.string(URL(fileURLWithPath: e.path).lastPathComponent)
         switch e.status {
         case .loaded:
             logger.info("loaded plugin \(e.name ?? "?") \(e.version ?? "?") (\(e.kind?.rawValue ?? "?"), ABI \(e.abiDescription ?? "?")) from \(e.path)")
+            events.publish(HostEvent.pluginLoaded, ["name": .string(e.name ?? ""), "version": .string(e.version ?? ""), "file": file])
         case .failed(let reason):
             logger.error("plugin \(e.path) failed to load: \(reason)")
+            events.publish(HostEvent.pluginFailed, ["name": e.name.map(JSONValue.string) ?? .null, "file": file, "reason": .string(reason)])
         }
         state.withLock { $0.append(e) }
         return e

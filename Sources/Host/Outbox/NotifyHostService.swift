@@ -9,6 +9,7 @@ struct NotifyHostService: HostService {
     let registry: @Sendable () -> PluginRegistry?
     let maxAttempts: Int
     let wake: @Sendable () -> Void
+    let events: EventBus
     var clock: HostClock = HostClocks.system
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
@@ -24,7 +25,7 @@ struct NotifyHostService: HostService {
             return try WireJSON.encode(NotifyService.Queued(ids: []))
         }
         let ids = try await Outbox.queue(r.message, channels: r.channels, dedupKey: r.dedupKey, source: session.instance?.id,
-                                         store: store, registry: registry(), maxAttempts: maxAttempts, now: clock())
+                                         store: store, registry: registry(), maxAttempts: maxAttempts, now: clock(), events: events)
         wake()
         return try WireJSON.encode(NotifyService.Queued(ids: ids))
     }
@@ -35,7 +36,7 @@ enum Outbox {
     static let maxText = 64 * 1024
 
     static func queue(_ message: OutgoingMessage, channels: [String], dedupKey: String?, source: String?,
-                      store: any HostDatabase, registry: PluginRegistry?, maxAttempts: Int, now: Date) async throws -> [String] {
+                      store: any HostDatabase, registry: PluginRegistry?, maxAttempts: Int, now: Date, events: EventBus) async throws -> [String] {
         guard !message.text.isEmpty else { throw PluginError(.invalid, "notify: the message text is empty") }
         guard message.text.utf8.count <= maxText else { throw PluginError(.invalid, "notify: the message text is over \(maxText) bytes") }
         guard ["text", "markdown"].contains(message.format) else { throw PluginError(.invalid, "notify: format must be text or markdown") }
@@ -51,8 +52,12 @@ enum Outbox {
                 targets.append(c)
             }
         }
-        return try await store.enqueue(targets.map {
+        let ids = try await store.enqueue(targets.map {
             OutboxNotification(channel: $0, sourceInstance: source, dedupKey: dedupKey, message: message, maxAttempts: maxAttempts, now: now)
         })
+        for (id, channel) in zip(ids, targets) {
+            events.publish(HostEvent.notificationQueued, ["id": .string(id), "channel": .string(channel), "source": source.map(JSONValue.string) ?? .null])
+        }
+        return ids
     }
 }

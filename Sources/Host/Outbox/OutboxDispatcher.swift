@@ -17,6 +17,8 @@ public actor OutboxDispatcher {
     public let maxAttempts: Int
     let lease: Duration
     let clock: HostClock
+    /// Told of each delivery's outcome (the console's live stream).
+    public let events: EventBus
     private var task: Task<Void, Never>?
     private let wakeup = Wakeup()
     /// The dispatcher's own thread (see `Scheduler.executor`).
@@ -24,8 +26,10 @@ public actor OutboxDispatcher {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(store: any HostDatabase, registry: PluginRegistry, logger: Logger, owner: String,
-                retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120), clock: @escaping HostClock = HostClocks.system) {
+                retryBase: Duration = .seconds(5), maxAttempts: Int = 5, lease: Duration = .seconds(120), clock: @escaping HostClock = HostClocks.system,
+                events: EventBus = EventBus()) {
         self.clock = clock
+        self.events = events
         self.store = store
         self.registry = registry
         self.logger = logger
@@ -133,6 +137,13 @@ public actor OutboxDispatcher {
         n.updatedAt = clock()
         HostMetrics.notificationFinished(state: n.state.rawValue)
         do { try await store.updateNotification(n) } catch { logger.error("outbox: cannot record \(n.id): \(error)") }
+        let type = switch n.state {
+        case .sent: HostEvent.notificationSent
+        case .dead: HostEvent.notificationDead
+        default: HostEvent.notificationRetrying
+        }
+        events.publish(type, ["id": .string(n.id), "channel": .string(n.channel), "attempts": .int(Int64(n.attempts)),
+                              "error": n.lastError.map(JSONValue.string) ?? .null])
         if n.state != .sent { logger.warning("outbox: \(n.id) to \(n.channel) \(n.state.rawValue) after attempt \(n.attempts): \(n.lastError ?? "")") }
     }
 

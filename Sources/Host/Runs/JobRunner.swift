@@ -12,10 +12,15 @@ public struct JobRunner: Sendable {
     public let clock: HostClock
     /// Told of every run this runner records as ended (API callers waiting for a run).
     public let completions: RunCompletions
+    /// Runs started and finished go to the events stream; their progress is kept while they run.
+    public let events: EventBus
+    public let progress: RunProgress
 
     public init(registry: PluginRegistry, store: any HostDatabase, logger: Logger, clock: @escaping HostClock = HostClocks.system,
-                completions: RunCompletions = RunCompletions()) {
+                completions: RunCompletions = RunCompletions(), events: EventBus = EventBus(), progress: RunProgress = RunProgress()) {
         self.clock = clock
+        self.events = events
+        self.progress = progress
         self.completions = completions
         self.registry = registry
         self.store = store
@@ -40,6 +45,7 @@ public struct JobRunner: Sendable {
             run.startedAt = clock()
             try await save(run)
         }
+        events.publish(HostEvent.runStarted, Self.event(run, instance: instance))
         let secrets = ConfigSchema.secretValues(instance.config, keys: plugin.manifest.config)
         let tally = RunTally()
         let context = SessionContext(plugin: plugin.name, instance: instance, runID: run.id, dryRun: run.dryRun, secrets: secrets, tally: tally)
@@ -82,12 +88,26 @@ public struct JobRunner: Sendable {
         let store = self.store
         try await Task.detached { try await store.finishRun(final) }.value
         completions.finished(run.id)
+        progress.ended(run.id)
+        events.publish(HostEvent.runFinished, Self.event(run, instance: instance))
         HostMetrics.runFinished(plugin: instance.plugin, job: run.job, status: run.status.rawValue,
                                 counts: RunCountsSnapshot(inserted: run.counts.inserted, updated: run.counts.updated, deleted: run.counts.deleted),
                                 seconds: run.startedAt.map { run.finishedAt!.timeIntervalSince($0) })
         logger.info("run \(run.id) \(instance.id)/\(run.job) \(run.status.rawValue)\(run.error.map { ": \($0)" } ?? "")",
                     metadata: ["instance": .string(instance.id), "run": .string(run.id)])
         return run
+    }
+
+    /// A run as the events stream tells it.
+    static func event(_ run: RunRecord, instance: InstanceInfo) -> JSONValue {
+        let c = run.counts
+        return [
+            "run": .string(run.id), "instance": .string(instance.id), "plugin": .string(instance.plugin), "job": .string(run.job),
+            "status": .string(run.status.rawValue), "trigger": .string(run.trigger), "dry_run": .bool(run.dryRun),
+            "counts": ["fetched": .int(Int64(c.fetched)), "inserted": .int(Int64(c.inserted)), "updated": .int(Int64(c.updated)),
+                       "unchanged": .int(Int64(c.unchanged)), "deleted": .int(Int64(c.deleted))],
+            "error": run.error.map(JSONValue.string) ?? .null,
+        ]
     }
 
     static func merge(reported: RunCounts, stored: RunCounts) -> RunCounts { RunCounts.merged(reported: reported, stored: stored) }

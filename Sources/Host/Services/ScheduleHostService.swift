@@ -3,10 +3,14 @@ import PluginAPI
 
 /// "runs": a plugin reads its own instance's run history (health and metrics views).
 /// "enqueue": a plugin queues one of its own instance's jobs, now or later (e.g. VOS's staggered backfill).
+/// "progress" (1.4): a run says how far it is; the host keeps the latest per bar and tells the events stream.
 struct ScheduleHostService: HostService {
     let instances: @Sendable () -> InstanceManager?
+    let progress: RunProgress
+    let events: EventBus
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
+        if op == "progress" { return try report(request, session: session) }
         guard op == "enqueue" || op == "runs" else { throw HostInfo.noSuchOperation("schedule", op) }
         guard let instance = session.instance?.id else { throw PluginError(.invalid, "schedule.\(op) outside an instance call") }
         guard let manager = instances() else { throw PluginError(.unavailable, "schedule.\(op): this host runs no scheduler") }
@@ -30,6 +34,28 @@ struct ScheduleHostService: HostService {
         } catch let e as HostError {
             throw PluginError(.invalid, "schedule.enqueue: \(e.description)")
         }
+    }
+
+    func report(_ request: [UInt8], session: SessionContext) throws -> [UInt8] {
+        guard let run = session.runID, let instance = session.instance else { throw PluginError(.invalid, "schedule.progress outside a run") }
+        let r: SchedulerService.ProgressRequest
+        do { r = try WireJSON.decode(SchedulerService.ProgressRequest.self, from: request) } catch {
+            throw PluginError(.invalid, "schedule.progress: malformed request: \(error)")
+        }
+        guard r.total >= 0, (0...max(r.total, 0)).contains(r.done) else {
+            throw PluginError(.invalid, "schedule.progress: done must be 0...total and total at least 0 (got \(r.done) of \(r.total))")
+        }
+        let label = r.label.map { SecretMasker.redact(String($0.prefix(200)), secrets: session.secrets) }
+        let bar = RunProgress.Bar(bar: String((r.bar ?? "").prefix(64)), done: r.done, total: r.total, label: label)
+        guard progress.report(run: run, bar) else {
+            throw PluginError(.invalid, "schedule.progress: a run has at most \(RunProgress.maxBarsPerRun) bars")
+        }
+        var data = bar.fields
+        data["run"] = .string(run)
+        data["instance"] = .string(instance.id)
+        data["plugin"] = .string(instance.plugin)
+        events.publish(HostEvent.runProgress, .object(data))
+        return Array("{}".utf8)
     }
 
     func runs(_ request: [UInt8], instance: String, store: any HostDatabase) async throws -> [UInt8] {

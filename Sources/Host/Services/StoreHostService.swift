@@ -7,6 +7,8 @@ struct StoreHostService: HostService {
     let store: any HostDatabase
     let collectionsOf: @Sendable (String) -> Set<String>?
     var clock: HostClock = HostClocks.system
+    /// Told when a page changed records (the console updates the collection's views in place).
+    var events: EventBus?
 
     typealias KeyRequest = StoreService.KeyRequest
     typealias NameRequest = StoreService.NameRequest
@@ -32,6 +34,11 @@ struct StoreHostService: HostService {
             page.dryRun = page.dryRun || session.dryRun
             let counts = try await store.upsert(page, instance: instance, runID: session.runID, now: clock())
             session.tally?.add(counts)
+            if !page.dryRun, counts.inserted + counts.updated > 0 {
+                events?.publish(HostEvent.recordsChanged, ["instance": .string(instance), "collection": .string(page.collection),
+                                                           "inserted": .int(Int64(counts.inserted)), "updated": .int(Int64(counts.updated)),
+                                                           "run": session.runID.map(JSONValue.string) ?? .null])
+            }
             return try WireJSON.encode(counts)
         case "get":
             let r = try decode(KeyRequest.self)

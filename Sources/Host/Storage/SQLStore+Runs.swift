@@ -52,6 +52,11 @@ extension SQLStore: RunStore {
     public func insertSchedule(_ schedule: ScheduleRecord) async throws {
         try await write { s in
             try await Self.checkNameFree(s, schedule)
+            // The host's own jobs have one schedule each (edit it): a clear conflict, not a constraint error.
+            if schedule.instance == HostJobs.instance,
+               let other = try await s.one("SELECT id FROM schedules WHERE instance_id = ? AND job = ?", [.text(schedule.instance), .text(schedule.job)]) {
+                throw HostError.conflict("the host's job \(schedule.job) already has its schedule \(other.text(0) ?? "?"): change that one")
+            }
             try await s.execute("INSERT INTO schedules (\(ScheduleRow.columns)) VALUES (\(ScheduleRow.placeholders))", ScheduleRow.values(schedule))
             try await Self.audit(s, "schedule.create", schedule.id, before: nil, after: Self.auditJSON(schedule))
         }

@@ -48,9 +48,11 @@ extern "C" {
  *        plugin the route payload of the minor it declares (JSON with a string "body" to a 1.1/1.2 plugin).
  *        run and route requests carry "now": the host's clock at the call (a test host moves it; use it
  *        for "today", ages and expiries instead of the system clock).
+ *   1.4  schedule.progress: a run reports how far it is (the console's progress bars, `run --verbose`); the
+ *        manifest's "views": tables, charts and summary cards the host's console renders, with actions.
  */
 #define SH_ABI_MAJOR 1u
-#define SH_ABI_MINOR 3u
+#define SH_ABI_MINOR 4u
 /* major in the high 16 bits, minor in the low 16 bits */
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -97,6 +99,8 @@ extern "C" {
 #define SH_STORE_PURGE_DELETED "purge_deleted"  /* 1.1 {"collection","deleted_before"} */
 #define SH_SCHEDULE_ENQUEUE "enqueue"           /* 1.0 run one of the plugin's jobs now or later */
 #define SH_SCHEDULE_RUNS "runs"                 /* 1.1 the instance's recent runs */
+#define SH_SCHEDULE_PROGRESS "progress"         /* 1.4 within a run: {"done","total","label"?,"bar"?} -> {}; "bar" names one
+                                                   of several bars (e.g. each day of a backfill), default the run's */
 #define SH_NOTIFY_SEND "send"                   /* 1.0 queue a message for the notifier plugins */
 
 /*

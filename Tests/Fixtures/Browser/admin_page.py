@@ -1,13 +1,22 @@
-"""Drives the web admin page in headless Chromium (Debian's chromium + chromium-driver, Selenium from PyPI):
+"""Drives the web console in headless Chromium (Debian's chromium + chromium-driver, Selenium from PyPI):
 signs in, checks the token stays in sessionStorage, types an invalid then a valid cron (the parser's message,
 then the next fire times, as you type), adds a schedule, finds it in the table, creates an instance from the
 form generated from the config schema, sees runs listed, creates a token (shown once) and finds all of it in the
-audit view — with no Content-Security-Policy violation logged (the page allows no inline script or style).
+audit view; opens the Guanke instance's declared views (a chart and tables of the seeded days), exports a
+table as CSV, watches a run started through the API appear and end on the Runs page without a reload, then
+walks every view in English and in Chinese, saving a screenshot of each — with no console error and no
+Content-Security-Policy violation logged (the page allows no inline script or style).
 Exit 0 = all good; any failure raises.
 
-usage: admin_page.py BASE_URL TOKEN
+usage: admin_page.py BASE_URL TOKEN SCREENSHOT_DIR
 """
+import glob
+import json
+import os
 import sys
+import tempfile
+import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
@@ -15,15 +24,33 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-base, token = sys.argv[1], sys.argv[2]
+base, token, shots = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(shots, exist_ok=True)
+downloads = tempfile.mkdtemp(prefix="synchost-downloads-")
 options = Options()
+options.add_experimental_option("prefs", {"download.default_directory": downloads, "download.prompt_for_download": False})
 options.binary_location = "/usr/bin/chromium"
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]:
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,1000"]:
     options.add_argument(a)
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 wait = WebDriverWait(driver, 20)
 main = lambda: driver.execute_script("return document.getElementById('main').innerText")
+
+
+def api(method, path, body=None):
+    req = urllib.request.Request(base + "/api/v1" + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def nav(view):
+    driver.find_element(By.CSS_SELECTOR, f'header a[data-view="{view}"]').click()
+    wait.until(lambda d: d.execute_script(
+        f"return document.querySelector('header a.on')?.dataset.view === '{view}' && document.getElementById('main').innerText.length > 0"))
+
+
 try:
     driver.get(base + "/")
     wait.until(lambda d: d.find_elements(By.ID, "tok"))
@@ -86,8 +113,58 @@ try:
     driver.find_element(By.CSS_SELECTOR, 'header a[data-view="audit"]').click()
     wait.until(lambda d: all(a in main() for a in ["token.create", "schedule.create", "instance.create"]))
 
-    violations = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    # The Guanke instance's declared views: a chart of the seeded days and their table, in English.
+    nav("views")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#view-grade_trend svg.chart polyline"))
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#view-grade_days table.records tbody tr")) == 10)
+    assert "9元/1元 per day" in main() and "Grade stats by day" in main(), main()[:500]
+    assert "Asia/Shanghai" in main(), "times are shown in the instance's zone, named"
+    # Export: the whole collection as CSV, with the view's columns.
+    driver.find_element(By.CSS_SELECTOR, '#view-grade_days button[data-export="csv"]').click()
+    wait.until(lambda d: glob.glob(os.path.join(downloads, "g-grade_stats.csv")))
+    time.sleep(0.2)  # the file appears before its last bytes are flushed
+    rows = open(os.path.join(downloads, "g-grade_stats.csv"), encoding="utf-8-sig").read().strip().splitlines()
+    assert rows[0].startswith("@key,grade_9,grade_1"), rows[0]
+    assert len(rows) == 11, rows
+
+    # Live: a run started through the API appears on the Runs page and ends there, with no reload.
+    nav("runs")
+    driver.execute_script("window.__stay = 1")
+    # (cleanup needs no upstream, so it ends at once; this test's upstream is unreachable.)
+    run = api("POST", "/instances/g/jobs/cleanup/run", {})["run_id"]
+    wait.until(lambda d: d.execute_script(
+        f"const r = document.querySelector('tr[data-run=\"{run}\"]'); return r && /failed|succeeded/.test(r.innerText)"))
+    assert driver.execute_script("return window.__stay") == 1, "the page was not reloaded"
+    assert "live" in driver.find_element(By.ID, "live").text
+
+    # Every view in both languages, a screenshot of each.
+    views = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "tokens", "audit"]
+    for language, label in [("en", "Overview"), ("zh-CN", "概览")]:
+        Select(driver.find_element(By.ID, "lang")).select_by_value(language)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'header a[data-view="overview"]').text == label)
+        assert driver.execute_script("return document.documentElement.lang") == language
+        for v in views:
+            nav(v)
+            if v == "views":
+                wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#view-grade_trend svg.chart"))
+            time.sleep(0.3)
+            assert not driver.find_elements(By.ID, "error"), f"{language}/{v}: " + driver.find_element(By.ID, "error").text
+            driver.save_screenshot(os.path.join(shots, f"{language}-{v}.png"))
+    nav("views")
+    wait.until(lambda d: "9元/1元 每日趋势" in main() and "评级统计（按日）" in main())
+
+    logs = driver.get_log("browser")
+    violations = [e["message"] for e in logs if "Content Security Policy" in e["message"]]
     assert not violations, violations
-    print("ok")
+    # Script errors; an API answer of 4xx (a cron refused as it is typed) is logged by the browser too, and is no error of the page.
+    errors = [e["message"] for e in logs if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+    assert not errors, errors
+    print("ok " + " ".join(sorted(os.path.basename(f) for f in glob.glob(os.path.join(shots, "*.png")))))
+except Exception:
+    # What the page said, for the failure's report (stderr).
+    for e in driver.get_log("browser"):
+        print("browser:", e["level"], e["message"], file=sys.stderr)
+    print("main:", main()[:3000], file=sys.stderr)
+    raise
 finally:
     driver.quit()

@@ -102,6 +102,14 @@ middlewareRouter.group("api/v1").add(middleware: AccessMiddleware(authority: Tok
 let middlewarePort = try await serve(middlewareRouter, logger: logger)
 let middlewareURL = "http://127.0.0.1:\(middlewarePort)/api/v1/static"
 
+// For a profile of one target (`perf record -p`, then wrk by hand): READ_BENCH_SERVE_SECONDS=N serves the targets for N
+// seconds, their URLs on stderr, and measures nothing.
+if let serve = ProcessInfo.processInfo.environment["READ_BENCH_SERVE_SECONDS"].flatMap(Int.init) {
+    FileHandle.standardError.write(Data("serving for \(serve) s (token \(token)):\n\(routeURL)\n\(recordURL)\n\(middlewareURL)\nhttp://127.0.0.1:\(barePort)/bare\n".utf8))
+    try await Task.sleep(for: .seconds(serve))
+    exit(0)
+}
+
 // Each target in turn, three rounds, medians kept (see wrkRounds).
 let rounds = 3
 let bareURL = "http://127.0.0.1:\(barePort)/bare"

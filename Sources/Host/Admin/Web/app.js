@@ -1,188 +1,364 @@
 "use strict";
-const $ = (s, r = document) => r.querySelector(s);
-const esc = v => String(v ?? "").replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
-// A token in the URL fragment (#token=...) is moved to sessionStorage and removed from the address bar.
-const m = location.hash.match(/token=([^&]+)/);
-if (m) { sessionStorage.setItem("token", decodeURIComponent(m[1])); history.replaceState(null, "", location.pathname + location.search); }
-const params = new URLSearchParams(location.search);
-// Deep links: ?view=data&instance=vos-node1&collection=customers
-let view = "overview", timer = null, dataState = {instance: params.get("instance") || undefined, collection: params.get("collection") || undefined};
-async function api(method, path, body) {
-  const r = await fetch("/api/v1" + path, {method, headers: {"Authorization": "Bearer " + (sessionStorage.getItem("token") || ""),
-    "Content-Type": "application/json"}, body: body === undefined ? undefined : JSON.stringify(body)});
-  if (r.status === 401) { login(); throw new Error("unauthorized"); }
-  const text = await r.text(); const json = text ? JSON.parse(text) : {};
-  if (!r.ok) throw new Error(json.error ? json.error.message : ("HTTP " + r.status));
-  return json;
-}
-function login() {
-  $("#main").innerHTML = `<fieldset><legend>Admin token</legend><input id="tok" type="password" size="50" placeholder="printed by synchost at first start">
-  <button id="go">Sign in</button></fieldset>`;
-  $("#go").onclick = () => { sessionStorage.setItem("token", $("#tok").value.trim()); show(view); };
-}
-function table(cols, rows) {
-  return `<table><tr>${cols.map(c => `<th>${esc(c)}</th>`).join("")}</tr>${rows.map(r => `<tr>${r.map(c => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
-}
-const st = s => `<span class="status-${esc(s)}">${esc(s)}</span>`;
-function fail(e) { $("#main").insertAdjacentHTML("afterbegin", `<p class="err" id="error">${esc(e.message)}</p>`); }
+// The console: the host's own pages (overview, instances, schedules, runs, data, notifications, tokens, audit)
+// and each instance's plugin views, in Chinese or English, updated live from the event stream.
 
-const views = {
-  async overview() {
-    const h = await (await fetch("/healthz")).json(); const plugins = await api("GET", "/plugins");
-    return `<h2>Host ${esc(h.version)} — ${esc(h.status)}</h2>` + table(["plugin", "version", "kind", "status", "jobs", "collections"],
-      plugins.map(p => [esc(p.name), esc(p.version), esc(p.kind), p.status === "loaded" ? `<span class="ok">loaded</span>` : `<span class="err">${esc(p.status)} ${esc(p.reason)}</span>`,
-        esc((p.jobs || []).map(j => j.name).join(", ")), esc((p.collections || []).map(c => c.name).join(", "))]));
+// A token in the URL fragment (#token=...) is moved to sessionStorage and removed from the address bar.
+const fragment = location.hash.match(/token=([^&]+)/);
+if (fragment) { sessionStorage.setItem("token", decodeURIComponent(fragment[1])); history.replaceState(null, "", location.pathname + location.search); }
+const params = new URLSearchParams(location.search);
+let dataState = {instance: params.get("instance") || undefined, collection: params.get("collection") || undefined};
+
+const jobsByPlugin = plugins => Object.fromEntries(plugins.map(p => [p.name, p.jobs || []]));
+function instanceSelect(id, instances, selected, filter = () => true) {
+  return h("select", {id}, instances.filter(filter).map(i => h("option", {value: i.id, selected: i.id === selected, dataset: {plugin: i.plugin}}, i.id)));
+}
+function errorLine(el, e) { el.replaceChildren(h("span", {class: "err"}, e.message)); }
+function noteZones(instances) { for (const i of instances) Zones.byInstance[i.id] = i.zone || Zones.host; }
+
+/** Progress bars of a running run (one per bar name: a backfill's days), updated in place by run.progress. */
+function progressBars(run) {
+  return h("div", {class: "bars", dataset: {run: run.id}}, (run.progress || []).map(barOf));
+}
+function barOf(p) {
+  const pct = p.total > 0 ? Math.round(p.done * 100 / p.total) : 0;
+  const fill = h("span", {class: "fill"});
+  fill.style.width = pct + "%";
+  return h("div", {class: "bar", dataset: {bar: p.bar || ""}, role: "progressbar", "aria-valuemin": 0, "aria-valuemax": p.total, "aria-valuenow": p.done},
+    h("span", {class: "track"}, fill), h("span", {class: "label"}, `${p.label || p.bar || ""} ${p.done}/${p.total} (${pct}%)`));
+}
+function applyProgress(data) {
+  for (const box of document.querySelectorAll(`.bars[data-run="${CSS.escape(data.run)}"]`)) {
+    const old = [...box.children].find(b => b.dataset.bar === (data.bar || ""));
+    const bar = barOf(data);
+    if (old) old.replaceWith(bar); else box.append(bar);
+  }
+}
+
+const Views = {
+  async overview(main) {
+    const [health, plugins, running, failedRuns] = await Promise.all([(await fetch("/healthz")).json(), api("GET", "/plugins"),
+      api("GET", "/runs?status=running&limit=50"), api("GET", "/runs?status=failed&limit=10")]);
+    Zones.host = health.timezone || Zones.host;
+    const inflight = h("div", {id: "inflight"});
+    const paintRuns = async () => {
+      const r = await api("GET", "/runs?status=running&limit=50");
+      inflight.replaceChildren(r.runs.length ? table([t("instance"), t("job"), t("started"), t("progress")], r.runs.map(run =>
+        [run.instance, run.job, when(run.started_at, zoneOf(run.instance)), progressBars(run)])) : h("p", {class: "muted"}, t("none")));
+    };
+    inflight.replaceChildren(running.runs.length ? table([t("instance"), t("job"), t("started"), t("progress")], running.runs.map(run =>
+      [run.instance, run.job, when(run.started_at, zoneOf(run.instance)), progressBars(run)])) : h("p", {class: "muted"}, t("none")));
+    main.append(
+      h("h2", null, `${t("host")} ${health.version} — `, statusTag(health.status)),
+      h("section", {class: "card"}, h("h3", null, t("plugins")), table([t("plugin"), t("version"), t("kind"), t("status"), t("jobs"), t("collections")],
+        plugins.map(p => [p.name, p.version, p.kind, p.status === "loaded" ? h("span", {class: "ok"}, t("loaded")) : h("span", {class: "err"}, `${t("failed")}: ${p.reason}`),
+          (p.jobs || []).map(j => j.name).join(", "), (p.collections || []).map(c => c.name).join(", ")]))),
+      h("section", {class: "card"}, h("h3", null, t("inFlight")), inflight),
+      h("section", {class: "card"}, h("h3", null, t("recentFailures")), failedRuns.runs.length ? table([t("started"), t("instance"), t("job"), t("error")],
+        failedRuns.runs.map(r => [when(r.started_at, zoneOf(r.instance)), r.instance, r.job, r.error || ""])) : h("p", {class: "muted"}, t("none"))));
+    return (type, data) => {
+      if (type === "run.progress") applyProgress(data);
+      if (type === "run.started" || type === "run.finished") App.soon("runs", paintRuns);
+      if (type.startsWith("plugin.")) App.soon("page", () => App.show("overview", true));
+    };
   },
-  async instances() {
+
+  async views(main) {
+    const [instances, plugins] = await Promise.all([api("GET", "/instances"), api("GET", "/plugins")]);
+    noteZones(instances);
+    const byName = Object.fromEntries(plugins.map(p => [p.name, p]));
+    const withViews = instances.filter(i => byName[i.plugin]?.views?.length);
+    if (!instances.length) { main.append(h("p", {class: "muted"}, t("noInstances"))); return; }
+    const selected = withViews.some(i => i.id === dataState.instance) ? dataState.instance : (withViews[0] || instances[0]).id;
+    const root = h("div", {id: "plugin-views"});
+    const select = instanceSelect("vi", instances, selected);
+    let stop = () => {};
+    const open = async id => {
+      dataState.instance = id; stop();
+      const inst = instances.find(i => i.id === id);
+      stop = await renderPluginViews(inst, byName[inst.plugin] || {name: inst.plugin, views: []}, root);
+    };
+    select.addEventListener("change", () => open(select.value));
+    main.append(h("p", null, h("label", {for: "vi"}, t("instance")), " ", select, " ", h("span", {class: "muted"}, t("zone"), ": ", zoneOf(selected))), root);
+    await open(selected);
+    return {close: () => stop()};
+  },
+
+  async instances(main) {
     const [list, plugins] = await Promise.all([api("GET", "/instances"), api("GET", "/plugins")]);
-    let html = table(["id", "plugin", "enabled", "config", ""], list.map(i => [esc(i.id), esc(i.plugin), i.enabled ? "yes" : "no",
-      `<pre>${esc(JSON.stringify(i.config, null, 1))}</pre>`, `<button data-del="${esc(i.id)}">delete</button>`]));
-    html += `<fieldset><legend>New instance</legend>id <input id="nid"> plugin <select id="nplugin">${plugins.filter(p => p.status === "loaded")
-      .map(p => `<option>${esc(p.name)}</option>`).join("")}</select><div id="nform"></div><button id="create">Create</button> <span id="nmsg"></span></fieldset>`;
-    setTimeout(() => {
-      const byName = Object.fromEntries(plugins.map(p => [p.name, p]));
-      const form = () => { const p = byName[$("#nplugin").value]; $("#nform").innerHTML = (p.config || []).map(k =>
-        `<div><label>${esc(k.key)}${k.required ? " *" : ""} <input data-key="${esc(k.key)}" data-type="${esc(k.type)}" type="${k.secret ? "password" : "text"}"
-        placeholder="${esc(k.default === undefined ? k.type : JSON.stringify(k.default))}"></label> <span class="muted">${esc(k.description)}</span></div>`).join(""); };
-      $("#nplugin").onchange = form; form();
-      $("#create").onclick = async () => {
-        const config = {};
-        for (const el of document.querySelectorAll("#nform input")) {
-          const v = el.value.trim(); if (!v) continue; const t = el.dataset.type;
-          config[el.dataset.key] = t === "integer" || t === "number" ? Number(v) : t === "boolean" ? v === "true" : t === "string_list" ? v.split(",").map(s => s.trim()) : t === "object" ? JSON.parse(v) : v;
-        }
-        try { await api("POST", "/instances", {id: $("#nid").value.trim(), plugin: $("#nplugin").value, config}); show("instances"); }
-        catch (e) { $("#nmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; }
-      };
-      document.querySelectorAll("[data-del]").forEach(b => b.onclick = async () => {
-        if (confirm("Delete " + b.dataset.del + "?")) { await api("DELETE", "/instances/" + encodeURIComponent(b.dataset.del)); show("instances"); } });
+    noteZones(list);
+    const byName = Object.fromEntries(plugins.map(p => [p.name, p]));
+    const msg = h("span", {id: "nmsg", role: "status"});
+    const configInputs = (plugin, current) => (plugin?.config || []).map(k => {
+      const id = "cfg-" + k.key;
+      const value = current && !k.secret && current[k.key] !== undefined ? (typeof current[k.key] === "string" ? current[k.key] : JSON.stringify(current[k.key])) : "";
+      return h("div", {class: "field"}, h("label", {for: id}, k.key + (k.required ? " *" : "")),
+        h("input", {id, dataset: {key: k.key, type: k.type, secret: k.secret ? "1" : ""}, type: k.secret ? "password" : "text", value, autocomplete: "off",
+          placeholder: k.secret && current ? t("secretKept") : (k.default === undefined ? k.type : JSON.stringify(k.default))}),
+        h("span", {class: "muted"}, k.description));
     });
-    return html;
-  },
-  async schedules() {
-    const [list, instances, plugins] = await Promise.all([api("GET", "/schedules"), api("GET", "/instances"), api("GET", "/plugins")]);
-    const jobs = Object.fromEntries(plugins.map(p => [p.name, (p.jobs || []).map(j => j.name)]));
-    const form = `<fieldset id="newschedule"><legend>New schedule</legend>
-      <select id="si">${instances.map(i => `<option value="${esc(i.id)}" data-plugin="${esc(i.plugin)}">${esc(i.id)}</option>`).join("")}</select>
-      <select id="sj"></select> name <input id="sn" size="12" placeholder="optional, unique"> cron <input id="sc" class="cron" data-tz="UTC" size="18" placeholder="*/10 9-23 * * *"> zone <input id="sz" value="UTC" size="14">
-      params <input id="sp" size="24" placeholder='{"dates": "T-3..T-1"}'> <button id="sadd">Add</button>
-      <div class="muted preview" id="spreview"></div><span id="smsg"></span></fieldset>`;
-    const html = form + table(["name", "instance", "job", "params", "cron (edit: preview as you type)", "zone", "enabled", "next", "last", ""], list.map(s => [
-      `${esc(s.name || "-")}${s.note ? `<div class="muted">${esc(s.note)}</div>` : ""}`, esc(s.instance), esc(s.job), `<code>${esc(JSON.stringify(s.params))}</code>`,
-      `<input class="cron" data-id="${esc(s.id)}" data-tz="${esc(s.timezone)}" value="${esc(s.cron)}" size="18"><div class="muted preview"></div>`,
-      esc(s.timezone), `<input type="checkbox" class="en" data-id="${esc(s.id)}" ${s.enabled ? "checked" : ""}>`, esc(s.next_run_at || "-"),
-      esc(s.last_status || "-"), `<button class="save" data-id="${esc(s.id)}">save</button>`]));
-    setTimeout(() => {
-      let t = null;
-      const preview = async inp => {
-        const out = inp.parentElement.querySelector(".preview");
-        try { const p = await api("GET", `/cron/preview?count=3&expr=${encodeURIComponent(inp.value)}&tz=${encodeURIComponent(inp.dataset.tz)}`);
-          out.className = "muted preview"; out.textContent = "next: " + p.next.join(", "); }
-        catch (e) { out.className = "err preview"; out.textContent = e.message; } };
-      document.querySelectorAll("input.cron").forEach(inp => { if (inp.value) preview(inp); inp.oninput = () => { clearTimeout(t); t = setTimeout(() => preview(inp), 250); }; });
-      const fill = () => { const o = $("#si").selectedOptions[0]; $("#sj").innerHTML = o ? (jobs[o.dataset.plugin] || []).map(j => `<option>${esc(j)}</option>`).join("") : ""; };
-      $("#si").onchange = fill; fill();
-      $("#sz").oninput = () => { $("#sc").dataset.tz = $("#sz").value; $("#sc").oninput(); };
-      $("#sadd").onclick = async () => {
-        try {
-          const params = $("#sp").value.trim() ? JSON.parse($("#sp").value) : {};
-          const body = {instance: $("#si").value, job: $("#sj").value, cron: $("#sc").value, timezone: $("#sz").value, params};
-          if ($("#sn").value.trim()) body.name = $("#sn").value.trim();
-          await api("POST", "/schedules", body);
-          show("schedules");
-        } catch (e) { $("#smsg").innerHTML = `<span class="err" id="serror">${esc(e.message)}</span>`; }
-      };
-      document.querySelectorAll("button.save").forEach(b => b.onclick = async () => {
-        const id = b.dataset.id; const cron = $(`input.cron[data-id="${id}"]`).value; const enabled = $(`input.en[data-id="${id}"]`).checked;
-        try { await api("PATCH", "/schedules/" + id, {cron, enabled}); show("schedules"); } catch (e) { fail(e); } });
-    });
-    return html;
-  },
-  async runs() {
-    const [runs, instances, plugins] = await Promise.all([api("GET", "/runs?limit=50"), api("GET", "/instances"), api("GET", "/plugins")]);
-    const jobs = Object.fromEntries(plugins.map(p => [p.name, (p.jobs || []).map(j => j.name)]));
-    let html = `<fieldset><legend>Run now</legend><select id="ri">${instances.map(i => `<option value="${esc(i.id)}" data-plugin="${esc(i.plugin)}">${esc(i.id)}</option>`).join("")}</select>
-      <select id="rj"></select> <label><input type="checkbox" id="rdry"> dry run</label> <button id="rgo">Run</button> <span id="rmsg"></span></fieldset>`;
-    html += `<p class="muted">refreshes every 3 s</p>` + table(["started", "instance", "job", "trigger", "status", "fetched", "ins", "upd", "unch", "del", "message / error", ""],
-      runs.runs.map(r => [esc(r.started_at || r.run_at || r.created_at), esc(r.instance), esc(r.job) + (r.dry_run ? " (dry)" : ""), esc(r.trigger), st(r.status),
-        r.counts.fetched, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.counts.deleted, esc(r.error || r.message || ""),
-        ["queued", "running"].includes(r.status) ? `<button data-cancel="${esc(r.id)}">cancel</button>` : ""]));
-    setTimeout(() => {
-      const fill = () => { const p = $("#ri").selectedOptions[0]; $("#rj").innerHTML = p ? (jobs[p.dataset.plugin] || []).map(j => `<option>${esc(j)}</option>`).join("") : ""; };
-      $("#ri").onchange = fill; fill();
-      $("#rgo").onclick = async () => { try { const r = await api("POST", `/instances/${encodeURIComponent($("#ri").value)}/jobs/${encodeURIComponent($("#rj").value)}/run`,
-        {dry_run: $("#rdry").checked}); $("#rmsg").textContent = "queued " + r.run_id; } catch (e) { $("#rmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; } };
-      document.querySelectorAll("[data-cancel]").forEach(b => b.onclick = async () => { await api("POST", `/runs/${b.dataset.cancel}/cancel`); show("runs"); });
-      timer = setTimeout(() => show("runs", true), 3000);
-    });
-    return html;
-  },
-  async data() {
-    const instances = await api("GET", "/instances");
-    if (!dataState.instance && instances.length) dataState.instance = instances[0].id;
-    let html = `Instance <select id="di">${instances.map(i => `<option ${i.id === dataState.instance ? "selected" : ""}>${esc(i.id)}</option>`).join("")}</select>`;
-    if (dataState.instance) {
-      const cols = await api("GET", `/instances/${encodeURIComponent(dataState.instance)}/collections`);
-      if (!cols.collections.some(c => c.name === dataState.collection)) dataState.collection = (cols.collections[0] || {}).name;
-      html += table(["collection", "records", "deleted", "last synced"], cols.collections.map(c => [`<a href="#" data-col="${esc(c.name)}">${esc(c.name)}</a>`,
-        c.records, c.deleted, esc(c.last_synced_at || "never")]));
-      if (dataState.collection) {
-        const q = dataState.live ? "?limit=50&cache=live" : "?limit=50";
-        const page = await api("GET", `/instances/${encodeURIComponent(dataState.instance)}/collections/${encodeURIComponent(dataState.collection)}${q}`);
-        dataState.live = false;
-        html += `<h3>${esc(dataState.collection)} <button id="live">refresh live</button></h3><p id="source">source: <b>${esc(page.source)}</b>${page.stale ? " (stale: " + esc(page.upstream_error) + ")" : ""},
-          last synced: ${esc(page.last_synced_at || "never")}</p>` + table(["key", "synced", "changed", "data"], page.records.map(r => [esc(r.key), esc(r.synced_at),
-          esc(r.changed_at), `<pre>${esc(JSON.stringify(r.data)).slice(0, 400)}</pre>`]));
+    const readConfig = (form, editing) => {
+      const config = {};
+      for (const el of form.querySelectorAll("input[data-key]")) {
+        const v = el.value.trim(); const ty = el.dataset.type;
+        if (!v) { if (editing && !el.dataset.secret) config[el.dataset.key] = null; continue; }
+        config[el.dataset.key] = ty === "integer" || ty === "number" ? Number(v) : ty === "boolean" ? v === "true" : ty === "string_list" ? v.split(",").map(x => x.trim()) : ty === "object" ? JSON.parse(v) : v;
       }
-    }
-    setTimeout(() => {
-      $("#di") && ($("#di").onchange = () => { dataState = {instance: $("#di").value}; show("data"); });
-      document.querySelectorAll("[data-col]").forEach(a => a.onclick = ev => { ev.preventDefault(); dataState.collection = a.dataset.col; show("data"); });
-      $("#live") && ($("#live").onclick = () => { dataState.live = true; show("data"); });
-    });
-    return html;
+      return config;
+    };
+    const editor = h("div");
+    const rows = list.map(i => [i.id, i.plugin, i.zone || "",
+      h("label", null, h("input", {type: "checkbox", checked: i.enabled, "aria-label": t("enabled") + " " + i.id, onchange: async ev => {
+        try { await api("PATCH", "/instances/" + encodeURIComponent(i.id), {enabled: ev.target.checked}); } catch (e) { ev.target.checked = !ev.target.checked; errorLine(msg, e); }
+      }}), " ", t("enabled")),
+      h("pre", null, JSON.stringify(i.config, null, 1)),
+      h("span", null,
+        h("button", {type: "button", onclick: () => {
+          const form = h("form", {class: "card", onsubmit: async ev => {
+            ev.preventDefault();
+            try { await api("PATCH", "/instances/" + encodeURIComponent(i.id), {config: readConfig(form, true)}); App.show("instances"); } catch (e) { errorLine(msg, e); }
+          }}, h("h3", null, t("edit"), " ", i.id), configInputs(byName[i.plugin], i.config), h("button", {type: "submit"}, t("save")), " ",
+            h("button", {type: "button", onclick: () => editor.replaceChildren()}, t("cancel")));
+          editor.replaceChildren(form); form.querySelector("input")?.focus();
+        }}, t("edit")), " ",
+        h("button", {type: "button", dataset: {del: i.id}, onclick: async () => {
+          if (!confirm(t("confirmDelete", i.id))) return;
+          try { await api("DELETE", "/instances/" + encodeURIComponent(i.id)); App.show("instances"); } catch (e) { errorLine(msg, e); }
+        }}, t("del")), " ",
+        h("button", {type: "button", class: "danger", onclick: async () => {
+          if (!confirm(t("confirmDeleteData", i.id))) return;
+          try { await api("DELETE", "/instances/" + encodeURIComponent(i.id) + "?purge=true"); App.show("instances"); } catch (e) { errorLine(msg, e); }
+        }}, t("delData")))]);
+    const pluginSelect = h("select", {id: "nplugin"}, plugins.filter(p => p.status === "loaded").map(p => h("option", {value: p.name}, p.name)));
+    const nform = h("div", {id: "nform"});
+    const fill = () => nform.replaceChildren(...configInputs(byName[pluginSelect.value], null));
+    pluginSelect.addEventListener("change", fill); fill();
+    const create = h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      try {
+        await api("POST", "/instances", {id: $("#nid").value.trim(), plugin: pluginSelect.value, config: readConfig(nform, false)});
+        App.show("instances");
+      } catch (e) { errorLine(msg, e); }
+    }}, h("h3", null, t("newInstance")), h("label", {for: "nid"}, t("id")), " ", h("input", {id: "nid", required: true}), " ",
+      h("label", {for: "nplugin"}, t("plugin")), " ", pluginSelect, nform, h("button", {type: "submit", id: "create"}, t("create")), " ", msg);
+    main.append(table([t("id"), t("plugin"), t("zone"), t("enabled"), t("config"), t("actions")], rows), editor, create);
   },
-  async notifications() {
+
+  async schedules(main) {
+    const [list, instances, plugins] = await Promise.all([api("GET", "/schedules"), api("GET", "/instances"), api("GET", "/plugins")]);
+    noteZones(instances);
+    const jobs = jobsByPlugin(plugins);
+    const preview = (input, out, zone) => {
+      let timer = null;
+      const run = async () => {
+        try { const p = await api("GET", `/cron/preview?count=3&expr=${encodeURIComponent(input.value)}&tz=${encodeURIComponent(zone())}`);
+          out.className = "muted preview"; out.textContent = t("next") + p.next.map(x => clock(x, zone())).join(", "); }
+        catch (e) { out.className = "err preview"; out.textContent = e.message; }
+      };
+      input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 250); });
+      if (input.value) run();
+      return run;
+    };
+    const si = instanceSelect("si", instances);
+    const sj = h("select", {id: "sj"});
+    const fillJobs = () => { const o = si.selectedOptions[0]; sj.replaceChildren(...(o ? (jobs[o.dataset.plugin] || []).map(j => h("option", {value: j.name}, j.name)) : [])); };
+    si.addEventListener("change", fillJobs); fillJobs();
+    const sc = h("input", {id: "sc", class: "cron", size: 18, placeholder: "*/10 9-23 * * *", "aria-label": t("cron")});
+    const sz = h("input", {id: "sz", value: "UTC", size: 14, "aria-label": t("zone")});
+    const spreview = h("div", {class: "muted preview", id: "spreview", role: "status"});
+    const rerun = preview(sc, spreview, () => sz.value);
+    sz.addEventListener("input", rerun);
+    const smsg = h("span", {id: "smsg", role: "status"});
+    const examples = h("p", {class: "muted"}, t("cronExamples"), ": ", CRON_EXAMPLES.map(([expr, zh, en]) => h("button", {type: "button", class: "link", onclick: () => {
+      sc.value = expr; rerun();
+    }}, `${expr} (${lang === "zh-CN" ? zh : en})`)));
+    const form = h("form", {id: "newschedule", class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      try {
+        const params = $("#sp").value.trim() ? JSON.parse($("#sp").value) : {};
+        const body = {instance: si.value, job: sj.value, cron: sc.value, timezone: sz.value, params};
+        if ($("#sn").value.trim()) body.name = $("#sn").value.trim();
+        await api("POST", "/schedules", body);
+        App.show("schedules");
+      } catch (e) { smsg.replaceChildren(h("span", {class: "err", id: "serror"}, e.message)); }
+    }}, h("h3", null, t("newSchedule")), h("label", {for: "si"}, t("instance")), " ", si, " ", h("label", {for: "sj"}, t("job")), " ", sj, " ",
+      h("label", {for: "sn"}, t("name")), " ", h("input", {id: "sn", size: 12, placeholder: t("optionalUnique")}), " ",
+      h("label", {for: "sc"}, t("cron")), " ", sc, " ", h("label", {for: "sz"}, t("zone")), " ", sz, " ",
+      h("label", {for: "sp"}, t("params")), " ", h("input", {id: "sp", size: 24, placeholder: '{"dates": "T-3..T-1"}'}), " ",
+      h("button", {type: "submit", id: "sadd"}, t("add")), spreview, examples, smsg);
+    const rows = list.map(sch => {
+      const cron = h("input", {class: "cron", dataset: {id: sch.id}, value: sch.cron, size: 18, "aria-label": t("cron") + " " + (sch.name || sch.id)});
+      const out = h("div", {class: "muted preview"});
+      preview(cron, out, () => sch.timezone);
+      const enabled = h("input", {type: "checkbox", class: "en", dataset: {id: sch.id}, checked: sch.enabled, "aria-label": t("enabled")});
+      return [h("span", null, sch.name || "-", sch.note ? h("div", {class: "muted"}, sch.note) : ""), sch.instance, sch.job, h("code", null, JSON.stringify(sch.params)),
+        h("span", null, cron, out), sch.timezone, enabled, sch.next_run_at ? when(sch.next_run_at, sch.timezone) : "-", sch.last_status ? statusTag(sch.last_status) : "-",
+        h("span", null, h("button", {type: "button", class: "save", dataset: {id: sch.id}, onclick: async () => {
+          try { await api("PATCH", "/schedules/" + sch.id, {cron: cron.value, enabled: enabled.checked}); App.show("schedules"); } catch (e) { errorLine(out, e); }
+        }}, t("save")), " ", h("button", {type: "button", onclick: async () => {
+          if (!confirm(t("confirmDeleteSchedule", sch.name || sch.id))) return;
+          try { await api("DELETE", "/schedules/" + sch.id); App.show("schedules"); } catch (e) { errorLine(out, e); }
+        }}, t("del")))];
+    });
+    main.append(form, table([t("name"), t("instance"), t("job"), t("params"), t("cron"), t("zone"), t("enabled"), t("next").replace(/[:：]\s*$/, ""), t("last"), t("actions")], rows));
+  },
+
+  async runs(main) {
+    const [instances, plugins] = await Promise.all([api("GET", "/instances"), api("GET", "/plugins")]);
+    noteZones(instances);
+    const jobs = jobsByPlugin(plugins);
+    const ri = instanceSelect("ri", instances), rj = h("select", {id: "rj"}), rparams = h("div", {id: "rparams"}), rmsg = h("span", {id: "rmsg", role: "status"});
+    const fillParams = () => {
+      const o = ri.selectedOptions[0]; const job = (jobs[o?.dataset.plugin] || []).find(j => j.name === rj.value);
+      rparams.replaceChildren(...(job?.params || []).map(k => h("span", {class: "field"}, h("label", {for: "rp-" + k.key}, k.key), " ",
+        h("input", {id: "rp-" + k.key, dataset: {key: k.key, type: k.type}, placeholder: k.description, size: 16}))));
+    };
+    const fillJobs = () => { const o = ri.selectedOptions[0]; rj.replaceChildren(...(o ? (jobs[o.dataset.plugin] || []).map(j => h("option", {value: j.name}, j.name)) : [])); fillParams(); };
+    ri.addEventListener("change", fillJobs); rj.addEventListener("change", fillParams); fillJobs();
+    const form = h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      const p = {};
+      for (const el of rparams.querySelectorAll("input")) if (el.value.trim()) p[el.dataset.key] = el.dataset.type === "boolean" ? el.value.trim() === "true" : el.dataset.type === "integer" ? Number(el.value) : el.value.trim();
+      try { const r = await api("POST", `/instances/${encodeURIComponent(ri.value)}/jobs/${encodeURIComponent(rj.value)}/run`, {params: p, dry_run: $("#rdry").checked});
+        rmsg.replaceChildren(h("span", {class: "ok"}, t("queued", r.run_id))); } catch (e) { errorLine(rmsg, e); }
+    }}, h("h3", null, t("runNow")), h("label", {for: "ri"}, t("instance")), " ", ri, " ", h("label", {for: "rj"}, t("job")), " ", rj, rparams,
+      h("label", null, h("input", {type: "checkbox", id: "rdry"}), " ", t("dryRun")), " ", h("button", {type: "submit", id: "rgo"}, t("run")), " ", rmsg);
+    const list = h("div", {id: "runlist"});
+    const paint = async () => {
+      const runs = await api("GET", "/runs?limit=50");
+      list.replaceChildren(table([t("started"), t("instance"), t("job"), t("trigger"), t("status"), t("fetched"), t("ins"), t("upd"), t("unch"), t("dels"), t("message"), ""],
+        runs.runs.map(r => ({attrs: {dataset: {run: r.id}}, cells: [when(r.started_at || r.run_at || r.created_at, zoneOf(r.instance)), r.instance, r.job + (r.dry_run ? " (dry)" : ""), r.trigger,
+          h("span", null, statusTag(r.status), r.status === "running" ? progressBars(r) : ""),
+          r.counts.fetched, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.counts.deleted, r.error || r.message || "",
+          h("span", null, ["queued", "running"].includes(r.status) ? h("button", {type: "button", dataset: {cancel: r.id}, onclick: async () => {
+            try { await api("POST", `/runs/${r.id}/cancel`); } catch (e) { alert(e.message); } paint(); }}, t("cancelRun")) : "",
+          r.log ? h("details", null, h("summary", null, t("showLog")), h("pre", {class: "log"}, r.log)) : "")]}))));
+    };
+    await paint();
+    main.append(form, list);
+    return (type, data) => {
+      if (type === "run.progress") applyProgress(data);
+      if (type === "run.started" || type === "run.finished") App.soon("runs", paint);
+    };
+  },
+
+  async data(main) {
+    const instances = await api("GET", "/instances");
+    noteZones(instances);
+    if (!dataState.instance && instances.length) dataState.instance = instances[0].id;
+    const select = instanceSelect("di", instances, dataState.instance);
+    select.addEventListener("change", () => { dataState = {instance: select.value}; App.show("data"); });
+    main.append(h("p", null, h("label", {for: "di"}, t("instance")), " ", select));
+    if (!dataState.instance) return;
+    const inst = encodeURIComponent(dataState.instance), zone = zoneOf(dataState.instance);
+    const cols = await api("GET", `/instances/${inst}/collections`);
+    if (!cols.collections.some(c => c.name === dataState.collection)) dataState.collection = (cols.collections[0] || {}).name;
+    main.append(table([t("collection"), t("records"), t("deleted"), t("lastSynced")], cols.collections.map(c => [
+      h("a", {href: `?view=data&instance=${inst}&collection=${encodeURIComponent(c.name)}`, dataset: {col: c.name}, onclick: ev => {
+        ev.preventDefault(); dataState.collection = c.name; App.show("data"); }}, c.name), c.records, c.deleted, when(c.last_synced_at, zone)])));
+    if (!dataState.collection) return;
+    const q = dataState.live ? "?limit=50&cache=live" : "?limit=50";
+    dataState.live = false;
+    const page = await api("GET", `/instances/${inst}/collections/${encodeURIComponent(dataState.collection)}${q}`);
+    const out = h("span", {role: "status"});
+    const exportBtn = f => h("button", {type: "button", dataset: {export: f}, onclick: () =>
+      download(`/instances/${inst}/export/${encodeURIComponent(dataState.collection)}?format=${f}`, `${dataState.instance}-${dataState.collection}.${f}`).catch(e => errorLine(out, e))}, t(f === "csv" ? "exportCsv" : "exportJson"));
+    main.append(h("h3", null, dataState.collection, " ", h("button", {type: "button", id: "live-read", onclick: () => { dataState.live = true; App.show("data"); }}, t("refreshLive")), " ",
+      exportBtn("csv"), " ", exportBtn("json"), " ", out),
+      h("p", {id: "source"}, t("source"), ": ", h("b", null, page.source === "live" ? t("liveData") : t("cache")), page.stale ? h("span", {class: "err"}, ` (${t("stale")}: ${page.upstream_error})`) : "",
+        " · ", t("lastSynced"), ": ", when(page.last_synced_at, zone)),
+      table([t("key"), t("synced"), t("changed"), "data"], page.records.map(r => [r.key, when(r.synced_at, zone), when(r.changed_at, zone), h("pre", null, JSON.stringify(r.data).slice(0, 400))])));
+    return (type, data) => { if (type === "records.changed" && data.instance === dataState.instance && data.collection === dataState.collection) App.soon("page", () => App.show("data", true)); };
+  },
+
+  async notifications(main) {
     const [n, instances, plugins] = await Promise.all([api("GET", "/notifications?limit=50"), api("GET", "/instances"), api("GET", "/plugins")]);
     // Channels are the instances of notifier plugins (by the kind their manifests declare, not by name).
     const notifiers = new Set(plugins.filter(p => p.kind === "notifier").map(p => p.name));
-    let html = `<fieldset><legend>Test message</legend><select id="nc">${instances.filter(i => notifiers.has(i.plugin)).map(i => `<option>${esc(i.id)}</option>`).join("")}</select>
-      <input id="nt" size="40" value="synchost test message"> <button id="ngo">Send</button> <span id="nmsg"></span></fieldset><p>outbox depth: ${n.depth}</p>`;
-    html += table(["created", "channel", "state", "attempts", "text", "error / detail"], n.notifications.map(x => [esc(x.created_at), esc(x.channel), st(x.state),
-      x.attempts, `<pre>${esc(x.message.text).slice(0, 200)}</pre>`, esc(x.last_error || x.detail || "")]));
-    setTimeout(() => { $("#ngo") && ($("#ngo").onclick = async () => { try { await api("POST", "/notifications/test", {channel: $("#nc").value, text: $("#nt").value}); show("notifications"); }
-      catch (e) { $("#nmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; } }); });
-    return html;
+    const nmsg = h("span", {id: "nmsg", role: "status"});
+    main.append(h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      try { await api("POST", "/notifications/test", {channel: $("#nc").value, text: $("#nt").value}); App.show("notifications"); } catch (e) { errorLine(nmsg, e); }
+    }}, h("h3", null, t("testMessage")), h("label", {for: "nc"}, t("channel")), " ", instanceSelect("nc", instances, null, i => notifiers.has(i.plugin)), " ",
+      h("input", {id: "nt", size: 40, value: "synchost test message", "aria-label": t("text")}), " ", h("button", {type: "submit", id: "ngo"}, t("send")), " ", nmsg),
+    h("p", null, t("outbox"), ": ", n.depth),
+    table([t("created"), t("channel"), t("state"), t("attempts"), t("text"), t("error"), ""], n.notifications.map(x => [when(x.created_at), x.channel, statusTag(x.state), x.attempts,
+      h("pre", null, x.message.text.slice(0, 200)), x.last_error || x.detail || "",
+      ["dead", "unknown"].includes(x.state) ? h("button", {type: "button", onclick: async () => {
+        try { await api("POST", `/notifications/${x.id}/retry`); App.show("notifications"); } catch (e) { errorLine(nmsg, e); } }}, t("retry")) : ""])));
+    return type => { if (type.startsWith("notification.")) App.soon("page", () => App.show("notifications", true)); };
   },
-  async tokens() {
+
+  async tokens(main) {
     const list = await api("GET", "/tokens?revoked=true");
-    const html = `<fieldset><legend>New token (shown once)</legend><input id="tn" placeholder="name, e.g. grafana" size="24">
-      <select id="tr"><option>viewer</option><option>operator</option><option>admin</option></select> <button id="tgo">Create</button>
-      <span id="tmsg"></span></fieldset>` + table(["name", "role", "created", "by", "last used", "revoked", ""], list.map(t => [esc(t.name), esc(t.role),
-      esc(t.created_at), esc(t.created_by), esc(t.last_used_at || "never"), esc(t.revoked_at || ""),
-      t.revoked_at ? "" : `<button data-revoke="${esc(t.id)}">Revoke</button>`]));
-    setTimeout(() => {
-      $("#tgo") && ($("#tgo").onclick = async () => { try { const t = await api("POST", "/tokens", {name: $("#tn").value.trim(), role: $("#tr").value});
-        $("#tmsg").innerHTML = `copy it now, it is not shown again: <code>${esc(t.token)}</code>`; } catch (e) { $("#tmsg").innerHTML = `<span class="err">${esc(e.message)}</span>`; } });
-      document.querySelectorAll("[data-revoke]").forEach(b => b.onclick = async () => { if (confirm("Revoke this token? It stops working at once.")) {
-        try { await api("DELETE", "/tokens/" + encodeURIComponent(b.dataset.revoke)); show("tokens"); } catch (e) { fail(e); } } });
-    });
-    return html;
+    const tmsg = h("span", {id: "tmsg", role: "status"});
+    main.append(h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      try { const tk = await api("POST", "/tokens", {name: $("#tn").value.trim(), role: $("#tr").value});
+        tmsg.replaceChildren(t("copyNow"), h("code", null, tk.token)); } catch (e) { errorLine(tmsg, e); }
+    }}, h("h3", null, t("newToken")), h("label", {for: "tn"}, t("name")), " ", h("input", {id: "tn", placeholder: "grafana", size: 24}), " ",
+      h("label", {for: "tr"}, t("role")), " ", h("select", {id: "tr"}, ["viewer", "operator", "admin"].map(r => h("option", {value: r}, r))), " ",
+      h("button", {type: "submit", id: "tgo"}, t("create")), " ", tmsg),
+    table([t("name"), t("role"), t("created"), t("by"), t("lastUsed"), t("revoked"), ""], list.map(tk => [tk.name, tk.role, when(tk.created_at), tk.created_by,
+      when(tk.last_used_at), tk.revoked_at ? when(tk.revoked_at) : "", tk.revoked_at ? "" : h("button", {type: "button", dataset: {revoke: tk.id}, onclick: async () => {
+        if (!confirm(t("confirmRevoke"))) return;
+        try { await api("DELETE", "/tokens/" + encodeURIComponent(tk.id)); App.show("tokens"); } catch (e) { errorLine(tmsg, e); } }}, t("revoke"))])));
   },
-  async audit() {
+
+  async audit(main) {
     const page = await api("GET", "/audit?limit=200");
-    const brief = v => v == null ? "" : `<pre>${esc(JSON.stringify(v)).slice(0, 300)}</pre>`;
-    return `<p class="muted">changes made through the API and the CLI, newest first (secrets shown as ***)</p>` +
-      table(["at", "actor", "from", "action", "target", "before", "after"], page.entries.map(e => [esc(e.at), esc(e.actor), esc(e.source === "api" ? e.address : e.source),
-      esc(e.action), esc(e.target), brief(e.before), brief(e.after)]));
+    const brief = v => v == null ? "" : h("pre", null, JSON.stringify(v).slice(0, 300));
+    main.append(h("p", {class: "muted"}, t("auditNote")), table([t("at"), t("actor"), t("from"), t("action"), t("target"), t("before"), t("after")],
+      page.entries.map(e => [when(e.at), e.actor, e.source === "api" ? e.address : e.source, e.action, e.target, brief(e.before), brief(e.after)])));
   },
 };
-async function show(v, quiet) {
-  clearTimeout(timer); view = v;
-  document.querySelectorAll("header a").forEach(a => a.classList.toggle("on", a.dataset.view === v));
-  if (!sessionStorage.getItem("token")) return login();
-  try { const html = await views[v](); if (view === v) $("#main").innerHTML = html; $("#who").textContent = "signed in"; }
-  catch (e) { if (e.message !== "unauthorized") { if (!quiet) $("#main").innerHTML = ""; fail(e); } }
-}
-document.querySelectorAll("header a").forEach(a => a.onclick = () => show(a.dataset.view));
-show(params.get("view") || "overview");
+
+const App = {
+  view: "overview", handler: null, timers: {}, poll: null,
+  /** Runs `fn` once after a burst of events (300 ms), per key. */
+  soon(key, fn) { clearTimeout(this.timers[key]); this.timers[key] = setTimeout(fn, 300); },
+  login() {
+    Live.stop();
+    const tok = h("input", {id: "tok", type: "password", size: 50, placeholder: t("tokenHint"), autocomplete: "off"});
+    $("#main").replaceChildren(h("form", {class: "card", onsubmit: ev => { ev.preventDefault(); sessionStorage.setItem("token", tok.value.trim()); App.show(App.view); }},
+      h("h3", null, h("label", {for: "tok"}, t("adminToken"))), tok, " ", h("button", {type: "submit", id: "go"}, t("signIn"))));
+    tok.focus();
+  },
+  nav() {
+    const names = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "tokens", "audit"];
+    const langSelect = h("select", {id: "lang", "aria-label": t("language"), onchange: ev => { setLanguage(ev.target.value); App.nav(); App.show(App.view); }},
+      h("option", {value: "zh-CN", selected: lang === "zh-CN"}, "中文"), h("option", {value: "en", selected: lang === "en"}, "English"));
+    $("header").replaceChildren(h("strong", null, "synchost"), h("nav", {"aria-label": "main"}, names.map(v => h("a", {href: "?view=" + v, dataset: {view: v},
+      class: v === App.view ? "on" : null, "aria-current": v === App.view ? "page" : null, onclick: ev => { ev.preventDefault(); App.show(v); }}, t(v)))),
+      h("span", {class: "grow"}), h("span", {id: "live", class: "muted"}), langSelect,
+      h("button", {type: "button", class: "link", onclick: () => { sessionStorage.removeItem("token"); App.login(); }}, t("signOut")));
+    Live.status(Live.up);
+  },
+  async show(v, quiet) {
+    if (!Views[v]) v = "overview";
+    if (this.handler?.close) this.handler.close();
+    this.handler = null; this.view = v;
+    for (const a of document.querySelectorAll("header nav a")) { a.classList.toggle("on", a.dataset.view === v); a.toggleAttribute("aria-current", a.dataset.view === v); }
+    if (!token()) return this.login();
+    if (!Live.controller) Live.start();
+    const main = h("main", {id: "main"});
+    try {
+      const handler = await Views[v](main);
+      if (this.view !== v) { if (handler?.close) handler.close(); return; }
+      $("#main").replaceWith(main);
+      this.handler = handler;
+    } catch (e) {
+      if (e.status === 401) return;
+      if (!quiet) $("#main").replaceChildren();
+      $("#main").prepend(h("p", {class: "err", id: "error"}, e.message));
+    }
+  },
+};
+// Events go to the view on screen; without the stream, the page polls every 10 s instead.
+Live.on((type, data) => {
+  if (type === "reset") { App.show(App.view, true); return; }
+  const handler = App.handler;
+  if (typeof handler === "function") handler(type, data);
+});
+setInterval(() => { if (!Live.up && token() && ["overview", "runs", "notifications"].includes(App.view)) App.show(App.view, true); }, 10000);
+setLanguage(lang, false);
+fetch("/healthz").then(r => r.json()).then(hc => { Zones.host = hc.timezone || "UTC"; }).catch(() => {}).finally(() => { App.nav(); App.show(params.get("views") || params.get("view") || "overview"); });

@@ -7,8 +7,11 @@ final class SQLiteConnection: @unchecked Sendable {
     let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// Process-wide settings, made once before the first connection opens.
+    private static let configured: Int32 = synchost_sqlite3_disable_memstatus()
 
     init(path: String, readOnly: Bool) throws {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
