@@ -107,8 +107,9 @@ struct CLIStoreTests {
         let afterRemove = try await cli(["schedules", "list"])
         #expect(removed.status == 0 && removed.stdout.contains("removed") && !afterRemove.stdout.contains("问候同步"))
 
-        let run = try await cli(["run", "n1", "sync", "--param", "with_c=true"])
+        let run = try await cli(["run", "n1", "sync", "--param", "with_c=true", "--verbose"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stderr.contains("1/2 (50%) greetings page 1"), "progress on stderr: \(run.stderr)")
         #expect(run.stdout.contains("succeeded: fetched 3, pages 1, inserted 3"))
         let dry = try await cli(["run", "n1", "sync", "--dry-run"])
         #expect(dry.stdout.contains("unchanged 2"))

@@ -103,7 +103,7 @@ static int wants(const uint8_t *request, size_t len, const char *needle) {
     char *copy = malloc(len + 1); memcpy(copy, request, len); copy[len] = 0;
     int found = strstr(copy, needle) != NULL; free(copy); return found;
 }
-struct sync_call { sh_done_fn done; void *done_ctx; int complete; };
+struct sync_call { sh_done_fn done; void *done_ctx; int complete; uint64_t session; struct buf page; };
 static void sync_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
     struct sync_call *c = ctx;
     if (status != SH_OK) { c->done(c->done_ctx, status, bytes, len); free(c); return; }
@@ -113,6 +113,13 @@ static void sync_done(void *ctx, int32_t status, const uint8_t *bytes, size_t le
     reply(c->done, c->done_ctx, SH_OK, out);
     free(c);
 }
+/* 1.4: the run says how far it is (whatever the answer: progress never fails a run), then writes its page. */
+static void sync_progress_done(void *ctx, int32_t status, const uint8_t *bytes, size_t len) {
+    (void)status; (void)bytes; (void)len;
+    struct sync_call *c = ctx;
+    host->store(host->host_ctx, c->session, "upsert", c->page.p, c->page.len, sync_done, c);
+    free(c->page.p);
+}
 static void run_sync(uint64_t session, const uint8_t *request, size_t len, sh_done_fn done, void *done_ctx) {
     struct buf b = {0};
     frame_str(&b, "{\"collection\":\"greetings\"}");
@@ -121,8 +128,9 @@ static void run_sync(uint64_t session, const uint8_t *request, size_t len, sh_do
     if (wants(request, len, "\"with_c\":true")) { frame_str(&b, "c"); frame_str(&b, "{\"id\":\"c\",\"n\":3}"); }
     struct sync_call *c = malloc(sizeof *c);
     c->done = done; c->done_ctx = done_ctx; c->complete = !wants(request, len, "\"incomplete\":true");
-    host->store(host->host_ctx, session, "upsert", b.p, b.len, sync_done, c);
-    free(b.p);
+    c->session = session; c->page = b;
+    const char *progress = "{\"done\":1,\"total\":2,\"label\":\"greetings page 1\"}";
+    host->schedule(host->host_ctx, session, "progress", (const uint8_t *)progress, strlen(progress), sync_progress_done, c);
 }
 
 /* job "bulk": cursor.get, then one upsert per page carrying the next cursor, until total */
