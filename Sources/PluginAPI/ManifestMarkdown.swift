@@ -29,7 +29,11 @@ extension PluginManifest {
         if !collections.isEmpty {
             out += ["", "### Collections", "", "| collection | key | | description |", "|---|---|---|---|"]
             for c in collections {
-                let flags = [c.tombstones ? "tombstones" : nil, c.refreshJob.map { "refreshed by `\($0)`" }].compactMap { $0 }.joined(separator: ", ")
+                let kept = c.retention.map { r in
+                    [r.days.map { "records kept \($0) d" + (r.field.map { " by `\($0)`" } ?? " since their last sync") }, r.tombstoneDays.map { "tombstones kept \($0) d" }]
+                        .compactMap { $0 }.joined(separator: ", ")
+                }
+                let flags = [c.tombstones ? "tombstones" : nil, c.refreshJob.map { "refreshed by `\($0)`" }, kept].compactMap { $0 }.joined(separator: ", ")
                 out.append("| \(code(c.name)) | \(code(c.keyField)) | \(flags) | \(cell(c.description)) |")
             }
         }

@@ -182,17 +182,21 @@ public struct CollectionSpec: Sendable, Codable, Equatable {
 
     /// The job that re-syncs this collection: a list read with `cache=live` runs it and waits for it.
     public var refreshJob: String?
+    /// How long its records are kept (1.4; the host's `retention` job applies it).
+    public var retention: RetentionSpec?
 
-    public init(_ name: String, keyField: String, description: String, tombstones: Bool = false, refreshJob: String? = nil) {
+    public init(_ name: String, keyField: String, description: String, tombstones: Bool = false, refreshJob: String? = nil,
+                retention: RetentionSpec? = nil) {
         self.name = name
         self.keyField = keyField
         self.description = description
         self.tombstones = tombstones
         self.refreshJob = refreshJob
+        self.retention = retention
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, description, tombstones
+        case name, description, tombstones, retention
         case keyField = "key_field"
         case refreshJob = "refresh_job"
     }
@@ -204,6 +208,7 @@ public struct CollectionSpec: Sendable, Codable, Equatable {
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
         tombstones = try c.decodeIfPresent(Bool.self, forKey: .tombstones) ?? false
         refreshJob = try c.decodeIfPresent(String.self, forKey: .refreshJob)
+        retention = try c.decodeIfPresent(RetentionSpec.self, forKey: .retention)
     }
 }
 

@@ -49,7 +49,8 @@ public struct VOSConnector: Connector {
         ],
         jobs: jobTable.specs,
         collections: [
-            CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name", tombstones: true, refreshJob: "customers"),
+            CollectionSpec("customers", keyField: "account", description: "Accounts with balance, limit, lock state, agent, name", tombstones: true, refreshJob: "customers",
+                           retention: RetentionSpec(tombstoneDays: 90)),
             CollectionSpec("phones", keyField: "e164", description: "Phones with status online/offline, register time, remote IP", refreshJob: "phones"),
             CollectionSpec("cdrs", keyField: "flowNo", description: "Call detail records, keyed by flowNo (content hash when missing), with their date"),
         ],

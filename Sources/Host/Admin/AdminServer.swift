@@ -73,6 +73,7 @@ public struct AdminServer: Sendable {
             InstanceRoutes(store: store, registry: registry, manager: manager, progress: kernel.progress).add(to: api)
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
             ExportRoutes(store: store, registry: registry).add(to: api)
+            RetentionRoutes(store: store, registry: registry).add(to: api)
             PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
             TokenRoutes(store: store, clock: manager.clock).add(to: api)
             AuditRoutes(store: store).add(to: api)

@@ -39,6 +39,9 @@ enum ManifestValidation {
                 problems.append("collection \(c.name): refresh_job \(j.debugDescription) is not one of the plugin's jobs")
             }
         }
+        for c in m.collections {
+            for p in c.retention?.problems ?? [] { problems.append("collection \(c.name): retention: \(p)") }
+        }
         for c in m.collections where c.name.wholeMatch(of: identifier) == nil {
             problems.append("collection \(c.name.debugDescription) is not an identifier")
         }

@@ -3,14 +3,17 @@ import PluginAPI
 
 /// The host's own maintenance jobs, scheduled like any plugin job under the reserved instance "_host":
 /// `purge_runs` (param `days`, default 90) deletes run history older than the retention; `purge_audit` (default 365)
-/// the audit log's entries older than its retention.
+/// the audit log's entries older than its retention; `purge_notifications` (default 30) delivered and given-up
+/// notifications; `retention` applies every instance's collection retention (`Retention`).
 struct HostJobs: Sendable {
     static let instance = "_host"
     static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [
         ("purge_runs", "15 3 * * *", ["days": 90]), ("purge_audit", "20 3 * * *", ["days": 365]),
+        ("purge_notifications", "25 3 * * *", ["days": 30]), ("retention", "35 3 * * *", [:]),
     ]
 
     let store: any HostDatabase
+    var registry: PluginRegistry?
     let clock: HostClock
 
     /// Creates the maintenance schedules once; afterwards they are the user's to edit like any other.
@@ -31,6 +34,25 @@ struct HostJobs: Sendable {
         var run = queued
         run.startedAt = run.startedAt ?? clock()
         switch run.job {
+        case "retention":
+            let report = try await Retention(store: store, registry: registry, clock: clock).apply()
+            run.counts.deleted = report.total
+            run.message = report.summary
+            run.details = report.details
+            run.status = .succeeded
+            run.complete = true
+        case "purge_notifications":
+            let days = run.params["days"]?.intValue ?? 30
+            if days < 1 {
+                run.status = .failed
+                run.error = "purge_notifications: days must be at least 1"
+            } else {
+                let n = try await store.purgeNotifications(before: clock().addingTimeInterval(-Double(days) * 86400))
+                run.counts.deleted = n
+                run.message = "deleted \(n) sent or dead notification(s) older than \(days) day(s)"
+                run.status = .succeeded
+                run.complete = true
+            }
         case "purge_runs", "purge_audit":
             let days = run.params["days"]?.intValue ?? (run.job == "purge_runs" ? 90 : 365)
             if days < 1 {

@@ -47,10 +47,20 @@ enum StoreSchema {
                 "CREATE INDEX audit_log_by_at ON audit_log (at)",
             ]
         },
+        // An instance's own retention of a collection, over the manifest's default (the host's retention job).
+        Migration(version: 10, name: "10-collection-retention") { d in
+            let int = d == .sqlite ? "INTEGER" : "BIGINT"
+            return [
+                """
+                CREATE TABLE collection_retention (instance_id TEXT NOT NULL, collection TEXT NOT NULL, days \(int), field TEXT,
+                    tombstone_days \(int), updated_at \(int) NOT NULL, PRIMARY KEY (instance_id, collection))
+                """,
+            ]
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).
-    static let instanceDataTables = ["records", "cursors", "plugin_state", "collection_sync"]
+    static let instanceDataTables = ["records", "cursors", "plugin_state", "collection_sync", "collection_retention"]
 
     /// Version 4: both backends keep the bytes the plugin sent (and hashed); PostgreSQL keeps a JSONB copy beside
     /// them for field queries. Change events were written on every update and read by nothing: gone.

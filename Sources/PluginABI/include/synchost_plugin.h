@@ -49,7 +49,8 @@ extern "C" {
  *        run and route requests carry "now": the host's clock at the call (a test host moves it; use it
  *        for "today", ages and expiries instead of the system clock).
  *   1.4  schedule.progress: a run reports how far it is (the console's progress bars, `run --verbose`); the
- *        manifest's "views": tables, charts and summary cards the host's console renders, with actions.
+ *        manifest's "views": tables, charts and summary cards the host's console renders, with actions; a
+ *        collection's "retention" {"days"?, "field"?, "tombstone_days"?}, applied by the host's retention job.
  */
 #define SH_ABI_MAJOR 1u
 #define SH_ABI_MINOR 4u
