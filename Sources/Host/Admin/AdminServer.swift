@@ -43,8 +43,11 @@ public struct AdminServer: Sendable {
         // The web admin page: static, public (it holds no data; every call it makes needs the token).
         AdminPage.add(to: router)
         // Prometheus text format; behind the token like everything but /healthz.
+        let store = kernel.store, clock = kernel.instances?.clock ?? HostClocks.system
         router.group("metrics").add(middleware: access).get { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            // Each instance's health score is read now, so a scrape sees the current one.
+            if let store { _ = try await HealthRoutes.all(store: store, now: clock()) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: HostMetrics.text())))
         }
         router.group("openapi.json").add(middleware: access).get { _, _ -> Response in
@@ -74,6 +77,7 @@ public struct AdminServer: Sendable {
             DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
             ExportRoutes(store: store, registry: registry).add(to: api)
             RetentionRoutes(store: store, registry: registry).add(to: api)
+            HealthRoutes(store: store, clock: manager.clock).add(to: api)
             PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
             TokenRoutes(store: store, clock: manager.clock).add(to: api)
             AuditRoutes(store: store).add(to: api)

@@ -30,6 +30,10 @@ public enum HostMetrics {
     }
 
     /// Notifications waiting for delivery (pending, sending, failed).
+    static func instanceHealth(instance: String, plugin: String, score: Int) {
+        Gauge(label: "synchost_instance_health_score", dimensions: [("instance", instance), ("plugin", plugin)]).record(score)
+    }
+
     static func outboxDepth(_ n: Int) {
         Gauge(label: "synchost_outbox_depth").record(n)
     }

@@ -36,8 +36,9 @@ function applyProgress(data) {
 
 const Views = {
   async overview(main) {
-    const [health, plugins, running, failedRuns] = await Promise.all([(await fetch("/healthz")).json(), api("GET", "/plugins"),
-      api("GET", "/runs?status=running&limit=50"), api("GET", "/runs?status=failed&limit=10")]);
+    const [health, plugins, running, failedRuns, scores] = await Promise.all([(await fetch("/healthz")).json(), api("GET", "/plugins"),
+      api("GET", "/runs?status=running&limit=50"), api("GET", "/runs?status=failed&limit=10"), api("GET", "/health")]);
+    const scoreTag = n => h("b", {class: n >= 80 ? "ok" : n >= 60 ? "warn" : "err"}, String(n));
     Zones.host = health.timezone || Zones.host;
     const inflight = h("div", {id: "inflight"});
     const paintRuns = async () => {
@@ -52,6 +53,9 @@ const Views = {
       h("section", {class: "card"}, h("h3", null, t("plugins")), table([t("plugin"), t("version"), t("kind"), t("status"), t("jobs"), t("collections")],
         plugins.map(p => [p.name, p.version, p.kind, p.status === "loaded" ? h("span", {class: "ok"}, t("loaded")) : h("span", {class: "err"}, `${t("failed")}: ${p.reason}`),
           (p.jobs || []).map(j => j.name).join(", "), (p.collections || []).map(c => c.name).join(", ")]))),
+      h("section", {class: "card"}, h("h3", null, t("instanceHealth")), scores.instances.length ? table([t("instance"), t("plugin"), t("score"), t("successRate"),
+        t("failed24h"), t("sinceSuccess"), t("punctuality")], scores.instances.map(x => [x.instance, x.plugin, scoreTag(x.score), x.parts.success_rate,
+        x.parts.failed_24h, x.parts.hours_since_success ?? t("never"), x.parts.punctuality])) : h("p", {class: "muted"}, t("noInstances"))),
       h("section", {class: "card"}, h("h3", null, t("inFlight")), inflight),
       h("section", {class: "card"}, h("h3", null, t("recentFailures")), failedRuns.runs.length ? table([t("started"), t("instance"), t("job"), t("error")],
         failedRuns.runs.map(r => [when(r.started_at, zoneOf(r.instance)), r.instance, r.job, r.error || ""])) : h("p", {class: "muted"}, t("none"))));

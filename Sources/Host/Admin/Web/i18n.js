@@ -24,6 +24,7 @@ const I18N = {
     noViews: "该插件未声明视图，可在“数据”中浏览其数据集。", noInstances: "还没有实例。", filter: "筛选", apply: "应用", all: "全部",
     answer: "返回结果", done: "完成", loading: "加载中…", language: "语言", progress: "进度", yes: "是", no: "否",
     justNow: "刚刚", reset: "事件已丢失，已重新加载",
+    instanceHealth: "实例健康度", score: "健康分", successRate: "成功率", failed24h: "24小时失败", sinceSuccess: "距上次成功(小时)", punctuality: "准点率",
   },
   en: {
     title: "synchost console", overview: "Overview", views: "Views", instances: "Instances", schedules: "Schedules", runs: "Runs",
@@ -48,6 +49,7 @@ const I18N = {
     noViews: "This plugin declares no views; browse its collections under Data.", noInstances: "No instances yet.", filter: "Filter", apply: "Apply", all: "all",
     answer: "Answer", done: "done", loading: "loading…", language: "Language", progress: "Progress", yes: "yes", no: "no",
     justNow: "just now", reset: "events were missed; reloaded",
+    instanceHealth: "Instance health", score: "Score", successRate: "Success rate", failed24h: "Failed in 24 h", sinceSuccess: "Hours since a success", punctuality: "Punctuality",
   },
 };
 const CRON_EXAMPLES = [
