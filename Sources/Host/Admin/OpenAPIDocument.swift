@@ -69,6 +69,11 @@ enum OpenAPIDocument {
                                     "message": anyObject, "last_error": optString], required: ["id", "channel", "state", "attempts", "message"]),
         ]
         let id = path("id")
+        let alertRule: JSONValue = ["type": "object", "properties": [
+            "id": string, "name": string, "kind": ["enum": .array(AlertRule.Kind.allCases.map { .string($0.rawValue) })], "instance": string, "collection": string,
+            "threshold": ["type": "number"], "severity": ["enum": .array(AlertRule.Severity.allCases.map { .string($0.rawValue) })], "channels": array(string),
+            "repeat_minutes": integer, "enabled": boolean,
+        ], "required": ["name", "kind", "threshold"], "additionalProperties": false]
         let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject, "enabled": boolean],
                                         "required": ["id", "plugin"], "additionalProperties": false]
         let scheduleProps: [String: JSONValue] = [
@@ -145,6 +150,17 @@ enum OpenAPIDocument {
             "/api/v1/health": ["get": op("Every instance's health score 0-100 with its parts (success rate, failures, freshness, punctuality)",
                 ["200": json(object(["instances": array(anyObject)], required: ["instances"]))], errors: [])],
             "/api/v1/instances/{id}/health": ["get": op("One instance's health score with its parts", ["200": json(anyObject)], errors: [404], params: [id])],
+            "/api/v1/alert-rules": [
+                "get": op("Alert rules (the host evaluates them every minute)", ["200": json(array(anyObject))], errors: []),
+                "post": op("Create an alert rule", ["201": json(anyObject)], errors: [400, 409, 413], body: alertRule),
+            ],
+            "/api/v1/alert-rules/{id}": [
+                "put": op("Replace an alert rule", ["200": json(anyObject)], errors: [400, 404, 413], params: [id], body: alertRule),
+                "delete": op("Delete an alert rule (its alerts stay as history)", ["204": ["description": "Deleted"]], errors: [404], params: [id]),
+            ],
+            "/api/v1/alerts": ["get": op("Active alerts, or with state=all their history too, newest first",
+                ["200": json(object(["alerts": array(anyObject)], required: ["alerts"]))], errors: [400],
+                params: [query("state", ["type": "string", "enum": ["active", "all"]]), query("limit")])],
             "/api/v1/events": ["get": op("This host's events as server-sent events (run.started, run.progress, run.finished, records.changed, notification.*, plugin.*); resumable with Last-Event-ID, `reset` when events were missed",
                 ["200": ["description": "An event stream", "content": ["text/event-stream": ["schema": string]]]],
                 errors: [400, 503], params: [["name": "Last-Event-ID", "in": "header", "required": false, "schema": string], query("last_event_id")])],

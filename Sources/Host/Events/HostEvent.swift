@@ -25,6 +25,8 @@ public struct HostEvent: Sendable {
     static let notificationSent = "notification.sent"
     static let notificationRetrying = "notification.retrying"
     static let notificationDead = "notification.dead"
+    static let alertFired = "alert.fired"
+    static let alertResolved = "alert.resolved"
     static let pluginLoaded = "plugin.loaded"
     static let pluginFailed = "plugin.failed"
 }

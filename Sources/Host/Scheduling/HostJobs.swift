@@ -4,16 +4,18 @@ import PluginAPI
 /// The host's own maintenance jobs, scheduled like any plugin job under the reserved instance "_host":
 /// `purge_runs` (param `days`, default 90) deletes run history older than the retention; `purge_audit` (default 365)
 /// the audit log's entries older than its retention; `purge_notifications` (default 30) delivered and given-up
-/// notifications; `retention` applies every instance's collection retention (`Retention`).
+/// notifications; `retention` applies every instance's collection retention (`Retention`); `alerts` evaluates the
+/// alert rules every minute (`AlertEvaluator`).
 struct HostJobs: Sendable {
     static let instance = "_host"
     static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [
         ("purge_runs", "15 3 * * *", ["days": 90]), ("purge_audit", "20 3 * * *", ["days": 365]),
-        ("purge_notifications", "25 3 * * *", ["days": 30]), ("retention", "35 3 * * *", [:]),
+        ("purge_notifications", "25 3 * * *", ["days": 30]), ("retention", "35 3 * * *", [:]), ("alerts", "* * * * *", [:]),
     ]
 
     let store: any HostDatabase
     var registry: PluginRegistry?
+    var events: EventBus?
     let clock: HostClock
 
     /// Creates the maintenance schedules once; afterwards they are the user's to edit like any other.
@@ -34,6 +36,11 @@ struct HostJobs: Sendable {
         var run = queued
         run.startedAt = run.startedAt ?? clock()
         switch run.job {
+        case "alerts":
+            let outcome = try await AlertEvaluator(store: store, registry: registry, events: events, clock: clock).evaluate()
+            run.message = outcome.summary
+            run.status = .succeeded
+            run.complete = true
         case "retention":
             let report = try await Retention(store: store, registry: registry, clock: clock).apply()
             run.counts.deleted = report.total

@@ -41,7 +41,7 @@ public actor Scheduler {
         self.lease = lease
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxIdle = maxIdle
-        self.hostJobs = HostJobs(store: store, registry: runner.registry, clock: clock)
+        self.hostJobs = HostJobs(store: store, registry: runner.registry, events: runner.events, clock: clock)
     }
 
     /// Runs at once per host. Most runs wait on an upstream rather than a core (the legacy APScheduler pool had

@@ -57,6 +57,31 @@ enum StoreSchema {
                 """,
             ]
         },
+        // Alert rules and the alerts they raised: one active alert per rule and instance, whichever replica evaluates.
+        Migration(version: 11, name: "11-alerts") { d in
+            let int = d == .sqlite ? "INTEGER" : "BIGINT", real = d == .sqlite ? "REAL" : "DOUBLE PRECISION"
+            return [
+                """
+                CREATE TABLE alert_rules (id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, instance_id TEXT, collection TEXT,
+                    threshold \(real) NOT NULL, severity TEXT NOT NULL, channels TEXT NOT NULL, repeat_minutes \(int) NOT NULL, enabled \(int) NOT NULL,
+                    updated_at \(int) NOT NULL)
+                """,
+                """
+                CREATE TABLE alerts (id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, rule_name TEXT NOT NULL, instance_id TEXT NOT NULL, severity TEXT NOT NULL,
+                    state TEXT NOT NULL, message TEXT NOT NULL, value \(real) NOT NULL, fired_at \(int) NOT NULL, last_sent_at \(int) NOT NULL,
+                    sent_count \(int) NOT NULL, resolved_at \(int))
+                """,
+                "CREATE UNIQUE INDEX alerts_one_active ON alerts (rule_id, instance_id) WHERE state = 'active'",
+                "CREATE INDEX alerts_by_fired ON alerts (fired_at)",
+            ] + AlertRule.defaults.map { r in
+                // The default rules, once per database (a user who deletes one does not get it back).
+                let name = r.name.replacingOccurrences(of: "'", with: "''")
+                return """
+                    INSERT INTO alert_rules (id, name, kind, instance_id, collection, threshold, severity, channels, repeat_minutes, enabled, updated_at)
+                    VALUES ('\(r.id)', '\(name)', '\(r.kind.rawValue)', NULL, NULL, \(r.threshold), '\(r.severity.rawValue)', '[]', \(r.repeatMinutes), 1, 0)
+                    """
+            }
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).
