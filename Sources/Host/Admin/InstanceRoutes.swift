@@ -94,6 +94,8 @@ struct InstanceRoutes {
             let p = request.uri.queryParameters
             var q = RunQuery()
             q.instance = p.get("instance")
+            // The host's own maintenance runs (alerts every minute, purges) only when asked for: `?instance=_host`.
+            if q.instance == nil { q.excludingInstance = HostJobs.instance }
             q.job = p.get("job")
             if let s = p.get("status") {
                 guard let status = RunRecord.Status(rawValue: s) else {

@@ -111,9 +111,10 @@ struct AlertEvaluator {
         outcome.resolved += 1
     }
 
-    /// Queues the alert's message to the rule's channels (none named: every enabled channel); the dedup key makes a
-    /// second evaluation of the same moment queue nothing.
+    /// Queues the alert's message to the rule's channels; a rule without channels only lists its alerts (as WeCom's
+    /// alert_channel did). The dedup key makes a second evaluation of the same moment queue nothing.
     func send(_ alert: AlertRecord, rule: AlertRule, resolved: Bool, outcome: inout Outcome) async {
+        if rule.channels.isEmpty { return }
         let level = ["critical": "严重 critical", "warning": "警告 warning", "info": "提示 info"][rule.severity.rawValue] ?? rule.severity.rawValue
         let subject = resolved ? "【已恢复 resolved】\(rule.name) · \(alert.instance)" : "【\(level)】\(rule.name) · \(alert.instance)"
         let text = resolved

@@ -2,8 +2,8 @@ import Foundation
 import PluginAPI
 
 /// A stored alert rule, evaluated by the host's `alerts` job for one instance or for every instance: what to
-/// watch (`kind` and its `threshold`), how bad it is, where to tell (notification channels; none: every enabled
-/// channel) and how often to repeat while it stays active.
+/// watch (`kind` and its `threshold`), how bad it is, where to tell (notification channels; none: the alerts are
+/// only listed — API, console, events) and how often to repeat while it stays active.
 public struct AlertRule: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// The last `threshold` ended runs all failed.

@@ -77,6 +77,8 @@ public struct RunRecord: Sendable, Equatable, Codable {
 
 public struct RunQuery: Sendable {
     public var instance: String?
+    /// Leaves this instance's runs out (the host's maintenance runs, in a list of every instance's).
+    public var excludingInstance: String?
     public var job: String?
     public var status: RunRecord.Status?
     public var since: Date?

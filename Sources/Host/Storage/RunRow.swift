@@ -83,6 +83,7 @@ struct RunFilter {
     init(_ q: RunQuery) {
         var clauses: [String] = []
         if let i = q.instance { clauses.append("instance_id = ?"); arguments.append(.text(i)) }
+        if let x = q.excludingInstance { clauses.append("instance_id <> ?"); arguments.append(.text(x)) }
         if let j = q.job { clauses.append("job = ?"); arguments.append(.text(j)) }
         if let s = q.status { clauses.append("status = ?"); arguments.append(.text(s.rawValue)) }
         if let since = q.since { clauses.append("created_at >= ?"); arguments.append(.int(since.millis)) }
