@@ -137,8 +137,17 @@ try:
     assert driver.execute_script("return window.__stay") == 1, "the page was not reloaded"
     assert "live" in driver.find_element(By.ID, "live").text
 
+    # Alerts: the default rules are listed; a rule added from the page appears.
+    nav("alerts")
+    wait.until(lambda d: "health score below" in main())
+    driver.find_element(By.ID, "an").send_keys("三次失败")
+    Select(driver.find_element(By.ID, "ak")).select_by_value("consecutive_failures")
+    driver.find_element(By.ID, "at").send_keys("3")
+    driver.find_element(By.ID, "aadd").click()
+    wait.until(lambda d: "三次失败" in main())
+
     # Every view in both languages, a screenshot of each.
-    views = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "tokens", "audit"]
+    views = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "tokens", "audit"]
     for language, label in [("en", "Overview"), ("zh-CN", "概览")]:
         Select(driver.find_element(By.ID, "lang")).select_by_value(language)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'header a[data-view="overview"]').text == label)

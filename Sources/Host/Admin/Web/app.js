@@ -292,6 +292,47 @@ const Views = {
     return type => { if (type.startsWith("notification.")) App.soon("page", () => App.show("notifications", true)); };
   },
 
+  async alerts(main) {
+    const [active, history, rules, instances, plugins] = await Promise.all([api("GET", "/alerts"), api("GET", "/alerts?state=all&limit=50"),
+      api("GET", "/alert-rules"), api("GET", "/instances"), api("GET", "/plugins")]);
+    noteZones(instances);
+    const notifiers = new Set(plugins.filter(p => p.kind === "notifier").map(p => p.name));
+    const amsg = h("span", {id: "amsg", role: "status"});
+    const kinds = ["consecutive_failures", "failures_24h", "no_success_for", "health_below", "stale_collection"];
+    const sev = x => h("span", {class: x === "critical" ? "err" : x === "warning" ? "warn" : "muted"}, t("sev_" + x));
+    const alertRows = list => list.map(a => [when(a.fired_at, zoneOf(a.instance)), a.instance, sev(a.severity), a.rule_name, a.message,
+      a.state === "active" ? statusTag("active") : h("span", null, statusTag("resolved"), " ", when(a.resolved_at, zoneOf(a.instance)))]);
+    const form = h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      const body = {name: $("#an").value.trim(), kind: $("#ak").value, threshold: Number($("#at").value), severity: $("#as").value,
+        repeat_minutes: Number($("#ar").value || 60), channels: [...$("#ac").selectedOptions].map(o => o.value)};
+      if ($("#ai").value) body.instance = $("#ai").value;
+      if ($("#acol").value.trim()) body.collection = $("#acol").value.trim();
+      try { await api("POST", "/alert-rules", body); App.show("alerts"); } catch (e) { errorLine(amsg, e); }
+    }}, h("h3", null, t("newRule")),
+      h("label", {for: "an"}, t("name")), " ", h("input", {id: "an", size: 24, required: true}), " ",
+      h("label", {for: "ak"}, t("kind")), " ", h("select", {id: "ak"}, kinds.map(k => h("option", {value: k}, t("kind_" + k)))), " ",
+      h("label", {for: "ai"}, t("instance")), " ", h("select", {id: "ai"}, h("option", {value: ""}, t("all")), instances.filter(i => !notifiers.has(i.plugin)).map(i => h("option", {value: i.id}, i.id))), " ",
+      h("label", {for: "acol"}, t("collection")), " ", h("input", {id: "acol", size: 12}), " ",
+      h("label", {for: "at"}, t("threshold")), " ", h("input", {id: "at", type: "number", step: "any", required: true, size: 6}), " ",
+      h("label", {for: "as"}, t("severity")), " ", h("select", {id: "as"}, ["warning", "critical", "info"].map(x => h("option", {value: x}, t("sev_" + x)))), " ",
+      h("label", {for: "ar"}, t("repeatMinutes")), " ", h("input", {id: "ar", type: "number", value: 60, size: 5}), " ",
+      h("label", {for: "ac"}, t("channel")), " ", h("select", {id: "ac", multiple: true}, instances.filter(i => notifiers.has(i.plugin)).map(i => h("option", {value: i.id}, i.id))), " ",
+      h("button", {type: "submit", id: "aadd"}, t("add")), " ", amsg);
+    main.append(
+      h("section", {class: "card"}, h("h3", null, t("activeAlerts")), active.alerts.length ? table([t("at"), t("instance"), t("severity"), t("rule"), t("message"), t("state")],
+        alertRows(active.alerts)) : h("p", {class: "muted"}, t("none"))),
+      h("section", {class: "card"}, h("h3", null, t("alertRules")), table([t("name"), t("kind"), t("instance"), t("threshold"), t("severity"), t("channel"), t("repeatMinutes"), ""],
+        rules.map(r => [r.name, t("kind_" + r.kind) + (r.collection ? ` (${r.collection})` : ""), r.instance || t("all"), r.threshold, sev(r.severity),
+          r.channels.length ? r.channels.join(", ") : h("span", {class: "muted"}, t("listOnly")), r.repeat_minutes,
+          h("button", {type: "button", onclick: async () => {
+            if (!confirm(t("confirmDeleteRule", r.name))) return;
+            try { await api("DELETE", "/alert-rules/" + encodeURIComponent(r.id)); App.show("alerts"); } catch (e) { errorLine(amsg, e); } }}, t("del"))]))),
+      form,
+      h("section", {class: "card"}, h("h3", null, t("alertHistory")), table([t("at"), t("instance"), t("severity"), t("rule"), t("message"), t("state")], alertRows(history.alerts))));
+    return type => { if (type.startsWith("alert.")) App.soon("page", () => App.show("alerts", true)); };
+  },
+
   async tokens(main) {
     const list = await api("GET", "/tokens?revoked=true");
     const tmsg = h("span", {id: "tmsg", role: "status"});
@@ -328,7 +369,7 @@ const App = {
     tok.focus();
   },
   nav() {
-    const names = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "tokens", "audit"];
+    const names = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "tokens", "audit"];
     const langSelect = h("select", {id: "lang", "aria-label": t("language"), onchange: ev => { setLanguage(ev.target.value); App.nav(); App.show(App.view); }},
       h("option", {value: "zh-CN", selected: lang === "zh-CN"}, "中文"), h("option", {value: "en", selected: lang === "en"}, "English"));
     $("header").replaceChildren(h("strong", null, "synchost"), h("nav", {"aria-label": "main"}, names.map(v => h("a", {href: "?view=" + v, dataset: {view: v},

@@ -24,6 +24,10 @@ const I18N = {
     noViews: "该插件未声明视图，可在“数据”中浏览其数据集。", noInstances: "还没有实例。", filter: "筛选", apply: "应用", all: "全部",
     answer: "返回结果", done: "完成", loading: "加载中…", language: "语言", progress: "进度", yes: "是", no: "否",
     justNow: "刚刚", reset: "事件已丢失，已重新加载",
+    alerts: "告警", activeAlerts: "当前告警", alertRules: "告警规则", alertHistory: "告警历史", newRule: "新建告警规则", rule: "规则", threshold: "阈值",
+    severity: "级别", repeatMinutes: "重复间隔(分钟)", listOnly: "仅列出", confirmDeleteRule: "删除告警规则 {0}？",
+    sev_critical: "严重", sev_warning: "警告", sev_info: "提示", kind_consecutive_failures: "连续失败次数", kind_failures_24h: "24小时失败次数",
+    kind_no_success_for: "无成功同步(小时)", kind_health_below: "健康分低于", kind_stale_collection: "数据集未更新(小时)",
     instanceHealth: "实例健康度", score: "健康分", successRate: "成功率", failed24h: "24小时失败", sinceSuccess: "距上次成功(小时)", punctuality: "准点率",
   },
   en: {
@@ -49,6 +53,10 @@ const I18N = {
     noViews: "This plugin declares no views; browse its collections under Data.", noInstances: "No instances yet.", filter: "Filter", apply: "Apply", all: "all",
     answer: "Answer", done: "done", loading: "loading…", language: "Language", progress: "Progress", yes: "yes", no: "no",
     justNow: "just now", reset: "events were missed; reloaded",
+    alerts: "Alerts", activeAlerts: "Active alerts", alertRules: "Alert rules", alertHistory: "Alert history", newRule: "New alert rule", rule: "Rule", threshold: "Threshold",
+    severity: "Severity", repeatMinutes: "Repeat (minutes)", listOnly: "listed only", confirmDeleteRule: "Delete alert rule {0}?",
+    sev_critical: "critical", sev_warning: "warning", sev_info: "info", kind_consecutive_failures: "consecutive failures", kind_failures_24h: "failed runs in 24 h",
+    kind_no_success_for: "no success for (hours)", kind_health_below: "health score below", kind_stale_collection: "collection not synced for (hours)",
     instanceHealth: "Instance health", score: "Score", successRate: "Success rate", failed24h: "Failed in 24 h", sinceSuccess: "Hours since a success", punctuality: "Punctuality",
   },
 };
