@@ -64,6 +64,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // libcurl (system library, libcurl4-openssl-dev), with C wrappers for its variadic setopt.
@@ -93,6 +94,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 // Secret config values sealed with AES-GCM.
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Reports as XLSX: the OOXML parts zipped (zlib, zlib1g-dev).
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             // The admin page's files: embedded at build time as generated code, so the binary stays one file.
             exclude: ["Admin/Web"],

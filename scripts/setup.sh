@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Build: the three libraries. Tests: openssl (certificates for the SMTP test server), python3-venv (aiosmtpd),
 # chromium (the web console, headless) and a Chinese font for its screenshots (fonts-wqy-zenhei). Benchmarks: wrk.
-packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev openssl python3 python3-venv chromium chromium-driver fonts-wqy-zenhei wrk)
+packages=(libsqlite3-dev libcurl4-openssl-dev libffi-dev zlib1g-dev openssl python3 python3-venv chromium chromium-driver fonts-wqy-zenhei wrk)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,12 +21,13 @@ if ((${#missing[@]})); then
 fi
 
 # Test tools from PyPI, in a venv of their own: the SMTP server the Notify tests deliver to (aiosmtpd), the
-# browser driver of the web page test (selenium), the API fuzzer (schemathesis).
+# browser driver of the web page test (selenium), the API fuzzer (schemathesis), the spreadsheet reader that
+# checks the reports' XLSX files (openpyxl).
 venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd, selenium, schemathesis' 2>/dev/null; then
-  echo "setup: installing aiosmtpd, selenium, schemathesis into $venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import aiosmtpd, selenium, schemathesis, openpyxl' 2>/dev/null; then
+  echo "setup: installing aiosmtpd, selenium, schemathesis, openpyxl into $venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q aiosmtpd==1.4.6 selenium==4.35.0 schemathesis==4.32.5
+  "$venv/bin/pip" install -q aiosmtpd==1.4.6 selenium==4.35.0 schemathesis==4.32.5 openpyxl==3.1.5
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.3 toolchain expected)" >&2; exit 1; }

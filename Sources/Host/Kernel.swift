@@ -27,7 +27,7 @@ public final class Kernel: Sendable {
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
         maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns,
         outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,
-        clock: @escaping HostClock = HostClocks.system
+        clock: @escaping HostClock = HostClocks.system, isolation: IsolationPolicy = IsolationPolicy()
     ) {
         self.logger = logger
         self.store = store
@@ -55,7 +55,7 @@ public final class Kernel: Sendable {
             registryBox.registry?.plugin(named: plugin).map { Set($0.manifest.config.filter(\.secret).map(\.key)) }
         }
         router = ServiceRouter(logger: logger, fetch: fetch, store: service, schedule: schedule, notify: notifyService)
-        let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger, events: events)
+        let registry = PluginRegistry(directory: pluginDirectory, router: router, logger: logger, events: events, isolation: isolation)
         self.registry = registry
         registryBox.registry = registry
         let outbox = store.map {
@@ -67,7 +67,7 @@ public final class Kernel: Sendable {
         if let store {
             let runner = JobRunner(registry: registry, store: store, logger: logger, clock: clock, events: events, progress: progress)
             let scheduler = Scheduler(store: store, runner: runner, logger: logger, owner: schedulerOwner, lease: schedulerLease,
-                                      maxConcurrentRuns: maxConcurrentRuns, maxIdle: schedulerMaxIdle, clock: clock)
+                                      maxConcurrentRuns: maxConcurrentRuns, maxIdle: schedulerMaxIdle, defaultTimeZone: defaultTimeZone, clock: clock)
             self.runner = runner
             self.scheduler = scheduler
             instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger, clock: clock)

@@ -350,6 +350,42 @@ extension StoreService {
     }
 }
 
+/// An alert of the calling instance: a host alert rule that held (or held until `resolvedAt`).
+public struct AlertInfo: Codable, Sendable, Equatable {
+    public var id: String
+    /// The rule's id: "default-health", "default-errors", "default-delay" for the host's default rules.
+    public var rule: String
+    public var ruleName: String
+    /// info | warning | critical
+    public var severity: String
+    /// active | resolved
+    public var state: String
+    public var message: String
+    public var value: Double
+    public var firedAt: Date
+    public var resolvedAt: Date?
+
+    public init(id: String, rule: String, ruleName: String, severity: String, state: String, message: String, value: Double,
+                firedAt: Date, resolvedAt: Date?) {
+        self.id = id
+        self.rule = rule
+        self.ruleName = ruleName
+        self.severity = severity
+        self.state = state
+        self.message = message
+        self.value = value
+        self.firedAt = firedAt
+        self.resolvedAt = resolvedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, rule, severity, state, message, value
+        case ruleName = "rule_name"
+        case firedAt = "fired_at"
+        case resolvedAt = "resolved_at"
+    }
+}
+
 /// A run of the calling instance, as the host recorded it (for health, metrics and status views).
 public struct RunInfo: Codable, Sendable, Equatable {
     public var id: String
@@ -405,5 +441,29 @@ extension SchedulerService {
     /// The instance's runs, newest first (at most 500).
     public func runs(job: String? = nil, since: Date? = nil, limit: Int = 100) async throws -> [RunInfo] {
         try await services.call(.schedule, "runs", RunsRequest(job: job, since: since, limit: limit), as: RunsResponse.self).runs
+    }
+
+    public struct AlertsRequest: Codable, Sendable {
+        public var includeResolved: Bool
+        public var limit: Int
+        public init(includeResolved: Bool, limit: Int) {
+            self.includeResolved = includeResolved
+            self.limit = limit
+        }
+        enum CodingKeys: String, CodingKey {
+            case limit
+            case includeResolved = "include_resolved"
+        }
+    }
+
+    public struct AlertsResponse: Codable, Sendable {
+        public var alerts: [AlertInfo]
+        public init(alerts: [AlertInfo]) { self.alerts = alerts }
+    }
+
+    /// The instance's alerts as the host's alert rules raised them (ABI 1.6), newest first: the active ones, and
+    /// with `includeResolved` the resolved ones too (at most 500).
+    public func alerts(includeResolved: Bool = false, limit: Int = 100) async throws -> [AlertInfo] {
+        try await services.call(.schedule, "alerts", AlertsRequest(includeResolved: includeResolved, limit: limit), as: AlertsResponse.self).alerts
     }
 }

@@ -371,12 +371,55 @@ public struct OutgoingMessage: Sendable, Codable, Equatable {
     /// "text" | "markdown"
     public var format: String
     public var recipients: [String]
+    /// An HTML rendering of the same message (ABI 1.5): e-mail sends it as the alternative to `text`;
+    /// channels without HTML send `text`.
+    public var html: String?
+    /// Files that go with it (ABI 1.5): e-mail attaches them; other channels name them in the text.
+    public var attachments: [MessageAttachment]
 
-    public init(subject: String? = nil, text: String, format: String = "text", recipients: [String] = []) {
+    public init(subject: String? = nil, text: String, format: String = "text", recipients: [String] = [], html: String? = nil,
+                attachments: [MessageAttachment] = []) {
         self.subject = subject
         self.text = text
         self.format = format
         self.recipients = recipients
+        self.html = html
+        self.attachments = attachments
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case subject, text, format, recipients, html, attachments
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        text = try c.decode(String.self, forKey: .text)
+        format = try c.decodeIfPresent(String.self, forKey: .format) ?? "text"
+        recipients = try c.decodeIfPresent([String].self, forKey: .recipients) ?? []
+        html = try c.decodeIfPresent(String.self, forKey: .html)
+        attachments = try c.decodeIfPresent([MessageAttachment].self, forKey: .attachments) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(subject, forKey: .subject)
+        try c.encode(text, forKey: .text)
+        try c.encode(format, forKey: .format)
+        try c.encode(recipients, forKey: .recipients)
+        try c.encodeIfPresent(html, forKey: .html)
+        if !attachments.isEmpty { try c.encode(attachments, forKey: .attachments) }
+    }
+
+    /// The same message for a notifier older than ABI 1.5: no HTML, and the attachments named in the text.
+    public var withoutAttachments: OutgoingMessage {
+        var m = self
+        if !attachments.isEmpty {
+            m.text += "\n\n" + attachments.map { "[\($0.filename), \($0.data.count) bytes — not attached: this channel cannot carry files]" }.joined(separator: "\n")
+        }
+        m.html = nil
+        m.attachments = []
+        return m
     }
 }
 

@@ -37,6 +37,7 @@ public final class FakeHost: Sendable {
         var sent: [NotifyService.SendRequest] = []
         var enqueued: [SchedulerService.EnqueueRequest] = []
         var runs: [RunInfo] = []
+        var alerts: [AlertInfo] = []
         var responder: Responder?
         var now: Date
         var nextSession: UInt64 = 1
@@ -106,6 +107,8 @@ public final class FakeHost: Sendable {
 
     /// Runs the `schedule.runs` service answers (newest first).
     public func setRuns(_ runs: [RunInfo]) { state.withLock { $0.runs = runs } }
+    /// Alerts the `schedule.alerts` service answers (newest first), as the host's rules would have raised them.
+    public func setAlerts(_ alerts: [AlertInfo]) { state.withLock { $0.alerts = alerts } }
 
     /// Puts records in the store as a previous sync would have.
     public func seed(_ collection: String, _ records: [String: JSONValue]) {
@@ -377,6 +380,10 @@ public final class FakeHost: Sendable {
             let r = try WireJSON.decode(SchedulerService.RunsRequest.self, from: request)
             let runs = state.withLock { $0.runs }.filter { run in (r.job.map { run.job == $0 } ?? true) && (r.since.map { run.createdAt >= $0 } ?? true) }
             return try WireJSON.encode(SchedulerService.RunsResponse(runs: Array(runs.prefix(r.limit))))
+        case "alerts":
+            let r = try WireJSON.decode(SchedulerService.AlertsRequest.self, from: request)
+            let alerts = state.withLock { $0.alerts }.filter { r.includeResolved || $0.state == "active" }
+            return try WireJSON.encode(SchedulerService.AlertsResponse(alerts: Array(alerts.prefix(r.limit))))
         default: throw Self.unavailable("schedule", op)
         }
     }

@@ -28,7 +28,7 @@ struct BrowserTests {
         #expect(r.status == 0 && r.stdout.hasPrefix("ok"), "\(r.stdout.suffix(1000))\n\(r.stderr.suffix(3000))")
         // A screenshot of every view in both languages.
         for language in ["en", "zh-CN"] {
-            for view in ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "tokens", "audit"] {
+            for view in ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "reports", "tokens", "audit"] {
                 #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent("\(language)-\(view).png").path), "\(language)-\(view).png")
             }
         }
@@ -38,7 +38,9 @@ struct BrowserTests {
         #expect(try await host.store.instance(id: "node2")?.plugin == "vos")
         #expect(try await host.store.schedules(instance: "g").filter { $0.cron.hasPrefix("61") }.isEmpty)
         #expect(try await host.store.tokens(includeRevoked: false).contains { $0.name == "grafana" && $0.role == .viewer })
-        #expect(try await host.store.alertRules().contains { $0.name == "三次失败" && $0.kind == .consecutiveFailures && $0.threshold == 3 })
+        #expect(try await host.store.alertRules().contains { $0.name == "三次失败" && $0.kind == .consecutiveFailures && $0.threshold == 4 })
+        let report = try await host.store.reports().first { $0.spec.name == "分级周报" }?.spec
+        #expect(report?.view == "grade_days" && report?.sums == ["grade_9", "grade_1"] && report?.range == "T-3660..T" && report?.cron == nil)
         await host.stop()
     }
 }

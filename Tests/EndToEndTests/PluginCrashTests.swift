@@ -11,8 +11,8 @@ import WeComSimulator
 struct PluginCrashTests {
     @Test func killedVOSAndWeComSyncsAreMarkedInterruptedAndTheNextRunsEqualTheUpstream() async throws {
         var vosData = VOSSimulator.Data()
-        // 12 accounts × (400 ms + 200 ms pacing): the CDR day takes ~7 s, long enough for the contact sync (which
-        // reads its 60 members' counts and names first) to be writing too when the host is killed.
+        // 12 accounts × (400 ms + 200 ms pacing): the CDR day takes ~7 s; it starts once the contact sync (20,000
+        // contacts in batches of 20) is writing, and the host is killed when both have written part of their data.
         vosData.customers = 12
         vosData.cdrsPerDay = 60_000
         let vos = VOSSimulator(vosData)
@@ -34,18 +34,21 @@ struct PluginCrashTests {
         #expect(try await host.api("POST", "/instances", #"{"id": "corp", "plugin": "wecom", "config": {"corp_id": "\#(wecom.data.corpID)", "corp_secret": "\#(wecom.data.corpSecret)", "base_url": "\#(wecom.server.baseURL)", "batch_size": 20}}"#).status == 201)
         let schedulesBefore = try #require(try await host.api("GET", "/schedules").json?.arrayValue).count
         let day = "2026-11-01"
-        let cdrRun = try #require(try await host.api("POST", "/instances/node/jobs/cdrs/run", #"{"params": {"date": "\#(day)"}}"#).json?["run_id"]?.stringValue)
+        // The contacts first (the slower to write its first page on a loaded machine), the CDRs once contacts are
+        // arriving; kill without warning once both have written part of their data.
         let contactRun = try #require(try await host.api("POST", "/instances/corp/jobs/contacts_incremental/run").json?["run_id"]?.stringValue)
-
-        // Kill without warning once both runs have written part of their data.
         let db = dir.appendingPathComponent("synchost.db").path
         var partial = (cdrs: 0, contacts: 0)
-        for _ in 0..<600 {
+        var cdrRun: String?
+        for _ in 0..<1200 {
             try await Task.sleep(for: .milliseconds(50))
             guard let store = try? await openSQLite(db) else { continue }
             let cdrs = (try? await store.collections(instance: "node").first { $0.name == "cdrs" }?.records) ?? 0
             let contacts = (try? await store.collections(instance: "corp").first { $0.name == "contacts" }?.records) ?? 0
             partial = (cdrs, contacts)
+            if contacts > 0 && cdrRun == nil {
+                cdrRun = try #require(try await host.api("POST", "/instances/node/jobs/cdrs/run", #"{"params": {"date": "\#(day)"}}"#).json?["run_id"]?.stringValue)
+            }
             if cdrs > 0 && contacts > 0 { break }
         }
         await host.kill9()
@@ -54,7 +57,7 @@ struct PluginCrashTests {
         // Restart: the runs the dead host owned are marked interrupted; schedules are intact.
         let again = try await ServeProcess(dataDir: dir, token: "crash-token")
         defer { Task { await again.stop() } }
-        for id in [cdrRun, contactRun] {
+        for id in [try #require(cdrRun), contactRun] {
             var status = ""
             for _ in 0..<100 {
                 status = try await again.api("GET", "/runs/\(id)").json?["status"]?.stringValue ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import PluginAPI
 import Testing
+import WeComSimulator
 
 @testable import Host
 @testable import TestKit
@@ -24,6 +25,20 @@ struct AlertRuleTests {
         var q = NotificationQuery()
         q.limit = 500
         return try await host.store.notifications(q).filter { $0.message.subject?.contains(rule) == true }.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// The default rules take an instance's alert_* settings (the seed's WeCom config keys); other rules do not.
+    @Test func defaultRulesTakeTheInstancesThresholdsAndChannel() {
+        let config: [String: JSONValue] = ["alert_min_score": 70, "alert_max_errors": 2, "alert_max_delay_hours": 6, "alert_channel": "ops"]
+        let byID = Dictionary(uniqueKeysWithValues: AlertRule.defaults.map { ($0.id, $0.applying(config)) })
+        #expect(byID["default-health"]?.threshold == 70 && byID["default-errors"]?.threshold == 2 && byID["default-delay"]?.threshold == 6)
+        #expect(byID.values.allSatisfy { $0.channels == ["ops"] })
+        #expect(AlertRule.defaults.map { $0.applying([:]) } == AlertRule.defaults)
+        let own = AlertRule(id: "mine", name: "x", kind: .healthBelow, threshold: 50, severity: .warning)
+        #expect(own.applying(config) == own)
+        var pinned = AlertRule.defaults[0]
+        pinned.instance = "n"
+        #expect(pinned.applying(config) == pinned)
     }
 
     @Test func aRuleFiresOnceRepeatsWhileItHoldsResolvesAndTwoReplicasSendItOnce() async throws {
@@ -79,6 +94,85 @@ struct AlertRuleTests {
         #expect(try await host.api("DELETE", "/alert-rules/two-fails").status == 204)
         _ = try await evaluator.evaluate()
         #expect(try await host.store.alerts(includeResolved: false, limit: 100).allSatisfy { $0.rule != "two-fails" })
+        await host.stop()
+    }
+
+    /// A run of `job` that took `seconds` and fetched `fetched`, ending now.
+    static func ran(_ host: TestHost, _ instance: String, _ job: String, seconds: Double, fetched: Int = 0, status: RunRecord.Status = .succeeded) async throws {
+        var r = RunRecord(instance: instance, job: job, trigger: "manual", status: .running, createdAt: host.clock.now.addingTimeInterval(-seconds))
+        r.startedAt = host.clock.now.addingTimeInterval(-seconds)
+        try await host.store.insertRun(r)
+        r.status = status
+        r.counts.fetched = fetched
+        r.finishedAt = host.clock.now
+        try await host.store.finishRun(r)
+    }
+
+    /// Slower than a bound or than k× the median, fetched below the median or nothing on a business day, and an
+    /// upstream's error class — each fires on what it watches and resolves when that clears. The auth failures are
+    /// the WeCom simulator's own answer to a wrong secret (40001), not a made-up run.
+    @Test func runDurationsCountsAndUpstreamErrorClassesFireAndResolve() async throws {
+        let sim = WeComSimulator()
+        try await sim.start()
+        defer { sim.stop() }
+        let host = try await TestHost(startOutbox: false)
+        // A Wednesday noon (UTC, the instance's zone): a business day.
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let wednesday = utc.nextDate(after: host.clock.now, matching: DateComponents(hour: 12, minute: 0, weekday: 4), matchingPolicy: .nextTime)!
+        host.clock.advance(by: wednesday.timeIntervalSince(host.clock.now))
+        #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "enabled": false, "config": {"base_url": "http://127.0.0.1:9", "backfill_days": 0, "timezone": "UTC"}}"#).status == 201)
+        #expect(try await host.api("PATCH", "/instances/n", #"{"enabled": true}"#).status == 200)
+        for body in [
+            #"{"id": "slow", "name": "慢 slow", "kind": "run_slower_than", "instance": "n", "job": "customers", "threshold": 5, "severity": "warning"}"#,
+            #"{"id": "median", "name": "比中位数慢", "kind": "run_slower_than_median", "instance": "n", "job": "cdrs", "threshold": 3, "severity": "warning"}"#,
+            #"{"id": "fewer", "name": "获取量异常", "kind": "fetched_below_median", "instance": "n", "job": "phones", "threshold": 50, "severity": "warning"}"#,
+            #"{"id": "zero", "name": "工作日无数据", "kind": "zero_rows_business_day", "instance": "n", "job": "customers", "threshold": 0, "severity": "critical"}"#,
+        ] {
+            let r = try await host.api("POST", "/alert-rules", body)
+            #expect(r.status == 201, "\(r.body)")
+        }
+        let evaluator = AlertEvaluator(store: host.store, registry: host.kernel.registry, events: nil, clock: host.clock.source)
+        let active = { () async throws -> Set<String> in Set(try await host.store.alerts(includeResolved: false, limit: 100).map(\.rule)) }
+
+        try await Self.ran(host, "n", "customers", seconds: 600, fetched: 10)
+        for _ in 0..<3 { try await Self.ran(host, "n", "cdrs", seconds: 60, fetched: 500) }
+        for _ in 0..<3 { try await Self.ran(host, "n", "phones", seconds: 5, fetched: 1000) }
+        _ = try await evaluator.evaluate()
+        var now = try await active()
+        #expect(now.contains("slow") && !now.contains("median") && !now.contains("fewer"), "\(now)")
+        try await Self.ran(host, "n", "cdrs", seconds: 400, fetched: 500)
+        try await Self.ran(host, "n", "phones", seconds: 5, fetched: 100)
+        try await Self.ran(host, "n", "customers", seconds: 60, fetched: 0)
+        _ = try await evaluator.evaluate()
+        now = try await active()
+        #expect(now.isSuperset(of: ["median", "fewer", "zero"]) && !now.contains("slow"), "\(now)")
+        let fewer = try #require(try await host.store.alerts(includeResolved: false, limit: 100).first { $0.rule == "fewer" })
+        #expect(fewer.message.contains("10%") && fewer.value == 10, "\(fewer.message)")
+        try await Self.ran(host, "n", "cdrs", seconds: 70, fetched: 500)
+        try await Self.ran(host, "n", "phones", seconds: 5, fetched: 900)
+        try await Self.ran(host, "n", "customers", seconds: 60, fetched: 3)
+        _ = try await evaluator.evaluate()
+        now = try await active()
+        #expect(!now.contains("median") && !now.contains("fewer") && !now.contains("zero"), "\(now)")
+
+        // Upstream errors by class: a wrong corp secret is refused by the simulator (40001): auth, not rate limit.
+        #expect(try await host.api("POST", "/instances", #"{"id": "c", "plugin": "wecom", "config": {"corp_id": "\#(sim.data.corpID)", "corp_secret": "wrong", "base_url": "\#(sim.server.baseURL)"}}"#).status == 201)
+        let failed = try await host.run("c", "contacts_incremental")
+        #expect(failed.status == .failed && failed.error?.contains("40001") == true, "\(failed.error ?? "")")
+        for (id, errorClass) in [("auth-errors", "auth"), ("rate-errors", "rate_limit")] {
+            let r = try await host.api("POST", "/alert-rules", #"{"id": "\#(id)", "name": "\#(id)", "kind": "upstream_errors", "instance": "c", "error_class": "\#(errorClass)", "threshold": 0, "severity": "critical"}"#)
+            #expect(r.status == 201, "\(r.body)")
+        }
+        _ = try await evaluator.evaluate()
+        now = try await active()
+        #expect(now.contains("auth-errors") && !now.contains("rate-errors"), "\(now)")
+        // A day later the failures are out of the window: resolved.
+        host.clock.advance(by: 25 * 3600)
+        _ = try await evaluator.evaluate()
+        now = try await active()
+        #expect(!now.contains("auth-errors"))
+        #expect(try await host.api("POST", "/alert-rules", #"{"name": "x", "kind": "upstream_errors", "threshold": 1}"#).body.contains("error_class is required"))
         await host.stop()
     }
 

@@ -119,6 +119,48 @@ struct CLIStoreTests {
         let runs = try await cli(["runs", "list", "--instance", "n1"])
         #expect(runs.stdout.split(separator: "\n").count == 4)
         #expect(runs.stdout.contains("failed"))
+        // Alert rules: the defaults are listed; add, change, disable, remove with the API's checks.
+        let rules = try await cli(["alerts", "rules"])
+        #expect(rules.status == 0 && rules.stdout.contains("default-health") && rules.stdout.contains("health_below"), "\(rules.stdout)\(rules.stderr)")
+        let rule = try await cli(["alerts", "add-rule", "--id", "fails", "--kind", "consecutive_failures", "--instance", "n1", "--threshold", "1",
+                                  "--severity", "critical", "--name", "连续失败"])
+        #expect(rule.status == 0 && rule.stdout.contains("consecutive_failures") && rule.stdout.contains("连续失败"), "\(rule.stdout)\(rule.stderr)")
+        let badKind = try await cli(["alerts", "add-rule", "--kind", "sometimes", "--threshold", "1"])
+        #expect(badKind.status != 0 && badKind.stderr.contains("--kind \"sometimes\": one of consecutive_failures"), "\(badKind.stderr)")
+        let noInstance = try await cli(["alerts", "add-rule", "--kind", "health_below", "--threshold", "50", "--instance", "ghost"])
+        #expect(noInstance.status != 0 && noInstance.stderr.contains("no instance \"ghost\""), "\(noInstance.stderr)")
+        let changed = try await cli(["alerts", "set-rule", "fails", "--threshold", "3", "--repeat-minutes", "30"])
+        #expect(changed.status == 0 && changed.stdout.contains(" 3 ") && changed.stdout.contains("30m") && changed.stdout.contains("critical"), "\(changed.stdout)")
+        #expect(try await cli(["alerts", "disable-rule", "fails"]).stdout.contains("fails disabled"))
+        let stored = try await cli(["alerts", "rules", "--json"])
+        let fails = try WireJSON.decode(JSONValue.self, from: Array(stored.stdout.utf8)).arrayValue?.first { $0["id"] == "fails" }
+        #expect(fails?["threshold"]?.doubleValue == 3 && fails?["enabled"] == false && fails?["instance"] == "n1", "\(stored.stdout)")
+        #expect(try await cli(["alerts", "remove-rule", "fails"]).stdout.contains("removed"))
+        #expect(try await cli(["alerts", "remove-rule", "fails"]).status != 0)
+        let active = try await cli(["alerts", "list", "--all"])
+        #expect(active.status == 0 && active.stdout.contains("SEVERITY"), "\(active.stderr)")
+
+        // Reports: saved from the API's JSON, previewed as a table and as files, removed.
+        let spec = dir.appendingPathComponent("report.json")
+        try Data(#"{"id": "daily", "name": "问候日报", "instance": "n1", "collection": "greetings", "formats": ["csv"]}"#.utf8).write(to: spec)
+        let saved = try await cli(["reports", "save", "--file", spec.path])
+        #expect(saved.status == 0 && saved.stdout.contains("added report daily"), "\(saved.stdout)\(saved.stderr)")
+        #expect(try await cli(["reports", "list"]).stdout.contains("n1/greetings"))
+        let table = try await cli(["reports", "preview", "daily"])
+        #expect(table.status == 0 && table.stdout.contains("问候日报") && table.stdout.split(separator: "\n").count >= 5, "\(table.stdout)\(table.stderr)")
+        let csvPath = dir.appendingPathComponent("daily.csv").path
+        let csv = try await cli(["reports", "preview", "daily", "--format", "csv", "--output", csvPath])
+        #expect(csv.status == 0 && csv.stdout.contains("3 row(s)"), "\(csv.stdout)\(csv.stderr)")
+        #expect(String(decoding: FileManager.default.contents(atPath: csvPath) ?? Data(), as: UTF8.self).split(whereSeparator: \.isNewline).count == 4)
+        #expect(try await cli(["reports", "preview", "daily", "--format", "xlsx"]).stderr.contains("give --output"))
+        try Data(#"{"id": "daily", "name": "x", "instance": "n1", "collection": "greetings", "cron": "0 8 * * *"}"#.utf8).write(to: spec)
+        let unsendable = try await cli(["reports", "save", "--file", spec.path])
+        #expect(unsendable.status != 0 && unsendable.stderr.contains("a scheduled report needs channels"), "\(unsendable.stderr)")
+        try Data(#"{"id": "daily", "name": "x", "instance": "n1", "collection": "greetings", "colour": "red"}"#.utf8).write(to: spec)
+        #expect(try await cli(["reports", "save", "--file", spec.path]).stderr.contains("unknown field \"colour\""))
+        #expect(try await cli(["reports", "remove", "daily"]).stdout.contains("removed report daily"))
+        #expect(try await cli(["reports", "remove", "daily"]).status != 0)
+
         #expect(try await cli(["instances", "remove", "n1", "--purge"]).status == 0)
         #expect(try await cli(["instances", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }

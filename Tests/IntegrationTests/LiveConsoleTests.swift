@@ -170,7 +170,7 @@ struct LiveConsoleTests {
         let chart = try #require(guanke["views"]?.arrayValue?.first { $0["id"] == "grade_trend" })
         #expect(chart["kind"] == "chart" && chart["collection"] == "grade_stats" && chart["chart"]?["series"]?.arrayValue?.count == 2)
         // The ABI version says what it holds.
-        #expect(guanke["abi"] == "1.4")
+        #expect(guanke["abi"] == "1.6")
         await host.stop()
     }
 }

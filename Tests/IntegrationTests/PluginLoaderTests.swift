@@ -193,7 +193,7 @@ struct PluginLoaderTests {
         #expect(String(decoding: try answer.next(), as: UTF8.self).contains(#""ready":"#))
 
         let info = try JSONValue.parse(try await plugin.invoke("service", request: Array("config:host".utf8), context: context))
-        #expect(info["abi"] == "1.4" && info["host_version"]?.stringValue == SynchostVersion.current)
+        #expect(info["abi"] == "1.6" && info["host_version"]?.stringValue == SynchostVersion.current)
         #expect(info["services"]?["fetch"]?["open"] == "1.2" && info["services"]?["fetch"]?["read"] == "1.2" && info["services"]?["fetch"]?["close"] == "1.2")
         #expect(info["services"]?["store"]?["list"] == "1.1" && info["services"]?["store"]?["upsert"] == "1.0")
         #expect(info["operations"]?["route"] == "1.1" && info["limits"]?["fetch_response_bytes"]?.intValue == 512 << 20)

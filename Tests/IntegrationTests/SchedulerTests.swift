@@ -205,7 +205,7 @@ struct SchedulerTests {
         let f = try await SchedulerFixture.make(.sqlite)
         try await f.scheduler.start()
         let host = try await f.store.schedules(instance: HostJobs.instance)
-        #expect(host.map(\.job) == ["alerts", "purge_audit", "purge_notifications", "purge_runs", "retention"])
+        #expect(host.map(\.job) == ["alerts", "purge_audit", "purge_notifications", "purge_runs", "reports", "retention"])
         var old = RunRecord(instance: f.instance, job: "greet", trigger: "manual", status: .succeeded, createdAt: Date().addingTimeInterval(-100 * 86400))
         old.finishedAt = old.createdAt
         try await f.store.insertRun(old)

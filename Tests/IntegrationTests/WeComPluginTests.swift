@@ -138,9 +138,14 @@ struct WeComPluginTests {
         #expect(metrics.json?["metrics"]?.arrayValue?.last?["errors"] == .int(8), "\(metrics.body)")
         #expect(try await host.api("GET", "/plugins/wecom/instances/c/metrics?days=31").status == 400)
         #expect(try await host.api("GET", "/plugins/wecom/instances/c/metrics?days=x").status == 400)
+        // The alerts route answers with the host's alert rules for this instance: nothing before they are evaluated.
+        let unevaluated = try await host.api("GET", "/plugins/wecom/instances/c/alerts")
+        #expect(unevaluated.json?["alerts"]?.arrayValue?.isEmpty == true, "\(unevaluated.body)")
+        try await host.evaluateAlerts()
         let alerts = try await host.api("GET", "/plugins/wecom/instances/c/alerts")
         let ids = Set(alerts.json?["alerts"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [])
         #expect(ids.contains("health_score") && ids.contains("errors"), "\(alerts.body)")
+        #expect(alerts.json?["alerts"]?.arrayValue?.first { $0["id"] == "health_score" }?["level"] == "critical")
         await host.stop()
     }
 

@@ -53,6 +53,12 @@ final class TestHost: Sendable {
         throw HostError.unavailable("notification \(id) did not end within \(timeout)")
     }
 
+    /// One evaluation of the alert rules at the host's clock, as the host's `alerts` job does it every minute.
+    @discardableResult
+    func evaluateAlerts() async throws -> String {
+        try await AlertEvaluator(store: store, registry: kernel.registry, events: kernel.events, clock: clock.source).evaluate().summary
+    }
+
     /// Queues a test message through the API; returns its notification id.
     func testMessage(_ channel: String, _ text: String, subject: String? = nil) async throws -> String {
         var body: [String: JSONValue] = ["channel": .string(channel), "text": .string(text)]

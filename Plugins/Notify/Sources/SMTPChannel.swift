@@ -54,22 +54,52 @@ struct SMTPChannel {
         return DeliveryReceipt(outcome: "sent", detail: "accepted by \(settings.url) (\(code)) for \(to.count) recipient(s)")
     }
 
-    /// The message: headers with an RFC 2047 UTF-8 subject, a base64 UTF-8 body, CRLF line ends.
+    /// The message: headers with an RFC 2047 UTF-8 subject, a base64 UTF-8 body, CRLF line ends. With an HTML
+    /// alternative (ABI 1.5) the body is multipart/alternative; with attachments the whole is multipart/mixed,
+    /// each file base64 with its UTF-8 name (RFC 2231).
     static func compose(_ m: OutgoingMessage, from: String, to: [String]) -> [UInt8] {
         let subject = m.subject ?? "synchost notification"
         let date = DateFormatter()
         date.locale = Locale(identifier: "en_US_POSIX")
         date.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        let body = Data(m.text.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let domain = from.split(separator: "@").last.map(String.init) ?? "synchost.local"
-        let lines = [
+        let head = [
             "From: <\(from)>", "To: \(to.map { "<\($0)>" }.joined(separator: ", "))",
             "Subject: =?UTF-8?B?\(Data(subject.utf8).base64EncodedString())?=", "Date: \(date.string(from: Date()))",
             "Message-ID: <\(UUID().uuidString)@\(domain)>", "MIME-Version: 1.0",
-            "Content-Type: text/\(m.format == "markdown" ? "markdown" : "plain"); charset=UTF-8", "Content-Transfer-Encoding: base64",
-            "", body, "",
         ]
-        return Array(lines.joined(separator: "\r\n").utf8)
+        let text = ["Content-Type: text/\(m.format == "markdown" ? "markdown" : "plain"); charset=UTF-8", "Content-Transfer-Encoding: base64", "",
+                    base64(Array(m.text.utf8))]
+        var body = text
+        if let html = m.html {
+            body = multipart("alternative", [text, ["Content-Type: text/html; charset=UTF-8", "Content-Transfer-Encoding: base64", "", base64(Array(html.utf8))]])
+        }
+        if !m.attachments.isEmpty {
+            body = multipart("mixed", [body] + m.attachments.map { a in
+                let ascii = String(a.filename.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0.value >= 0x20 ? Character($0) : "_" })
+                let encoded = a.filename.utf8.map { b -> String in
+                    let c = Character(Unicode.Scalar(b))
+                    return b < 0x80 && (c.isLetter || c.isNumber || "-._~".contains(c)) ? String(c) : String(format: "%%%02X", b)
+                }.joined()
+                return ["Content-Type: \(a.contentType.filter { !$0.isNewline }); name=\"\(ascii)\"",
+                        "Content-Disposition: attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)",
+                        "Content-Transfer-Encoding: base64", "", base64(a.data)]
+            })
+        }
+        return Array((head + body + [""]).joined(separator: "\r\n").utf8)
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+    }
+
+    /// A multipart entity (its header lines, a blank line, the parts) of parts given as lines.
+    static func multipart(_ subtype: String, _ parts: [[String]]) -> [String] {
+        let boundary = "=_synchost_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        var lines = ["Content-Type: multipart/\(subtype); boundary=\"\(boundary)\"", ""]
+        for p in parts { lines += ["--\(boundary)"] + p }
+        lines += ["--\(boundary)--"]
+        return lines
     }
 
     static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) ; return () }()

@@ -8,14 +8,13 @@ import PluginAPI
 /// + 20 × (1 − min(failed runs, 10) ÷ 10)                        error rate
 /// + 20 × min(live contacts, last full run's contacts) ÷ max(…)  data consistency (1 before any full run)
 /// + 20 × sync delay: 1 up to 1 h since the last successful run, falling linearly to 0 at 6 h
-/// Alerts: score < `alert_min_score` (60) critical; more than `alert_max_errors` (5) failed runs in a day
-/// warning; last successful sync older than `alert_max_delay_hours` (2) warning.
+/// Alerts are the host's alert rules: its default rules (health score < `alert_min_score` (60) critical, more than
+/// `alert_max_errors` (5) failed runs in a day warning, no successful sync for `alert_max_delay_hours` (2) warning)
+/// take this instance's thresholds and `alert_channel`; the host evaluates them every minute and sends each once.
 struct Health {
-    let context: RouteContextLike
+    let context: RouteContext
     let config: [String: JSONValue]
     let now: Date
-    /// The run that is ending (evaluated at its end, before the host has recorded it): "succeeded" or "failed".
-    var ending: String? = nil
 
     /// The instance's zone (`timezone`, default Asia/Shanghai like the legacy system).
     static func zone(_ c: [String: JSONValue]) throws -> TimeZone {
@@ -31,12 +30,10 @@ struct Health {
         return f
     }
 
-    struct Thresholds {
-        var minScore = 60, maxErrors = 5, maxDelayHours = 2.0
-        init(_ c: [String: JSONValue]) throws {
-            minScore = try c.int("alert_min_score") ?? 60
-            maxErrors = try c.int("alert_max_errors") ?? 5
-            maxDelayHours = Double(try c.int("alert_max_delay_hours") ?? 2)
+    /// The alert settings the host's default rules read: whole numbers at least 0.
+    static func validateThresholds(_ c: [String: JSONValue]) throws {
+        for key in ["alert_min_score", "alert_max_errors", "alert_max_delay_hours"] {
+            if let v = try c.int(key), v < 0 { throw PluginError(.config, "\(key) must be at least 0") }
         }
     }
 
@@ -54,11 +51,7 @@ struct Health {
     }
 
     func report() async throws -> Report {
-        var day = try await runs(since: now.addingTimeInterval(-86_400))
-        if let ending {
-            day.append(RunInfo(id: "current", job: "contacts_incremental", trigger: "", status: ending, dryRun: false, createdAt: now,
-                               startedAt: now, finishedAt: now, counts: RunCounts(), message: nil, error: nil))
-        }
+        let day = try await runs(since: now.addingTimeInterval(-86_400))
         let ended = day.filter { ["succeeded", "incomplete", "failed", "interrupted", "cancelled"].contains($0.status) }
         let succeeded = ended.filter { $0.status == "succeeded" }.count
         let failed = ended.filter { $0.status == "failed" || $0.status == "interrupted" }.count
@@ -70,7 +63,7 @@ struct Health {
             let a = Double(live), b = Double(seen)
             consistency = max(a, b) == 0 ? 1 : min(a, b) / max(a, b)
         }
-        let lastSuccess = ending == "succeeded" ? now : try await context.scheduler.runs(limit: 200)
+        let lastSuccess = try await context.scheduler.runs(limit: 200)
             .first { Self.contactJobs.contains($0.job) && !$0.dryRun && $0.status == "succeeded" }?.finishedAt
         let delayHours = lastSuccess.map { now.timeIntervalSince($0) / 3600 }
         let delayScore = delayHours.map { $0 <= 1 ? 1 : max(0, 1 - ($0 - 1) / 5) } ?? 0
@@ -82,47 +75,17 @@ struct Health {
         ], lastSuccess: lastSuccess, failedToday: failed)
     }
 
-    struct Alert {
-        var id: String
-        var level: String
-        var message: String
-        var json: JSONValue { ["id": .string(id), "level": .string(level), "message": .string(message)] }
-    }
+    /// The legacy alert ids of the host's default rules (the seed's health_score, errors, sync_delay).
+    static let legacyAlertIDs = ["default-health": "health_score", "default-errors": "errors", "default-delay": "sync_delay"]
 
-    func alerts(_ r: Report) throws -> [Alert] {
-        let t = try Thresholds(config)
-        var out: [Alert] = []
-        if r.score < t.minScore {
-            out.append(Alert(id: "health_score", level: "critical", message: "health score \(r.score) is below \(t.minScore)"))
+    /// The instance's active alerts as the host's alert rules raised them (the default rules carry this instance's
+    /// alert_* thresholds and alert_channel), in the legacy shape: id, level, message, fired_at.
+    func alerts() async throws -> [JSONValue] {
+        let times = Self.timeFormatter(config)
+        return try await context.scheduler.alerts().map { a in
+            ["id": .string(Self.legacyAlertIDs[a.rule] ?? a.rule), "rule": .string(a.rule), "rule_name": .string(a.ruleName),
+             "level": .string(a.severity), "message": .string(a.message), "fired_at": .string(times.string(from: a.firedAt))]
         }
-        if r.failedToday > t.maxErrors {
-            out.append(Alert(id: "errors", level: "warning", message: "\(r.failedToday) failed sync runs in the last 24 h (more than \(t.maxErrors))"))
-        }
-        let delay = r.lastSuccess.map { now.timeIntervalSince($0) / 3600 }
-        if delay.map({ $0 > t.maxDelayHours }) ?? true {
-            let since = r.lastSuccess.map { "last successful sync \(Self.timeFormatter(config).string(from: $0))" } ?? "no successful sync yet"
-            out.append(Alert(id: "sync_delay", level: "warning", message: "\(since) (more than \(Int(t.maxDelayHours)) h ago)"))
-        }
-        return out
-    }
-
-    /// Sends each newly raised alert once to the configured channel; a cleared alert may fire again later.
-    func notify(instance: String) async throws {
-        guard let channel = try config.string("alert_channel"), !channel.isEmpty else { return }
-        let current = try alerts(try await report())
-        let previously = Set(try await context.store.state("alerts_sent")?.arrayValue?.compactMap(\.stringValue) ?? [])
-        var sent = previously.intersection(current.map(\.id))
-        for a in current where !previously.contains(a.id) {
-            do {
-                try await context.notifications.send(
-                    OutgoingMessage(subject: "WeCom sync \(a.level): \(instance)", text: "[\(a.level)] \(instance): \(a.message)"),
-                    channels: [channel], dedupKey: "wecom/\(instance)/\(a.id)/\(Int(now.timeIntervalSince1970))")
-                sent.insert(a.id)
-            } catch {
-                context.log.warning("alert \(a.id) not queued: \(error)")
-            }
-        }
-        try await context.store.setState("alerts_sent", .array(sent.sorted().map { .string($0) }))
     }
 
     /// Per-day figures for the last `days` days, days of the instance's zone.
@@ -153,14 +116,3 @@ struct Health {
         return ["days": .int(Int64(days)), "metrics": .array(rows)]
     }
 }
-
-/// What Health needs from a route or a job context.
-protocol RouteContextLike: Sendable {
-    var store: StoreService { get }
-    var scheduler: SchedulerService { get }
-    var notifications: NotifyService { get }
-    var log: PluginLog { get }
-}
-
-extension RouteContext: RouteContextLike {}
-extension JobContext: RouteContextLike {}

@@ -36,10 +36,10 @@ public struct WeComConnector: Connector {
             }
             return Self.answer(try await Self.health(context).metrics(days: days))
         },
-        Route(RouteSpec("GET", "instances/{id}/alerts", description: "Current alerts")) { _, _, context in
+        Route(RouteSpec("GET", "instances/{id}/alerts", description: "Current alerts: the host's alert rules for this instance")) { _, _, context in
             let health = try Self.health(context)
             let r = try await health.report()
-            return Self.answer(["score": .int(Int64(r.score)), "alerts": .array(try health.alerts(r).map(\.json))])
+            return Self.answer(["score": .int(Int64(r.score)), "alerts": .array(try await health.alerts())])
         },
     ])
 
@@ -54,10 +54,10 @@ public struct WeComConnector: Connector {
             ConfigKey("batch_size", .integer, default: 100, description: "User ids per batch/get_by_user call, 1-100"),
             ConfigKey("rate_limit_backoff_s", .integer, default: 60, description: "Wait after errcode 45009 (the minute bucket; a second 45009 in a row waits ×60, the hour bucket)"),
             ConfigKey("run_budget_s", .integer, default: 3_600, description: "A run never waits out a rate limit past this; it fails with a clear message instead"),
-            ConfigKey("alert_channel", .string, description: "Notify instance id that receives alerts (none: alerts are only listed)"),
-            ConfigKey("alert_min_score", .integer, default: 60, description: "Health score below this is a critical alert"),
-            ConfigKey("alert_max_errors", .integer, default: 5, description: "More failed runs than this in 24 h is a warning"),
-            ConfigKey("alert_max_delay_hours", .integer, default: 2, description: "No successful sync for longer than this is a warning"),
+            ConfigKey("alert_channel", .string, description: "Notify instance id that receives this instance's default alerts (none: alerts are only listed); the host's alert rules send them"),
+            ConfigKey("alert_min_score", .integer, default: 60, description: "Health score below this is a critical alert (the host's default rule, for this instance)"),
+            ConfigKey("alert_max_errors", .integer, default: 5, description: "More failed runs than this in 24 h is a warning (the host's default rule, for this instance)"),
+            ConfigKey("alert_max_delay_hours", .integer, default: 2, description: "No successful sync for longer than this is a warning (the host's default rule, for this instance)"),
             ConfigKey("retention_days", .integer, default: 90, description: "Days deleted records are kept before cleanup purges them"),
             ConfigKey("timezone", .string, default: "Asia/Shanghai", description: "Zone of the default schedules (02:00 full sync, Sunday 03:00 clean-up), of metrics' days and of shown times"),
         ],
@@ -108,39 +108,23 @@ public struct WeComConnector: Connector {
     public func validate(config: [String: JSONValue]) throws {
         _ = try WeComClient.Settings(config: config)
         _ = try Health.zone(config)
-        _ = try Health.Thresholds(config)
+        try Health.validateThresholds(config)
     }
 
     public func run(job: String, context: JobContext) async throws -> RunResult {
         try await Self.jobTable.run(self, job: job, context: context)
     }
 
-    /// A contact sync, then the alert rules on how it ended (never for a dry run).
+    /// A contact sync; the host's alert rules judge how it ended.
     func contacts(_ context: JobContext, full: Bool) async throws -> RunResult {
         let client = WeComClient(settings: try WeComClient.Settings(config: context.config), http: context.http, store: context.store, log: context.log)
-        let result: RunResult
-        do {
-            result = try await ContactSync(client: client, context: context, full: full).run()
-        } catch {
-            if !context.dryRun { await raiseAlerts(context, ending: "failed") }
-            throw error
-        }
-        if !context.dryRun { await raiseAlerts(context, ending: result.complete ? "succeeded" : "incomplete") }
-        return result
-    }
-
-    func raiseAlerts(_ context: JobContext, ending: String) async {
-        do {
-            try await Health(context: context, config: context.config, now: Date(), ending: ending).notify(instance: context.instance.id)
-        } catch {
-            context.log.warning("alerts not evaluated: \(error)")
-        }
+        return try await ContactSync(client: client, context: context, full: full).run()
     }
 
     func cleanup(_ context: JobContext) async throws -> RunResult {
         let days = try context.config.int("retention_days") ?? 90
         guard days >= 1 else { throw PluginError(.config, "retention_days must be at least 1") }
-        let cutoff = Date().addingTimeInterval(-Double(days) * 86_400)
+        let cutoff = context.now.addingTimeInterval(-Double(days) * 86_400)
         var purged = 0
         for c in ["contacts", "sessions"] { purged += try await context.store.purgeDeleted(c, before: cutoff) }
         return RunResult(counts: RunCounts(deleted: purged), message: "purged \(purged) records deleted before \(Health.timeFormatter(context.config).string(from: cutoff))")
@@ -151,7 +135,7 @@ public struct WeComConnector: Connector {
     }
 
     static func health(_ context: RouteContext) throws -> Health {
-        Health(context: context, config: try context.requireInstance().config, now: Date())
+        Health(context: context, config: try context.requireInstance().config, now: context.now)
     }
 
     static func answer(_ body: JSONValue) -> RouteResponse { RouteResponse(body: String(decoding: body.jsonBytes, as: UTF8.self)) }

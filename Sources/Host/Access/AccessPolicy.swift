@@ -13,7 +13,7 @@ public enum AccessPolicy {
             return ["tokens", "audit"].contains(first) ? .admin : .viewer
         }
         switch first {
-        case "schedules", "runs", "notifications", "alert-rules": return .operator
+        case "schedules", "runs", "notifications", "alert-rules", "reports": return .operator
         // POST instances/{id}/jobs/{job}/run runs a job; the rest of instances/ changes instances.
         case "instances": return p.count == 5 && p[2] == "jobs" && p[4] == "run" ? .operator : .admin
         // A plugin's own action routes (e.g. refresh one date) act like running a job.

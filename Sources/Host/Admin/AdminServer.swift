@@ -79,6 +79,7 @@ public struct AdminServer: Sendable {
             RetentionRoutes(store: store, registry: registry).add(to: api)
             HealthRoutes(store: store, clock: manager.clock).add(to: api)
             AlertRoutes(store: store).add(to: api)
+            ReportRoutes(store: store, registry: registry, clock: manager.clock, defaultZone: manager.defaultTimeZone).add(to: api)
             PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
             TokenRoutes(store: store, clock: manager.clock).add(to: api)
             AuditRoutes(store: store).add(to: api)

@@ -13,6 +13,8 @@ struct AlertRoutes {
         var kind: AlertRule.Kind
         var instance: String?
         var collection: String?
+        var job: String?
+        var error_class: AlertRule.ErrorClass?
         var threshold: Double
         var severity: AlertRule.Severity?
         var channels: [String]?
@@ -20,14 +22,15 @@ struct AlertRoutes {
         var enabled: Bool?
     }
 
-    static let keys: Set<String> = ["id", "name", "kind", "instance", "collection", "threshold", "severity", "channels", "repeat_minutes", "enabled"]
+    static let keys: Set<String> = ["id", "name", "kind", "instance", "collection", "job", "error_class", "threshold", "severity", "channels", "repeat_minutes", "enabled"]
 
     struct Alerts: Encodable {
         var alerts: [AlertRecord]
     }
 
     func rule(_ input: RuleInput, id: String) async throws -> AlertRule {
-        let r = AlertRule(id: id, name: input.name, kind: input.kind, instance: input.instance, collection: input.collection, threshold: input.threshold,
+        let r = AlertRule(id: id, name: input.name, kind: input.kind, instance: input.instance, collection: input.collection, job: input.job,
+                          errorClass: input.error_class, threshold: input.threshold,
                           severity: input.severity ?? .warning, channels: input.channels ?? [], repeatMinutes: input.repeat_minutes ?? 60,
                           enabled: input.enabled ?? true)
         if let problem = r.problems.first { throw HostError.invalid("alert rule: \(problem)") }
@@ -66,7 +69,8 @@ struct AlertRoutes {
             guard state == "active" || state == "all" else { throw HostError.invalid("state must be active or all") }
             let limit = Int(request.uri.queryParameters.get("limit").map { String($0) } ?? "200") ?? 0
             guard (1...1000).contains(limit) else { throw HostError.invalid("limit must be 1-1000") }
-            return try .json(Alerts(alerts: try await store.alerts(includeResolved: state == "all", limit: limit)))
+            let instance = request.uri.queryParameters.get("instance").map { String($0) }
+            return try .json(Alerts(alerts: try await store.alerts(instance: instance, includeResolved: state == "all", limit: limit)))
         }
     }
 }

@@ -14,7 +14,7 @@ struct NotificationRoutes {
         var channel: String
         var source_instance: String?
         var dedup_key: String?
-        var message: OutgoingMessage
+        var message: MessageView
         var state: String
         var attempts: Int
         var max_attempts: Int
@@ -29,7 +29,7 @@ struct NotificationRoutes {
             channel = n.channel
             source_instance = n.sourceInstance
             dedup_key = n.dedupKey
-            message = n.message
+            message = MessageView(n.message)
             state = n.state.rawValue
             attempts = n.attempts
             max_attempts = n.maxAttempts
@@ -38,6 +38,31 @@ struct NotificationRoutes {
             detail = n.detail
             created_at = ISOTime.string(n.createdAt)
             sent_at = ISOTime.string(n.sentAt)
+        }
+    }
+
+    /// The message as queued; attachments by name and size (their bytes stay in the outbox).
+    struct MessageView: Encodable {
+        struct File: Encodable {
+            var filename: String
+            var content_type: String
+            var size: Int
+        }
+
+        var subject: String?
+        var text: String
+        var format: String
+        var recipients: [String]
+        var html: String?
+        var attachments: [File]?
+
+        init(_ m: OutgoingMessage) {
+            subject = m.subject
+            text = m.text
+            format = m.format
+            recipients = m.recipients
+            html = m.html
+            attachments = m.attachments.isEmpty ? nil : m.attachments.map { File(filename: $0.filename, content_type: $0.contentType, size: $0.data.count) }
         }
     }
 

@@ -71,9 +71,16 @@ enum OpenAPIDocument {
         let id = path("id")
         let alertRule: JSONValue = ["type": "object", "properties": [
             "id": string, "name": string, "kind": ["enum": .array(AlertRule.Kind.allCases.map { .string($0.rawValue) })], "instance": string, "collection": string,
+            "job": string, "error_class": ["enum": .array(AlertRule.ErrorClass.allCases.map { .string($0.rawValue) })],
             "threshold": ["type": "number"], "severity": ["enum": .array(AlertRule.Severity.allCases.map { .string($0.rawValue) })], "channels": array(string),
             "repeat_minutes": integer, "enabled": boolean,
         ], "required": ["name", "kind", "threshold"], "additionalProperties": false]
+        let report: JSONValue = ["type": "object", "properties": [
+            "id": string, "name": string, "instance": string, "collection": string, "view": string, "fields": array(string),
+            "filters": ["type": "object", "additionalProperties": string], "date_field": string, "range": string, "group_by": array(string),
+            "sums": array(string), "formats": array(["enum": .array(ReportSpec.Format.allCases.map { .string($0.rawValue) })]), "channels": array(string),
+            "recipients": array(string), "cron": string, "language": ["enum": ["zh-CN", "en"]], "link": string, "enabled": boolean,
+        ], "required": ["name", "instance"], "additionalProperties": false]
         let instanceInput: JSONValue = ["type": "object", "properties": ["id": string, "plugin": string, "config": anyObject, "enabled": boolean],
                                         "required": ["id", "plugin"], "additionalProperties": false]
         let scheduleProps: [String: JSONValue] = [
@@ -158,9 +165,26 @@ enum OpenAPIDocument {
                 "put": op("Replace an alert rule", ["200": json(anyObject)], errors: [400, 404, 413], params: [id], body: alertRule),
                 "delete": op("Delete an alert rule (its alerts stay as history)", ["204": ["description": "Deleted"]], errors: [404], params: [id]),
             ],
-            "/api/v1/alerts": ["get": op("Active alerts, or with state=all their history too, newest first",
+            "/api/v1/alerts": ["get": op("Active alerts (of one instance with instance=), or with state=all their history too, newest first",
                 ["200": json(object(["alerts": array(anyObject)], required: ["alerts"]))], errors: [400],
-                params: [query("state", ["type": "string", "enum": ["active", "all"]]), query("limit")])],
+                params: [query("state", ["type": "string", "enum": ["active", "all"]]), query("limit"), query("instance")])],
+            "/api/v1/reports": [
+                "get": op("Stored reports with their next and last firing", ["200": json(object(["reports": array(anyObject)], required: ["reports"]))], errors: []),
+                "post": op("Create a report (a query of a collection or a plugin view, a date range like T-7..T-1, grouping and sums, formats, channels, cron)",
+                           ["201": json(anyObject)], errors: [400, 409, 413, 503], body: report),
+            ],
+            "/api/v1/reports/{id}": [
+                "get": op("One report", ["200": json(anyObject)], errors: [404], params: [id]),
+                "put": op("Replace a report", ["200": json(anyObject)], errors: [400, 404, 413, 503], params: [id], body: report),
+                "delete": op("Delete a report", ["204": ["description": "Deleted"]], errors: [404], params: [id]),
+            ],
+            "/api/v1/reports/{id}/run": ["post": op("Render the report and send it to its channels now (at: fire as if at that time)",
+                ["202": json(object(["ids": array(string), "rows": integer, "range": string], required: ["ids"]))], errors: [400, 404, 503],
+                params: [id, query("at")])],
+            "/api/v1/reports/{id}/preview": ["get": op("What the report would send: its table as JSON, or the HTML, CSV or XLSX file",
+                ["200": ["description": "The table or file", "content": ["application/json": ["schema": anyObject], "text/html": ["schema": string],
+                                                                        "text/csv": ["schema": string], XLSXWriter.contentType: ["schema": string]]]],
+                errors: [400, 404, 503], params: [id, query("format", ["type": "string", "enum": ["json", "html", "csv", "xlsx"]]), query("at")])],
             "/api/v1/events": ["get": op("This host's events as server-sent events (run.started, run.progress, run.finished, records.changed, notification.*, plugin.*); resumable with Last-Event-ID, `reset` when events were missed",
                 ["200": ["description": "An event stream", "content": ["text/event-stream": ["schema": string]]]],
                 errors: [400, 503], params: [["name": "Last-Event-ID", "in": "header", "required": false, "schema": string], query("last_event_id")])],

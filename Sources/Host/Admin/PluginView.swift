@@ -20,6 +20,10 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var routes: [RouteSpec]?
     /// The console views it declares (ABI 1.4).
     public var views: [ViewSpec]?
+    /// `in-process`, or `process` (its own supervised worker process); nil for a file that did not load.
+    public var isolation: String?
+    /// An isolated plugin's worker: state (running, restarting, failing, stopped), pid, restarts, last crash.
+    public var worker: WorkerPlugin.Snapshot?
 
     public init(_ e: PluginEntry) {
         name = e.name ?? (e.path as NSString).lastPathComponent
@@ -37,5 +41,11 @@ public struct PluginView: Codable, Sendable, Equatable {
         collections = e.manifest?.collections
         routes = e.manifest?.routes
         views = e.manifest?.views
+        isolation = e.handle?.isolation
+        worker = e.handle?.worker?.snapshot
+        if let w = worker, w.state == "failing" {
+            status = "failing"
+            reason = w.failing_reason
+        }
     }
 }

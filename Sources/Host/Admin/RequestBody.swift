@@ -11,7 +11,11 @@ enum RequestBody {
         do { buffer = try await request.body.collect(upTo: limit) } catch {
             throw APIError(.contentTooLarge, "too_large", "request body is larger than \(limit) bytes")
         }
-        let bytes = Array(buffer: buffer)
+        return try decode(Array(buffer: buffer), as: type, allowedKeys: allowedKeys)
+    }
+
+    /// The same checks on bytes from elsewhere (the CLI's `--file`).
+    static func decode<T: Decodable>(_ bytes: [UInt8], as type: T.Type, allowedKeys: Set<String>? = nil) throws -> T {
         let raw: JSONValue
         do { raw = try WireJSON.decode(JSONValue.self, from: bytes.isEmpty ? Array("{}".utf8) : bytes) } catch {
             throw HostError.invalid("request body is not valid JSON")

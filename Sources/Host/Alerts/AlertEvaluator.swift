@@ -13,6 +13,8 @@ struct AlertEvaluator {
     let events: EventBus?
     let clock: HostClock
     var maxAttempts = 5
+    /// The zone of instances without their own (business days).
+    var defaultZone = "UTC"
 
     struct Outcome {
         var fired = 0, repeated = 0, resolved = 0, active = 0
@@ -30,15 +32,21 @@ struct AlertEvaluator {
         case .consecutiveFailures:
             var q = RunQuery()
             q.instance = instance.id
+            q.job = rule.job
             q.limit = max(1, Int(t)) + 20
             let ended = try await store.runs(q).filter { $0.status.isFinal && $0.status != .cancelled && $0.status != .skipped }.prefix(max(1, Int(t)))
             let failing = ended.count == Int(t) && ended.allSatisfy { $0.status == .failed || $0.status == .interrupted }
             return (failing, Double(ended.count), "最近 \(n(t)) 次运行全部失败 / the last \(n(t)) runs failed" + (ended.first?.error.map { ": \($0)" } ?? ""))
         case .failures24h:
-            let failed = try await health().parts["failed_24h"]?.doubleValue ?? 0
+            let failed = rule.job == nil ? try await health().parts["failed_24h"]?.doubleValue ?? 0
+                : Double(try await runs(instance, job: rule.job, since: now.addingTimeInterval(-86400)).filter { $0.status == .failed }.count)
             return (failed > t, failed, "24 小时内失败 \(n(failed)) 次（阈值 \(n(t))）/ \(n(failed)) failed runs in 24 h (more than \(n(t)))")
         case .noSuccessFor:
-            let hours = try await health().parts["hours_since_success"]?.doubleValue ?? now.timeIntervalSince(instance.createdAt) / 3600
+            var hours = try await health().parts["hours_since_success"]?.doubleValue ?? now.timeIntervalSince(instance.createdAt) / 3600
+            if let job = rule.job {
+                let last = try await runs(instance, job: job, status: .succeeded, limit: 1).first?.finishedAt ?? instance.createdAt
+                hours = now.timeIntervalSince(last) / 3600
+            }
             return (hours > t, hours, "\(n(hours)) 小时没有成功同步（阈值 \(n(t)) 小时）/ no successful sync for \(n(hours)) h (more than \(n(t)) h)")
         case .healthBelow:
             let score = Double(try await health().score)
@@ -48,7 +56,68 @@ struct AlertEvaluator {
             let synced = try await store.lastSyncedAt(instance: instance.id, collection: c) ?? instance.createdAt
             let hours = now.timeIntervalSince(synced) / 3600
             return (hours > t, hours, "\(c) 已 \(n(hours)) 小时未更新（阈值 \(n(t)) 小时）/ \(c) not synced for \(n(hours)) h (more than \(n(t)) h)")
+        case .runSlowerThan:
+            guard let last = Self.byEnd(try await runs(instance, job: rule.job, limit: 20)).first(where: { $0.status.isFinal && $0.startedAt != nil }) else {
+                return (false, 0, "")
+            }
+            let minutes = last.finishedAt!.timeIntervalSince(last.startedAt!) / 60
+            return (minutes > t, minutes, "\(last.job) 运行 \(n(minutes)) 分钟（超过 \(n(t)) 分钟）/ \(last.job) ran \(n(minutes)) min (more than \(n(t)) min)")
+        case .runSlowerThanMedian, .fetchedBelowMedian, .zeroRowsBusinessDay:
+            // The latest successful run, against the same job's earlier successful runs.
+            let recent = Self.byEnd(try await runs(instance, job: rule.job, status: .succeeded, limit: 60))
+            guard let last = recent.first else { return (false, 0, "") }
+            let earlier = Array(recent.filter { $0.job == last.job && $0.id != last.id }.prefix(rule.kind == .fetchedBelowMedian ? 7 : 20))
+            switch rule.kind {
+            case .runSlowerThanMedian:
+                let seconds = { (r: RunRecord) -> Double? in r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } } }
+                guard let took = seconds(last), let median = Self.median(earlier.compactMap(seconds)), earlier.count >= 3, median > 0 else { return (false, 0, "") }
+                let factor = took / median
+                return (factor > t, factor, "\(last.job) 运行 \(n(took)) 秒，是中位数 \(n(median)) 秒的 \(n(factor)) 倍 / \(last.job) took \(n(took)) s, \(n(factor))× its median \(n(median)) s")
+            case .fetchedBelowMedian:
+                guard earlier.count >= 3, let median = Self.median(earlier.map { Double($0.counts.fetched) }), median > 0 else { return (false, 0, "") }
+                let percent = Double(last.counts.fetched) / median * 100
+                return (percent < t, percent, "\(last.job) 获取 \(last.counts.fetched) 条，仅为近 \(earlier.count) 次中位数 \(n(median)) 的 \(n(percent))% / \(last.job) fetched \(last.counts.fetched), \(n(percent))% of the median \(n(median)) of its last \(earlier.count) runs")
+            default:
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = TimeZone(identifier: instance.config["timezone"]?.stringValue ?? "") ?? TimeZone(identifier: defaultZone) ?? .gmt
+                let weekday = calendar.component(.weekday, from: last.finishedAt ?? now)
+                let business = (2...6).contains(weekday)
+                return (business && last.counts.fetched == 0, Double(last.counts.fetched),
+                        "\(last.job) 在工作日获取 0 条数据 / \(last.job) fetched nothing on a business day")
+            }
+        case .upstreamErrors:
+            let errorClass = rule.errorClass ?? .any
+            let failed = try await runs(instance, job: rule.job, since: now.addingTimeInterval(-86400)).filter { $0.status == .failed && errorClass.matches($0.error ?? "") }
+            let count = Double(failed.count)
+            return (count > t, count, "24 小时内 \(failed.count) 次\(Self.classNames[errorClass]?.0 ?? "")失败（阈值 \(n(t))）/ \(failed.count) \(Self.classNames[errorClass]?.1 ?? "") failures in 24 h (more than \(n(t)))"
+                        + (failed.first?.error.map { ": \($0)" } ?? ""))
         }
+    }
+
+    static let classNames: [AlertRule.ErrorClass: (String, String)] = [
+        .timeout: ("超时", "timeout"), .rateLimit: ("限流", "rate-limit"), .auth: ("认证", "auth"), .any: ("", ""),
+    ]
+
+    /// The instance's runs, newest first (of one job, with one status, since a time).
+    func runs(_ instance: InstanceRecord, job: String?, status: RunRecord.Status? = nil, since: Date? = nil, limit: Int = 1000) async throws -> [RunRecord] {
+        var q = RunQuery()
+        q.instance = instance.id
+        q.job = job
+        q.status = status
+        q.since = since
+        q.limit = limit
+        return try await store.runs(q)
+    }
+
+    /// Ended runs, the last to end first (a long run created early may end last).
+    static func byEnd(_ runs: [RunRecord]) -> [RunRecord] {
+        runs.filter { $0.finishedAt != nil }.sorted { $0.finishedAt! > $1.finishedAt! }
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     func evaluate() async throws -> Outcome {
@@ -58,8 +127,9 @@ struct AlertEvaluator {
         let instances = try await store.instances().filter { i in i.enabled && registry?.plugin(named: i.plugin)?.manifest.kind == .connector }
         var active = Dictionary(try await store.alerts(includeResolved: false, limit: 100_000).map { ("\($0.rule)|\($0.instance)", $0) }, uniquingKeysWith: { a, _ in a })
         var healthOf: [String: InstanceHealth] = [:]
-        for rule in rules {
-            for instance in instances where rule.instance == nil || rule.instance == instance.id {
+        for stored in rules {
+            for instance in instances where stored.instance == nil || stored.instance == instance.id {
+                let rule = stored.applying(instance.config)
                 let (holds, value, message) = try await check(rule, instance, now: now) {
                     if let h = healthOf[instance.id] { return h }
                     let h = try await InstanceHealth.of(instance, store: store, now: now)
@@ -96,8 +166,9 @@ struct AlertEvaluator {
         }
         // What is left no longer has a rule or an instance to hold for (deleted, disabled): resolved.
         let byID = Dictionary(uniqueKeysWithValues: rules.map { ($0.id, $0) })
+        let configOf = Dictionary(try await store.instances().map { ($0.id, $0.config) }, uniquingKeysWith: { a, _ in a })
         for var alert in active.values {
-            try await resolve(&alert, rule: byID[alert.rule], now: now, outcome: &outcome)
+            try await resolve(&alert, rule: byID[alert.rule].map { $0.applying(configOf[alert.instance] ?? [:]) }, now: now, outcome: &outcome)
         }
         return outcome
     }
@@ -111,8 +182,8 @@ struct AlertEvaluator {
         outcome.resolved += 1
     }
 
-    /// Queues the alert's message to the rule's channels; a rule without channels only lists its alerts (as WeCom's
-    /// alert_channel did). The dedup key makes a second evaluation of the same moment queue nothing.
+    /// Queues the alert's message to the rule's channels; a rule without channels only lists its alerts (as the seed's
+    /// WeCom did without an alert_channel). The dedup key makes a second evaluation of the same moment queue nothing.
     func send(_ alert: AlertRecord, rule: AlertRule, resolved: Bool, outcome: inout Outcome) async {
         if rule.channels.isEmpty { return }
         let level = ["critical": "严重 critical", "warning": "警告 warning", "info": "提示 info"][rule.severity.rawValue] ?? rule.severity.rawValue

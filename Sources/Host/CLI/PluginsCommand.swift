@@ -21,9 +21,10 @@ struct PluginsCommand: AsyncParsableCommand {
             }
             let rows = views.map { v in
                 [v.name, v.version ?? "-", v.kind ?? "-", v.abi ?? "-", v.jobs.map { $0.map(\.name).joined(separator: ",") } ?? "-",
-                 v.reason.map { "failed: \($0)" } ?? v.status + (v.notice.map { " (\($0))" } ?? ""), v.path]
+                 v.reason.map { "\(v.status == "failing" ? "failing" : "failed"): \($0)" } ?? v.status + (v.notice.map { " (\($0))" } ?? ""),
+                 (v.isolation ?? "-") + (v.worker.map { " (worker \($0.state)\($0.pid.map { " pid \($0)" } ?? ""), \($0.restarts) restarts)" } ?? ""), v.path]
             }
-            print(TextTable.render(header: ["NAME", "VERSION", "KIND", "ABI", "JOBS", "STATUS", "PATH"], rows: rows))
+            print(TextTable.render(header: ["NAME", "VERSION", "KIND", "ABI", "JOBS", "STATUS", "MODE", "PATH"], rows: rows))
             if views.isEmpty { print("no plugins in \(host.pluginDirectoryURL.path)") }
         }
     }

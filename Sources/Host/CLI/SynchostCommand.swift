@@ -11,7 +11,8 @@ public struct SynchostCommand: AsyncParsableCommand {
             version: SynchostVersion.current,
             subcommands: extraSubcommands + [ServeCommand.self, PluginsCommand.self, InstancesCommand.self, SchedulesCommand.self, RunCommand.self,
                                              RunsCommand.self, RunOnceCommand.self, StatusCommand.self, CronCommand.self,
-                                             SecretsCommand.self, TokensCommand.self, AuditCommand.self]
+                                             SecretsCommand.self, TokensCommand.self, AuditCommand.self, AlertsCommand.self, ReportsCommand.self,
+                                             PluginWorkerCommand.self]
         )
     }
 
@@ -32,6 +33,19 @@ struct HostOptions: ParsableArguments {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info for serve, warning otherwise).")
     var logLevel: String?
+
+    @Option(help: "Plugins that run in their own supervised worker process (names or file stems, comma-separated, or all; default $SYNCHOST_ISOLATE, else none: in-process).")
+    var isolate: String?
+
+    @Option(name: .customLong("worker-memory-mb"), help: "Memory limit (RLIMIT_DATA) of each plugin worker in MiB (default $SYNCHOST_WORKER_MEMORY_MB, else none).")
+    var workerMemoryMB: Int?
+
+    /// The isolation setting of the command line and the environment.
+    var isolation: IsolationPolicy {
+        let env = ProcessInfo.processInfo.environment
+        return IsolationPolicy(plugins: IsolationPolicy.names(isolate ?? env["SYNCHOST_ISOLATE"]),
+                               memoryLimitMB: workerMemoryMB ?? env["SYNCHOST_WORKER_MEMORY_MB"].flatMap(Int.init))
+    }
 
     var pluginDirectoryURL: URL {
         pluginDirectory.map { URL(fileURLWithPath: $0) } ?? PluginDiscovery.defaultDirectory()
@@ -71,7 +85,7 @@ struct HostOptions: ParsableArguments {
                     maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns) async throws -> Kernel {
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
                             defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle,
-                            maxConcurrentRuns: maxConcurrentRuns)
+                            maxConcurrentRuns: maxConcurrentRuns, isolation: isolation)
         try await kernel.registry.scan()
         // A database written before secrets were sealed: seal what it holds in clear, once.
         if let sql = store as? SQLStore, case let n = try await sql.sealClearSecrets(), n > 0 {

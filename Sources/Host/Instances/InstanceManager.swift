@@ -157,7 +157,9 @@ public struct InstanceManager: Sendable {
         }
         if dryRun && !spec.supportsDryRun { throw HostError.invalid("job \(job) does not support dry runs") }
         guard record.enabled else { throw HostError.conflict(Self.disabledReason(id)) }
-        var run = RunRecord(instance: id, job: job, trigger: trigger, params: try ConfigSchema.validated(params, against: spec.params, what: "params"), dryRun: dryRun)
+        // Created at the host's clock, as every other time of a run (a test host moves it; alert windows count from it).
+        var run = RunRecord(instance: id, job: job, trigger: trigger, params: try ConfigSchema.validated(params, against: spec.params, what: "params"), dryRun: dryRun,
+                            createdAt: clock())
         run.runAt = runAt ?? run.createdAt
         try await store.insertRun(run)
         scheduler?.wake()

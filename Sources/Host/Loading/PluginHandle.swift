@@ -3,33 +3,56 @@ import PluginAPI
 import Synchronization
 
 /// The host's side of one loaded plugin: calls its `invoke` and turns the completion callback into `await`.
-/// The descriptor and the image stay alive for the life of the process (never dlclose'd).
+/// In process (the default) the descriptor and the image stay alive for the life of the process (never
+/// dlclose'd); isolated, the same `.so` runs in a supervised worker process and the calls cross a socket.
 public final class PluginHandle: @unchecked Sendable {
+    enum Backend {
+        case inProcess(UnsafePointer<sh_plugin_descriptor>)
+        case worker(WorkerPlugin)
+    }
+
     public let name: String
     public let manifest: PluginManifest
-    let descriptor: UnsafePointer<sh_plugin_descriptor>
+    let backend: Backend
+    let abiVersion: UInt32
     /// The ABI minor the plugin was built against (what its payloads look like: e.g. 1.3's framed routes).
-    var abiMinor: UInt32 { descriptor.pointee.abi_version & 0xFFFF }
-    let services: PluginServiceContext
+    var abiMinor: UInt32 { abiVersion & 0xFFFF }
+    let router: ServiceRouter
     /// The manifest's route paths split into segments once (matched on every plugin-route request).
     let routeTemplates: [[String]]
 
-    init(name: String, manifest: PluginManifest, descriptor: UnsafePointer<sh_plugin_descriptor>, services: PluginServiceContext) {
+    init(name: String, manifest: PluginManifest, backend: Backend, abiVersion: UInt32, router: ServiceRouter) {
         self.name = name
         self.manifest = manifest
-        self.descriptor = descriptor
-        self.services = services
+        self.backend = backend
+        self.abiVersion = abiVersion
+        self.router = router
         routeTemplates = manifest.routes.map { $0.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init) }
+    }
+
+    convenience init(name: String, manifest: PluginManifest, backend: Backend, abiVersion: UInt32, services: PluginServiceContext) {
+        self.init(name: name, manifest: manifest, backend: backend, abiVersion: abiVersion, router: services.router)
+    }
+
+    /// `in-process` or `process`.
+    public var isolation: String {
+        if case .worker = backend { return "process" }
+        return "in-process"
+    }
+
+    /// The worker's state when isolated.
+    var worker: WorkerPlugin? {
+        if case .worker(let w) = backend { return w }
+        return nil
     }
 
     /// Calls one operation of the plugin. The session lets the plugin's service calls act for `context`
     /// (its instance, its run); it closes when this returns, so a plugin that outlives its call (timed out,
     /// cancelled) cannot write for it any more. A plugin that never answers is abandoned after `timeout`.
     public func invoke(_ op: String, request: [UInt8], context: SessionContext, timeout: Duration? = nil) async throws -> [UInt8] {
-        let router = services.router
+        let router = self.router
         let session = router.sessions.open(context)
         defer { router.close(session: session) }
-        let d = descriptor
         let box = InvokeBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
@@ -45,11 +68,16 @@ public final class PluginHandle: @unchecked Sendable {
                         box.resume(.failure(PluginError(.cancelled, "\(op) timed out after \(timeout)")))
                     })
                 }
-                let retained = Unmanaged.passRetained(box).toOpaque()
-                request.withUnsafeBufferPointer { buf in
-                    op.withCString { opPtr in
-                        d.pointee.invoke(d.pointee.plugin_ctx, session, opPtr, buf.baseAddress, buf.count, invokeDoneThunk, retained)
+                switch backend {
+                case .inProcess(let d):
+                    let retained = Unmanaged.passRetained(box).toOpaque()
+                    request.withUnsafeBufferPointer { buf in
+                        op.withCString { opPtr in
+                            d.pointee.invoke(d.pointee.plugin_ctx, session, opPtr, buf.baseAddress, buf.count, invokeDoneThunk, retained)
+                        }
                     }
+                case .worker(let w):
+                    w.invoke(op, request: request, session: session, box: box)
                 }
             }
         } onCancel: {
@@ -71,12 +99,18 @@ public final class PluginHandle: @unchecked Sendable {
     }
 
     private func cancelCall(_ session: UInt64) {
-        descriptor.pointee.cancel?(descriptor.pointee.plugin_ctx, session)
+        switch backend {
+        case .inProcess(let d): d.pointee.cancel?(d.pointee.plugin_ctx, session)
+        case .worker(let w): w.cancel(session: session)
+        }
     }
 
-    /// Asks the plugin to stop its work; called once at host shutdown.
+    /// Asks the plugin to stop its work; called once at host shutdown (a worker is then stopped).
     func shutdown() {
-        descriptor.pointee.shutdown?(descriptor.pointee.plugin_ctx)
+        switch backend {
+        case .inProcess(let d): d.pointee.shutdown?(d.pointee.plugin_ctx)
+        case .worker(let w): w.shutdown()
+        }
     }
 }
 

@@ -16,10 +16,10 @@ public final class PluginRegistry: Sendable {
     /// Told of each plugin loaded or failed.
     let events: EventBus
 
-    public init(directory: URL, router: ServiceRouter, logger: Logger, events: EventBus = EventBus()) {
+    public init(directory: URL, router: ServiceRouter, logger: Logger, events: EventBus = EventBus(), isolation: IsolationPolicy = IsolationPolicy()) {
         self.directory = directory
         self.events = events
-        self.loader = PluginLoader(router: router)
+        self.loader = PluginLoader(router: router, isolation: isolation)
         self.logger = logger
     }
 

@@ -94,7 +94,8 @@ public actor OutboxDispatcher {
             let receipt: DeliveryReceipt
             do {
                 receipt = try await plugin.invoke(
-                    PluginOperation.send, SendRequest(instance: channel.info, message: n.message, notificationID: n.id), as: DeliveryReceipt.self,
+                    PluginOperation.send, SendRequest(instance: channel.info, message: plugin.abiMinor >= 5 ? n.message : n.message.withoutAttachments,
+                                                      notificationID: n.id), as: DeliveryReceipt.self,
                     context: SessionContext(plugin: plugin.name, instance: channel.info, secrets: secrets), timeout: .seconds(90))
             } catch let e as PluginError where e.kind == .config {
                 // The channel refuses for good (bad key, robot removed, disabled): stop using it, say why.

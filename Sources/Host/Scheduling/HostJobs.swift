@@ -5,18 +5,21 @@ import PluginAPI
 /// `purge_runs` (param `days`, default 90) deletes run history older than the retention; `purge_audit` (default 365)
 /// the audit log's entries older than its retention; `purge_notifications` (default 30) delivered and given-up
 /// notifications; `retention` applies every instance's collection retention (`Retention`); `alerts` evaluates the
-/// alert rules every minute (`AlertEvaluator`).
+/// alert rules every minute (`AlertEvaluator`); `reports` sends the reports whose cron time has come (`ReportRunner`).
 struct HostJobs: Sendable {
     static let instance = "_host"
     static let defaults: [(job: String, cron: String, params: [String: JSONValue])] = [
         ("purge_runs", "15 3 * * *", ["days": 90]), ("purge_audit", "20 3 * * *", ["days": 365]),
         ("purge_notifications", "25 3 * * *", ["days": 30]), ("retention", "35 3 * * *", [:]), ("alerts", "* * * * *", [:]),
+        ("reports", "* * * * *", [:]),
     ]
 
     let store: any HostDatabase
     var registry: PluginRegistry?
     var events: EventBus?
     let clock: HostClock
+    /// The zone of instances without their own (reports' date ranges and cron times).
+    var defaultZone = "UTC"
 
     /// Creates the maintenance schedules once; afterwards they are the user's to edit like any other.
     func ensureSchedules(now: Date) async throws {
@@ -37,9 +40,15 @@ struct HostJobs: Sendable {
         run.startedAt = run.startedAt ?? clock()
         switch run.job {
         case "alerts":
-            let outcome = try await AlertEvaluator(store: store, registry: registry, events: events, clock: clock).evaluate()
+            let outcome = try await AlertEvaluator(store: store, registry: registry, events: events, clock: clock, defaultZone: defaultZone).evaluate()
             run.message = outcome.summary
             run.status = .succeeded
+            run.complete = true
+        case "reports":
+            let outcome = try await ReportRunner(store: store, registry: registry, events: events, clock: clock, defaultZone: defaultZone).fireDue()
+            run.message = outcome.summary
+            run.status = outcome.failed.isEmpty ? .succeeded : .failed
+            if !outcome.failed.isEmpty { run.error = outcome.summary }
             run.complete = true
         case "retention":
             let report = try await Retention(store: store, registry: registry, clock: clock).apply()

@@ -32,7 +32,7 @@ public actor Scheduler {
 
     public init(store: any HostDatabase, runner: JobRunner, logger: Logger, owner: String = Scheduler.defaultOwner(),
                 lease: Duration = .seconds(60), maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns, maxIdle: Duration = .seconds(30),
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                defaultTimeZone: String = "UTC", clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
         self.store = store
         self.runner = runner
@@ -41,7 +41,7 @@ public actor Scheduler {
         self.lease = lease
         self.maxConcurrentRuns = maxConcurrentRuns
         self.maxIdle = maxIdle
-        self.hostJobs = HostJobs(store: store, registry: runner.registry, events: runner.events, clock: clock)
+        self.hostJobs = HostJobs(store: store, registry: runner.registry, events: runner.events, clock: clock, defaultZone: defaultTimeZone)
     }
 
     /// Runs at once per host. Most runs wait on an upstream rather than a core (the legacy APScheduler pool had
@@ -170,7 +170,7 @@ public actor Scheduler {
         let base = Double(run.retryBackoffSeconds) * pow(2, Double(run.attempt - 1))
         let delay = base * Double.random(in: 0.5...1.5)
         var next = RunRecord(instance: run.instance, job: run.job, trigger: "retry", params: run.params, dryRun: run.dryRun,
-                             scheduleID: run.scheduleID, scheduledFor: run.scheduledFor, attempt: run.attempt + 1)
+                             scheduleID: run.scheduleID, scheduledFor: run.scheduledFor, createdAt: clock(), attempt: run.attempt + 1)
         next.runAt = clock().addingTimeInterval(delay)
         next.overlap = run.overlap
         next.timeoutSeconds = run.timeoutSeconds

@@ -15,7 +15,7 @@ enum HostInfo {
             "upsert": "1.0", "get": "1.0", "cursor.get": "1.0", "cursor.set": "1.0", "state.get": "1.0", "state.set": "1.0",
             "list": "1.1", "aggregate": "1.1", "purge_keys": "1.1", "purge_deleted": "1.1",
         ],
-        "schedule": ["enqueue": "1.0", "runs": "1.1", "progress": "1.4"],
+        "schedule": ["enqueue": "1.0", "runs": "1.1", "progress": "1.4", "alerts": "1.6"],
         "notify": ["send": "1.0"],
     ]
 

@@ -3,6 +3,7 @@ import PluginAPI
 
 /// "runs": a plugin reads its own instance's run history (health and metrics views).
 /// "enqueue": a plugin queues one of its own instance's jobs, now or later (e.g. VOS's staggered backfill).
+/// "alerts" (1.6): a plugin reads its own instance's alerts, as the host's alert rules raised them.
 /// "progress" (1.4): a run says how far it is; the host keeps the latest per bar and tells the events stream.
 struct ScheduleHostService: HostService {
     let instances: @Sendable () -> InstanceManager?
@@ -11,10 +12,11 @@ struct ScheduleHostService: HostService {
 
     func handle(op: String, request: [UInt8], session: SessionContext) async throws -> [UInt8] {
         if op == "progress" { return try report(request, session: session) }
-        guard op == "enqueue" || op == "runs" else { throw HostInfo.noSuchOperation("schedule", op) }
+        guard ["enqueue", "runs", "alerts"].contains(op) else { throw HostInfo.noSuchOperation("schedule", op) }
         guard let instance = session.instance?.id else { throw PluginError(.invalid, "schedule.\(op) outside an instance call") }
         guard let manager = instances() else { throw PluginError(.unavailable, "schedule.\(op): this host runs no scheduler") }
         if op == "runs" { return try await runs(request, instance: instance, store: manager.store) }
+        if op == "alerts" { return try await alerts(request, instance: instance, store: manager.store) }
         let r: SchedulerService.EnqueueRequest
         do { r = try WireJSON.decode(SchedulerService.EnqueueRequest.self, from: request) } catch {
             throw PluginError(.invalid, "schedule.enqueue: malformed request: \(error)")
@@ -74,5 +76,18 @@ struct ScheduleHostService: HostService {
                     startedAt: $0.startedAt, finishedAt: $0.finishedAt, counts: $0.counts, message: $0.message, error: $0.error)
         }
         return try WireJSON.encode(SchedulerService.RunsResponse(runs: runs))
+    }
+
+    func alerts(_ request: [UInt8], instance: String, store: any HostDatabase) async throws -> [UInt8] {
+        let r: SchedulerService.AlertsRequest
+        do { r = try WireJSON.decode(SchedulerService.AlertsRequest.self, from: request) } catch {
+            throw PluginError(.invalid, "schedule.alerts: malformed request: \(error)")
+        }
+        guard (1...500).contains(r.limit) else { throw PluginError(.invalid, "schedule.alerts: limit must be 1-500") }
+        let alerts = try await store.alerts(instance: instance, includeResolved: r.includeResolved, limit: r.limit).map {
+            AlertInfo(id: $0.id, rule: $0.rule, ruleName: $0.ruleName, severity: $0.severity.rawValue, state: $0.state.rawValue,
+                      message: $0.message, value: $0.value, firedAt: $0.firedAt, resolvedAt: $0.resolvedAt)
+        }
+        return try WireJSON.encode(SchedulerService.AlertsResponse(alerts: alerts))
     }
 }

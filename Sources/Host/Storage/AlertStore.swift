@@ -7,8 +7,14 @@ public protocol AlertStore: Sendable {
     func saveAlertRule(_ rule: AlertRule, now: Date) async throws
     /// Whether it existed; its alerts stay as history.
     func deleteAlertRule(id: String) async throws -> Bool
-    /// Active alerts, or with `includeResolved` the history too, newest first.
-    func alerts(includeResolved: Bool, limit: Int) async throws -> [AlertRecord]
+    /// Active alerts (of one instance, if named), or with `includeResolved` the history too, newest first.
+    func alerts(instance: String?, includeResolved: Bool, limit: Int) async throws -> [AlertRecord]
     /// Inserts or updates by id. A second active alert of the same rule and instance is refused by the database.
     func saveAlert(_ alert: AlertRecord) async throws
+}
+
+extension AlertStore {
+    public func alerts(includeResolved: Bool, limit: Int) async throws -> [AlertRecord] {
+        try await alerts(instance: nil, includeResolved: includeResolved, limit: limit)
+    }
 }

@@ -2,13 +2,13 @@ import Foundation
 import PluginAPI
 
 extension SQLStore: AlertStore {
-    static let ruleColumns = "id, name, kind, instance_id, collection, threshold, severity, channels, repeat_minutes, enabled"
+    static let ruleColumns = "id, name, kind, instance_id, collection, threshold, severity, channels, repeat_minutes, enabled, job, error_class"
     static let alertColumns = "id, rule_id, rule_name, instance_id, severity, state, message, value, fired_at, last_sent_at, sent_count, resolved_at"
 
     static func rule(_ r: SQLRow) -> AlertRule {
         let channels = (try? WireJSON.decode([String].self, from: Array((r.text(7) ?? "[]").utf8))) ?? []
         return AlertRule(id: r.text(0) ?? "", name: r.text(1) ?? "", kind: AlertRule.Kind(rawValue: r.text(2) ?? "") ?? .healthBelow, instance: r.text(3),
-                         collection: r.text(4), threshold: r.double(5) ?? 0, severity: AlertRule.Severity(rawValue: r.text(6) ?? "") ?? .warning,
+                         collection: r.text(4), job: r.text(10), errorClass: r.text(11).flatMap(AlertRule.ErrorClass.init(rawValue:)), threshold: r.double(5) ?? 0, severity: AlertRule.Severity(rawValue: r.text(6) ?? "") ?? .warning,
                          channels: channels, repeatMinutes: Int(r.int(8) ?? 60), enabled: r.bool(9))
     }
 
@@ -32,9 +32,10 @@ extension SQLStore: AlertStore {
         try await write { s in
             let old = try await s.one("SELECT \(Self.ruleColumns) FROM alert_rules WHERE id = ?", [.text(rule.id)]).map(Self.rule)
             try await s.execute("DELETE FROM alert_rules WHERE id = ?", [.text(rule.id)])
-            try await s.execute("INSERT INTO alert_rules (\(Self.ruleColumns), updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            try await s.execute("INSERT INTO alert_rules (\(Self.ruleColumns), updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 .text(rule.id), .text(rule.name), .text(rule.kind.rawValue), rule.instance.map(SQLValue.text) ?? .null, rule.collection.map(SQLValue.text) ?? .null,
-                .double(rule.threshold), .text(rule.severity.rawValue), .text(channels), .int(Int64(rule.repeatMinutes)), .bool(rule.enabled), .int(now.millis),
+                .double(rule.threshold), .text(rule.severity.rawValue), .text(channels), .int(Int64(rule.repeatMinutes)), .bool(rule.enabled),
+                .optional(rule.job), .optional(rule.errorClass?.rawValue), .int(now.millis),
             ])
             try await Self.audit(s, old == nil ? "alert_rule.create" : "alert_rule.update", rule.id, before: old.map(Self.ruleJSON), after: Self.ruleJSON(rule))
         }
@@ -49,9 +50,15 @@ extension SQLStore: AlertStore {
         }
     }
 
-    public func alerts(includeResolved: Bool, limit: Int) async throws -> [AlertRecord] {
-        try await rows("SELECT \(Self.alertColumns) FROM alerts\(includeResolved ? "" : " WHERE state = 'active'") ORDER BY fired_at DESC, id LIMIT ?",
-                       [.int(Int64(limit))]).map(Self.alert)
+    public func alerts(instance: String?, includeResolved: Bool, limit: Int) async throws -> [AlertRecord] {
+        var conditions: [String] = [], values: [SQLValue] = []
+        if !includeResolved { conditions.append("state = 'active'") }
+        if let instance {
+            conditions.append("instance_id = ?")
+            values.append(.text(instance))
+        }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return try await rows("SELECT \(Self.alertColumns) FROM alerts\(filter) ORDER BY fired_at DESC, id LIMIT ?", values + [.int(Int64(limit))]).map(Self.alert)
     }
 
     public func saveAlert(_ a: AlertRecord) async throws {

@@ -11,9 +11,14 @@ extension SQLStore {
     /// The sealer this store writes with (nil for a store opened without one).
     var sealer: SecretSealer? { secrets.withLock { $0.sealer } }
 
-    /// Which config keys of a plugin are secret (the kernel answers from the loaded manifests).
+    /// Which config keys of a plugin are secret (the kernel answers from the loaded manifests). A second kernel on
+    /// the same store object (tests share one PostgreSQL pool) is asked first; one that does not know the plugin
+    /// defers to the one before it.
     public func knowSecretKeys(_ provider: @escaping @Sendable (String) -> Set<String>?) {
-        secrets.withLock { $0.keysOf = provider }
+        secrets.withLock { s in
+            let earlier = s.keysOf
+            s.keysOf = { plugin in provider(plugin) ?? earlier?(plugin) }
+        }
     }
 
     /// The key ring for this database: checked against the database's check value, or — for a database that has

@@ -82,6 +82,20 @@ enum StoreSchema {
                     """
             }
         },
+        // Reports: the definition as JSON, where its schedule stands (claimed by one replica per fire) and its last outcome.
+        Migration(version: 12, name: "12-reports") { d in
+            let int = d == .sqlite ? "INTEGER" : "BIGINT"
+            return [
+                """
+                CREATE TABLE reports (id TEXT PRIMARY KEY, spec TEXT NOT NULL, next_fire_at \(int), last_fired_at \(int), last_outcome TEXT,
+                    last_failed \(int) NOT NULL DEFAULT 0, updated_at \(int) NOT NULL)
+                """,
+            ]
+        },
+        // Alert rules that judge one job's runs, and upstream errors by their class.
+        Migration(version: 13, name: "13-alert-rule-job") { _ in
+            ["ALTER TABLE alert_rules ADD COLUMN job TEXT", "ALTER TABLE alert_rules ADD COLUMN error_class TEXT"]
+        },
     ]
 
     /// The tables that hold an instance's data (removed with it when asked).

@@ -51,9 +51,16 @@ extern "C" {
  *   1.4  schedule.progress: a run reports how far it is (the console's progress bars, `run --verbose`); the
  *        manifest's "views": tables, charts and summary cards the host's console renders, with actions; a
  *        collection's "retention" {"days"?, "field"?, "tombstone_days"?}, applied by the host's retention job.
+ *   1.5  send: the message's "html" (an HTML alternative of "text") and "attachments" [{"filename",
+ *        "content_type", "data" (base64)}] (the host's reports); a notifier of an older minor gets neither, its
+ *        text names the files instead.
+ *   1.6  schedule.alerts: the instance's alerts as the host's alert rules raised them ({"include_resolved",
+ *        "limit"} -> {"alerts": [...]}); the host's default rules take an instance's "alert_channel",
+ *        "alert_min_score", "alert_max_errors" and "alert_max_delay_hours" config values where its plugin
+ *        declares those keys.
  */
 #define SH_ABI_MAJOR 1u
-#define SH_ABI_MINOR 4u
+#define SH_ABI_MINOR 6u
 /* major in the high 16 bits, minor in the low 16 bits */
 #define SH_ABI_VERSION ((SH_ABI_MAJOR << 16) | SH_ABI_MINOR)
 #define SH_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -102,6 +109,7 @@ extern "C" {
 #define SH_SCHEDULE_RUNS "runs"                 /* 1.1 the instance's recent runs */
 #define SH_SCHEDULE_PROGRESS "progress"         /* 1.4 within a run: {"done","total","label"?,"bar"?} -> {}; "bar" names one
                                                    of several bars (e.g. each day of a backfill), default the run's */
+#define SH_SCHEDULE_ALERTS "alerts"             /* 1.6 the instance's alerts from the host's rules: {"include_resolved","limit"} */
 #define SH_NOTIFY_SEND "send"                   /* 1.0 queue a message for the notifier plugins */
 
 /*

@@ -127,6 +127,29 @@ try:
     assert rows[0].startswith("@key,grade_9,grade_1"), rows[0]
     assert len(rows) == 11, rows
 
+    # Reports: one made from the page over the Guanke table view, summed; its preview shows the days and the totals
+    # (before the live step's cleanup run purges the seeded November days).
+    nav("reports")
+    wait.until(lambda d: d.find_elements(By.ID, "radd"))
+    driver.find_element(By.ID, "rn").send_keys("分级周报")
+    Select(driver.find_element(By.ID, "ri")).select_by_value("g")
+    Select(driver.find_element(By.ID, "rv")).select_by_value("grade_days")
+    driver.find_element(By.ID, "rfields").send_keys("@key, grade_9, grade_1")
+    range_input = driver.find_element(By.ID, "rr")
+    range_input.clear()
+    range_input.send_keys("T-3660..T")
+    driver.find_element(By.ID, "rs").send_keys("grade_9, grade_1")
+    driver.find_element(By.ID, "radd").click()
+    wait.until(lambda d: "分级周报" in main() and d.find_elements(By.CSS_SELECTOR, "button[data-preview]"))
+    driver.find_element(By.CSS_SELECTOR, "button[data-preview]").click()
+    try:
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#rpreview table tbody tr")) == 11)
+    except Exception:
+        driver.save_screenshot(os.path.join(shots, "failed-report-preview.png"))
+        raise AssertionError("report preview: " + driver.execute_script("return document.getElementById('main').outerHTML")[:3000])
+    totals = driver.find_elements(By.CSS_SELECTOR, "#rpreview table tbody tr")[-1].text
+    assert "1385" in totals and "565" in totals, totals  # sums of 100 + 7d and 40 + 3d over d = 1..10
+
     # Live: a run started through the API appears on the Runs page and ends there, with no reload.
     nav("runs")
     driver.execute_script("window.__stay = 1")
@@ -145,9 +168,19 @@ try:
     driver.find_element(By.ID, "at").send_keys("3")
     driver.find_element(By.ID, "aadd").click()
     wait.until(lambda d: "三次失败" in main())
+    # ... and is edited in the same form (PUT): threshold 3 -> 4, kept under its id.
+    driver.execute_script(
+        "[...document.querySelectorAll('tr')].find(r => r.innerText.includes('三次失败')).querySelector('button.edit-rule').click()")
+    wait.until(lambda d: d.find_element(By.ID, "an").get_attribute("value") == "三次失败")
+    threshold = driver.find_element(By.ID, "at")
+    threshold.clear()
+    threshold.send_keys("4")
+    driver.find_element(By.ID, "aadd").click()
+    wait.until(lambda d: d.execute_script(
+        "const r = [...document.querySelectorAll('tr')].find(r => r.innerText.includes('三次失败')); return !!r && r.children[3].innerText.trim() === '4'"))
 
     # Every view in both languages, a screenshot of each.
-    views = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "tokens", "audit"]
+    views = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "reports", "tokens", "audit"]
     for language, label in [("en", "Overview"), ("zh-CN", "概览")]:
         Select(driver.find_element(By.ID, "lang")).select_by_value(language)
         wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'header a[data-view="overview"]').text == label)
@@ -161,6 +194,8 @@ try:
             driver.save_screenshot(os.path.join(shots, f"{language}-{v}.png"))
     nav("views")
     wait.until(lambda d: "9元/1元 每日趋势" in main() and "评级统计（按日）" in main())
+    nav("reports")
+    wait.until(lambda d: "分级周报" in main() and "仅手动" in main())
 
     logs = driver.get_log("browser")
     violations = [e["message"] for e in logs if "Content Security Policy" in e["message"]]

@@ -298,39 +298,142 @@ const Views = {
     noteZones(instances);
     const notifiers = new Set(plugins.filter(p => p.kind === "notifier").map(p => p.name));
     const amsg = h("span", {id: "amsg", role: "status"});
-    const kinds = ["consecutive_failures", "failures_24h", "no_success_for", "health_below", "stale_collection"];
+    const kinds = ["consecutive_failures", "failures_24h", "no_success_for", "health_below", "stale_collection", "run_slower_than", "run_slower_than_median",
+      "fetched_below_median", "zero_rows_business_day", "upstream_errors"];
+    const jobs = [...new Set(plugins.flatMap(p => (p.jobs || []).map(j => j.name || j)))].sort();
     const sev = x => h("span", {class: x === "critical" ? "err" : x === "warning" ? "warn" : "muted"}, t("sev_" + x));
     const alertRows = list => list.map(a => [when(a.fired_at, zoneOf(a.instance)), a.instance, sev(a.severity), a.rule_name, a.message,
       a.state === "active" ? statusTag("active") : h("span", null, statusTag("resolved"), " ", when(a.resolved_at, zoneOf(a.instance)))]);
+    // One form adds a rule or, after 编辑/Edit on a row, replaces that rule (PUT keeps its id and switch).
+    let editing = null;
+    const heading = h("h3", {id: "aformtitle"}, t("newRule"));
+    const submit = h("button", {type: "submit", id: "aadd"}, t("add"));
+    const stopEditing = h("button", {type: "button", id: "acancel", hidden: true, onclick: () => App.show("alerts", true)}, t("cancel"));
+    const ruleBody = r => {
+      const b = {name: r.name, kind: r.kind, threshold: r.threshold, severity: r.severity, repeat_minutes: r.repeat_minutes, channels: r.channels, enabled: r.enabled};
+      for (const k of ["instance", "collection", "job", "error_class"]) if (r[k]) b[k] = r[k];
+      return b;
+    };
+    const edit = r => {
+      editing = r;
+      $("#an").value = r.name; $("#ak").value = r.kind; $("#ai").value = r.instance || ""; $("#acol").value = r.collection || "";
+      $("#aj").value = r.job || ""; $("#ae").value = r.error_class || "any"; $("#at").value = r.threshold; $("#as").value = r.severity;
+      $("#ar").value = r.repeat_minutes;
+      for (const o of $("#ac").options) o.selected = r.channels.includes(o.value);
+      heading.textContent = t("edit") + " · " + r.name;
+      submit.textContent = t("save");
+      stopEditing.hidden = false;
+      $("#an").focus();
+    };
     const form = h("form", {class: "card", onsubmit: async ev => {
       ev.preventDefault();
       const body = {name: $("#an").value.trim(), kind: $("#ak").value, threshold: Number($("#at").value), severity: $("#as").value,
         repeat_minutes: Number($("#ar").value || 60), channels: [...$("#ac").selectedOptions].map(o => o.value)};
       if ($("#ai").value) body.instance = $("#ai").value;
       if ($("#acol").value.trim()) body.collection = $("#acol").value.trim();
-      try { await api("POST", "/alert-rules", body); App.show("alerts"); } catch (e) { errorLine(amsg, e); }
-    }}, h("h3", null, t("newRule")),
+      if ($("#aj").value) body.job = $("#aj").value;
+      if (body.kind === "upstream_errors") body.error_class = $("#ae").value;
+      try {
+        if (editing) await api("PUT", "/alert-rules/" + encodeURIComponent(editing.id), {...body, enabled: editing.enabled});
+        else await api("POST", "/alert-rules", body);
+        App.show("alerts");
+      } catch (e) { errorLine(amsg, e); }
+    }}, heading,
       h("label", {for: "an"}, t("name")), " ", h("input", {id: "an", size: 24, required: true}), " ",
       h("label", {for: "ak"}, t("kind")), " ", h("select", {id: "ak"}, kinds.map(k => h("option", {value: k}, t("kind_" + k)))), " ",
       h("label", {for: "ai"}, t("instance")), " ", h("select", {id: "ai"}, h("option", {value: ""}, t("all")), instances.filter(i => !notifiers.has(i.plugin)).map(i => h("option", {value: i.id}, i.id))), " ",
       h("label", {for: "acol"}, t("collection")), " ", h("input", {id: "acol", size: 12}), " ",
+      h("label", {for: "aj"}, t("job")), " ", h("select", {id: "aj"}, h("option", {value: ""}, t("all")), jobs.map(j => h("option", {value: j}, j))), " ",
+      h("label", {for: "ae"}, t("errorClass")), " ", h("select", {id: "ae"}, ["timeout", "rate_limit", "auth", "any"].map(x => h("option", {value: x}, t("err_" + x)))), " ",
       h("label", {for: "at"}, t("threshold")), " ", h("input", {id: "at", type: "number", step: "any", required: true, size: 6}), " ",
       h("label", {for: "as"}, t("severity")), " ", h("select", {id: "as"}, ["warning", "critical", "info"].map(x => h("option", {value: x}, t("sev_" + x)))), " ",
       h("label", {for: "ar"}, t("repeatMinutes")), " ", h("input", {id: "ar", type: "number", value: 60, size: 5}), " ",
       h("label", {for: "ac"}, t("channel")), " ", h("select", {id: "ac", multiple: true}, instances.filter(i => notifiers.has(i.plugin)).map(i => h("option", {value: i.id}, i.id))), " ",
-      h("button", {type: "submit", id: "aadd"}, t("add")), " ", amsg);
+      submit, " ", stopEditing, " ", amsg);
     main.append(
       h("section", {class: "card"}, h("h3", null, t("activeAlerts")), active.alerts.length ? table([t("at"), t("instance"), t("severity"), t("rule"), t("message"), t("state")],
         alertRows(active.alerts)) : h("p", {class: "muted"}, t("none"))),
-      h("section", {class: "card"}, h("h3", null, t("alertRules")), table([t("name"), t("kind"), t("instance"), t("threshold"), t("severity"), t("channel"), t("repeatMinutes"), ""],
-        rules.map(r => [r.name, t("kind_" + r.kind) + (r.collection ? ` (${r.collection})` : ""), r.instance || t("all"), r.threshold, sev(r.severity),
+      h("section", {class: "card"}, h("h3", null, t("alertRules")), table([t("name"), t("kind"), t("instance"), t("threshold"), t("severity"), t("channel"), t("repeatMinutes"), t("enabled"), ""],
+        rules.map(r => [r.name, t("kind_" + r.kind) + (r.collection ? ` (${r.collection})` : "") + (r.job ? ` · ${r.job}` : "") + (r.error_class ? ` · ${t("err_" + r.error_class)}` : ""), r.instance || t("all"), r.threshold, sev(r.severity),
           r.channels.length ? r.channels.join(", ") : h("span", {class: "muted"}, t("listOnly")), r.repeat_minutes,
+          h("input", {type: "checkbox", checked: r.enabled, "aria-label": t("enabled") + " " + r.name, onchange: async ev => {
+            try { await api("PUT", "/alert-rules/" + encodeURIComponent(r.id), {...ruleBody(r), enabled: ev.target.checked}); App.show("alerts", true); }
+            catch (e) { ev.target.checked = r.enabled; errorLine(amsg, e); } }}),
+          h("span", null, h("button", {type: "button", class: "edit-rule", "data-rule": r.id, onclick: () => edit(r)}, t("edit")), " ",
           h("button", {type: "button", onclick: async () => {
             if (!confirm(t("confirmDeleteRule", r.name))) return;
-            try { await api("DELETE", "/alert-rules/" + encodeURIComponent(r.id)); App.show("alerts"); } catch (e) { errorLine(amsg, e); } }}, t("del"))]))),
+            try { await api("DELETE", "/alert-rules/" + encodeURIComponent(r.id)); App.show("alerts"); } catch (e) { errorLine(amsg, e); } }}, t("del")))]))),
       form,
       h("section", {class: "card"}, h("h3", null, t("alertHistory")), table([t("at"), t("instance"), t("severity"), t("rule"), t("message"), t("state")], alertRows(history.alerts))));
     return type => { if (type.startsWith("alert.")) App.soon("page", () => App.show("alerts", true)); };
+  },
+
+  async reports(main) {
+    const [list, instances, plugins] = await Promise.all([api("GET", "/reports"), api("GET", "/instances"), api("GET", "/plugins")]);
+    noteZones(instances);
+    const notifiers = new Set(plugins.filter(p => p.kind === "notifier").map(p => p.name));
+    const byName = Object.fromEntries(plugins.map(p => [p.name, p]));
+    const connectors = instances.filter(i => !notifiers.has(i.plugin));
+    const rmsg = h("span", {id: "rmsg", role: "status"});
+    const preview = h("section", {class: "card", id: "rpreview", hidden: true});
+    const words = v => v.split(",").map(x => x.trim()).filter(Boolean);
+    // The views a report can read: the instance's plugin's tables and charts, labelled in the page's language.
+    const viewOptions = id => {
+      const i = instances.find(x => x.id === id);
+      const views = ((i && byName[i.plugin]?.views) || []).filter(v => v.kind !== "summary");
+      return views.map(v => h("option", {value: v.id}, (v.title?.[lang] || v.title?.en || v.id) + ` (${v.collection})`));
+    };
+    const rv = h("select", {id: "rv"}, viewOptions(connectors[0]?.id));
+    const show = async r => {
+      try {
+        const p = await api("GET", `/reports/${encodeURIComponent(r.id)}/preview`);
+        const rows = p.rows.map(row => row.map(c => c ?? ""));
+        if (p.totals) rows.push(p.totals.map(c => h("strong", null, c ?? "")));
+        preview.replaceChildren(h("h3", null, p.title, " · ", p.range, " (", p.zone, ")"), table(p.labels, rows, {class: "records"}));
+        preview.hidden = false;
+      } catch (e) { errorLine(rmsg, e); }
+    };
+    const form = h("form", {class: "card", onsubmit: async ev => {
+      ev.preventDefault();
+      const body = {name: $("#rn").value.trim(), instance: $("#ri").value, view: $("#rv").value, date_field: $("#rd").value.trim() || "@key",
+        language: $("#rl").value, formats: ["html", "csv", "xlsx"].filter(f => $("#rf-" + f).checked),
+        channels: [...$("#rc").selectedOptions].map(o => o.value)};
+      if ($("#rr").value.trim()) body.range = $("#rr").value.trim(); else delete body.date_field;
+      if (words($("#rfields").value).length) body.fields = words($("#rfields").value);
+      if (words($("#rs").value).length) body.sums = words($("#rs").value);
+      if ($("#rcron").value.trim()) body.cron = $("#rcron").value.trim();
+      try { await api("POST", "/reports", body); App.show("reports"); } catch (e) { errorLine(rmsg, e); }
+    }}, h("h3", null, t("newReport")),
+      h("label", {for: "rn"}, t("name")), " ", h("input", {id: "rn", size: 24, required: true}), " ",
+      h("label", {for: "ri"}, t("instance")), " ", h("select", {id: "ri", onchange: ev => rv.replaceChildren(...viewOptions(ev.target.value))},
+        connectors.map(i => h("option", {value: i.id}, i.id))), " ",
+      h("label", {for: "rv"}, t("view")), " ", rv, " ",
+      h("label", {for: "rfields"}, t("fields")), " ", h("input", {id: "rfields", size: 20, placeholder: "@key, grade_9, grade_1"}), " ",
+      h("label", {for: "rd"}, t("dateField")), " ", h("input", {id: "rd", size: 8, value: "@key"}), " ",
+      h("label", {for: "rr"}, t("range")), " ", h("input", {id: "rr", size: 10, value: "T-7..T-1", title: t("rangeHint")}), " ",
+      h("label", {for: "rs"}, t("sums")), " ", h("input", {id: "rs", size: 16, placeholder: "grade_9, grade_1"}), " ",
+      h("label", {for: "rcron"}, t("cron")), " ", h("input", {id: "rcron", size: 12, placeholder: "0 8 * * *"}), " ",
+      h("label", {for: "rc"}, t("channel")), " ", h("select", {id: "rc", multiple: true}, instances.filter(i => notifiers.has(i.plugin)).map(i => h("option", {value: i.id}, i.id))), " ",
+      ["html", "csv", "xlsx"].map(f => h("label", null, h("input", {type: "checkbox", id: "rf-" + f, checked: true}), " ", f.toUpperCase(), " ")),
+      h("label", {for: "rl"}, t("language")), " ", h("select", {id: "rl"}, h("option", {value: "zh-CN", selected: lang === "zh-CN"}, "中文"),
+        h("option", {value: "en", selected: lang === "en"}, "English")), " ",
+      h("button", {type: "submit", id: "radd"}, t("add")), " ", rmsg);
+    main.append(
+      h("section", {class: "card"}, h("h3", null, t("reports")), list.reports.length ? table([t("name"), t("instance"), t("source"), t("range"), t("cron"), t("channel"),
+        t("nextFire"), t("lastOutcome"), ""], list.reports.map(x => { const r = x.report, z = zoneOf(r.instance); return [r.name, r.instance, r.view || r.collection,
+        r.range || t("all"), r.cron || h("span", {class: "muted"}, t("onDemand")), (r.channels || []).join(", "), x.next_fire_at ? when(x.next_fire_at, z) : "",
+        x.last_fired_at ? h("span", {class: x.last_failed ? "err" : null}, when(x.last_fired_at, z), " ", x.last_outcome || "") : t("never"),
+        h("span", null,
+          h("button", {type: "button", dataset: {preview: r.id}, onclick: () => show(r)}, t("preview")), " ",
+          h("button", {type: "button", dataset: {xlsx: r.id}, onclick: () => download(`/reports/${encodeURIComponent(r.id)}/preview?format=xlsx`, r.id + ".xlsx")}, "XLSX"), " ",
+          (r.channels || []).length ? h("button", {type: "button", onclick: async () => {
+            try { const s = await api("POST", `/reports/${encodeURIComponent(r.id)}/run`); rmsg.replaceChildren(t("queued", s.ids.length)); } catch (e) { errorLine(rmsg, e); } }}, t("sendNow")) : "", " ",
+          h("button", {type: "button", onclick: async () => {
+            if (!confirm(t("confirmDeleteReport", r.name))) return;
+            try { await api("DELETE", "/reports/" + encodeURIComponent(r.id)); App.show("reports"); } catch (e) { errorLine(rmsg, e); } }}, t("del")))]; })) :
+        h("p", {class: "muted"}, t("none"))),
+      preview, form);
+    return type => { if (type.startsWith("notification.")) App.soon("page", () => App.show("reports", true)); };
   },
 
   async tokens(main) {
@@ -369,7 +472,7 @@ const App = {
     tok.focus();
   },
   nav() {
-    const names = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "tokens", "audit"];
+    const names = ["overview", "views", "instances", "schedules", "runs", "data", "notifications", "alerts", "reports", "tokens", "audit"];
     const langSelect = h("select", {id: "lang", "aria-label": t("language"), onchange: ev => { setLanguage(ev.target.value); App.nav(); App.show(App.view); }},
       h("option", {value: "zh-CN", selected: lang === "zh-CN"}, "中文"), h("option", {value: "en", selected: lang === "en"}, "English"));
     $("header").replaceChildren(h("strong", null, "synchost"), h("nav", {"aria-label": "main"}, names.map(v => h("a", {href: "?view=" + v, dataset: {view: v},
