@@ -24,13 +24,17 @@ serve: build
 	mkdir -p $(DATA_DIR)
 	.build/debug/synchost serve --port $(PORT) --data-dir $(DATA_DIR)
 
+# The in-tree plugins' suites, run a second time with every plugin in a worker process (--isolate all).
+PLUGIN_SUITES = VOSPluginTests|GuankePluginTests|WeComPluginTests|ProjectSyncPluginTests|NotifyPluginTests
+
 # Every test: SYNCHOST_TEST_ALL=1 makes a test whose server, browser or tool is missing fail instead of
 # skipping. The store suite runs against SQLite and against a real PostgreSQL server that scripts/postgres.sh
 # installs and starts (a throwaway cluster on 127.0.0.1:54329); SYNCHOST_TEST_POSTGRES_URL overrides it.
 test: setup
 	$(SWIFT) build --build-tests
 	url="$${SYNCHOST_TEST_POSTGRES_URL:-$$(scripts/postgres.sh)}" && \
-	SYNCHOST_TEST_ALL=1 SYNCHOST_TEST_POSTGRES_URL="$$url" $(SWIFT) test --skip-build
+	SYNCHOST_TEST_ALL=1 SYNCHOST_TEST_POSTGRES_URL="$$url" $(SWIFT) test --skip-build && \
+	SYNCHOST_TEST_ISOLATION=process SYNCHOST_TEST_ALL=1 SYNCHOST_TEST_POSTGRES_URL="$$url" $(SWIFT) test --skip-build --filter "$(PLUGIN_SUITES)"
 
 bench: setup
 	scripts/bench.sh

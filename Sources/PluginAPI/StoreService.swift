@@ -391,7 +391,7 @@ public struct RunInfo: Codable, Sendable, Equatable {
     public var id: String
     public var job: String
     public var trigger: String
-    /// queued | running | succeeded | incomplete | failed | cancelled | interrupted | skipped
+    /// queued | running | succeeded | incomplete | failed | cancelled | interrupted | crashed | skipped
     public var status: String
     public var dryRun: Bool
     public var createdAt: Date

@@ -21,25 +21,43 @@ final class TestHost: Sendable {
     /// `reusing` starts a host on another host's directory (plugins and database): a restart.
     /// `store` replaces the directory's SQLite file (e.g. the shared PostgreSQL store); `startScheduler: false`
     /// keeps this host from running anyone's due runs in a shared database.
+    /// `isolation` runs those plugins in worker processes; by default `$SYNCHOST_TEST_ISOLATION=process` runs every
+    /// plugin so (`make test` runs the plugin suites once in each mode).
     init(reusing: URL? = nil, store given: (any HostDatabase)? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3,
-         startOutbox: Bool = true, startScheduler: Bool = true) async throws {
+         startOutbox: Bool = true, startScheduler: Bool = true, isolation: IsolationPolicy? = nil) async throws {
         directory = try reusing ?? pluginDirectoryWithInTreePlugins()
         log = CapturedLog()
         var store = given
         if store == nil { store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log)) }
         kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store!, schedulerMaxIdle: .milliseconds(200),
-                        outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source)
+                        outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source,
+                        isolation: isolation ?? Self.isolationFromEnvironment)
         try await kernel.registry.scan()
+        if ProcessInfo.processInfo.environment["SYNCHOST_TEST_ISOLATION"] == "process" && isolation == nil {
+            // The mode this run names is the mode it runs in: every plugin in a worker of its own.
+            let inProcess = kernel.registry.loaded.filter { $0.isolation != "process" || $0.worker?.snapshot.pid == nil }.map(\.name)
+            #expect(inProcess.isEmpty, "plugins not in a worker process: \(inProcess)")
+        }
         if startScheduler { try await kernel.scheduler!.start() }
         if startOutbox { await kernel.outbox!.start() }
         server = try await startServer(AdminServer(kernel: kernel, token: Self.token))
     }
+
+    static var isolationFromEnvironment: IsolationPolicy {
+        ProcessInfo.processInfo.environment["SYNCHOST_TEST_ISOLATION"] == "process"
+            ? IsolationPolicy(plugins: ["all"], workerExecutable: Build.synchost) : IsolationPolicy(workerExecutable: Build.synchost)
+    }
+
+    /// Whether this host runs its plugins in worker processes.
+    var isolated: Bool { kernel.registry.loaded.contains { $0.isolation == "process" } }
 
     /// Stops serving, scheduling and delivering; `keepFiles` leaves the directory for a restart.
     func stop(keepFiles: Bool = false) async {
         server.task.cancel()
         await kernel.scheduler?.stop()
         await kernel.outbox?.stop()
+        // Workers end with their host (in-process plugins stay: their images are shared by the test process).
+        for plugin in kernel.registry.loaded where plugin.isolation == "process" { plugin.shutdown() }
         if !keepFiles { try? FileManager.default.removeItem(at: directory) }
     }
 

@@ -52,9 +52,9 @@ struct Health {
 
     func report() async throws -> Report {
         let day = try await runs(since: now.addingTimeInterval(-86_400))
-        let ended = day.filter { ["succeeded", "incomplete", "failed", "interrupted", "cancelled"].contains($0.status) }
+        let ended = day.filter { ["succeeded", "incomplete", "failed", "interrupted", "crashed", "cancelled"].contains($0.status) }
         let succeeded = ended.filter { $0.status == "succeeded" }.count
-        let failed = ended.filter { $0.status == "failed" || $0.status == "interrupted" }.count
+        let failed = ended.filter { ["failed", "interrupted", "crashed"].contains($0.status) }.count
         let successRate = ended.isEmpty ? 1 : Double(succeeded) / Double(ended.count)
         let errorScore = 1 - Double(min(failed, 10)) / 10
         let live = try await context.store.aggregate(.init(collection: "contacts")).first?.count ?? 0
@@ -106,7 +106,7 @@ struct Health {
             let durations = rs.compactMap { r in r.startedAt.flatMap { s in r.finishedAt.map { $0.timeIntervalSince(s) } } }
             return [
                 "date": .string(d), "runs": .int(Int64(rs.count)), "succeeded": .int(Int64(rs.filter { $0.status == "succeeded" }.count)),
-                "errors": .int(Int64(rs.filter { $0.status == "failed" || $0.status == "interrupted" }.count)),
+                "errors": .int(Int64(rs.filter { ["failed", "interrupted", "crashed"].contains($0.status) }.count)),
                 "fetched": .int(Int64(rs.reduce(0) { $0 + $1.counts.fetched })),
                 "records_written": .int(Int64(rs.reduce(0) { $0 + $1.counts.inserted + $1.counts.updated + $1.counts.deleted })),
                 "avg_duration_s": .double(durations.isEmpty ? 0 : (durations.reduce(0, +) / Double(durations.count) * 100).rounded() / 100),

@@ -8,7 +8,7 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var kind: String?
     public var abi: String?
     public var toolchain: String?
-    /// "loaded" or "failed"
+    /// "loaded", "failed" (did not load) or "failing" (isolated, and its worker crashed too often)
     public var status: String
     public var reason: String?
     public var notice: String?

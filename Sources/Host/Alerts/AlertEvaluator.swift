@@ -35,7 +35,7 @@ struct AlertEvaluator {
             q.job = rule.job
             q.limit = max(1, Int(t)) + 20
             let ended = try await store.runs(q).filter { $0.status.isFinal && $0.status != .cancelled && $0.status != .skipped }.prefix(max(1, Int(t)))
-            let failing = ended.count == Int(t) && ended.allSatisfy { $0.status == .failed || $0.status == .interrupted }
+            let failing = ended.count == Int(t) && ended.allSatisfy { [.failed, .interrupted, .crashed].contains($0.status) }
             return (failing, Double(ended.count), "最近 \(n(t)) 次运行全部失败 / the last \(n(t)) runs failed" + (ended.first?.error.map { ": \($0)" } ?? ""))
         case .failures24h:
             let failed = rule.job == nil ? try await health().parts["failed_24h"]?.doubleValue ?? 0

@@ -18,7 +18,7 @@ struct InstanceHealth: Encodable, Sendable {
     static func compute(instance: String, plugin: String, recent: [RunRecord], lastSuccess: RunRecord?, now: Date) -> InstanceHealth {
         let ended = recent.filter { $0.status.isFinal && $0.status != .cancelled }
         let succeeded = ended.filter { $0.status == .succeeded }.count
-        let failed = ended.filter { $0.status == .failed || $0.status == .interrupted }.count
+        let failed = ended.filter { [.failed, .interrupted, .crashed].contains($0.status) }.count
         let successRate = ended.isEmpty ? 1 : Double(succeeded) / Double(ended.count)
         let sinceSuccess = (lastSuccess?.finishedAt ?? lastSuccess?.startedAt).map { now.timeIntervalSince($0) / 3600 }
         let freshness = sinceSuccess.map { $0 <= 2 ? 1 : max(0, 1 - ($0 - 2) / 24) } ?? 0

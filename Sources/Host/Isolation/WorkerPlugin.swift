@@ -133,6 +133,11 @@ public final class WorkerPlugin: Sendable {
         process.arguments = policy.workerArguments(file)
         process.standardInput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: false)
         process.standardOutput = FileHandle.standardError
+        // A crashing worker dies at once (the host names the signal): the Swift runtime's symbolicated backtrace
+        // takes seconds, during which the plugin's calls would wait.
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        process.environment = environment
         process.terminationHandler = { [weak self] p in self?.exited(p, generation: generation) }
         do { try process.run() } catch {
             close(fds[0])

@@ -70,6 +70,10 @@ public struct JobRunner: Sendable {
             }
             run.details = result.details
             run.status = result.complete ? .succeeded : .incomplete
+        } catch let e as PluginCrashed {
+            run.counts = tally.total
+            run.status = .crashed
+            run.error = SecretMasker.redact(e.description, secrets: secrets)
         } catch let e as PluginError where e.kind == .cancelled && !e.message.contains("timed out") {
             // Cancelled by a user, a `replace` overlap or shutdown. A job that hit its timeout failed instead.
             run.counts = tally.total

@@ -146,7 +146,7 @@ public actor Scheduler {
                 try await store.finishRun(finished)
             }
             // The outcome (and its schedule's last status) is stored by whoever finished it; what remains is a retry.
-            if finished.status == .failed { try await retry(finished) }
+            if finished.status == .failed || finished.status == .crashed { try await retry(finished) }
         } catch {
             logger.error("run \(run.id) could not be recorded: \(error)")
         }

@@ -7,6 +7,9 @@ public struct RunRecord: Sendable, Equatable, Codable {
         case queued, running, succeeded, incomplete, failed, cancelled
         /// The host died while it ran (found at the next start, or when its lease expired).
         case interrupted
+        /// An isolated plugin's worker process died during the run (a signal, an exit, killed for silence); retried
+        /// by the job's policy like a failure.
+        case crashed
         /// Not run: a missed fire under the `skip` misfire policy, or a fire while the job was still running
         /// under the `forbid` overlap policy. The message says which.
         case skipped

@@ -11,6 +11,9 @@
  * "page" records) resuming from its cursor, one page per store call — the crash test kills it midway.
  * "record.fetch" answers a record for any key but "missing" (none) and "fail" (upstream error).
  * "echo" answers its request; "hang" never answers.
+ * Built with -DCRASHY (the process-isolation tests, as plugin "crashy") it also has jobs that end its process:
+ * "segfault" (a write through NULL), "abort", "leak" (allocates and touches memory until malloc fails, then
+ * aborts) and "freeze" (blocks the thread that called invoke for ever: a hung plugin).
  */
 #define _GNU_SOURCE /* memmem */
 #include "synchost_plugin.h"
@@ -30,6 +33,13 @@
 #define ABI_MINOR_DELTA 0
 #endif
 
+#ifdef CRASHY
+#define CRASH_JOBS ",{\"name\":\"segfault\",\"description\":\"writes through NULL\"},{\"name\":\"abort\",\"description\":\"abort()\"}," \
+    "{\"name\":\"leak\",\"description\":\"allocates without bound\"},{\"name\":\"freeze\",\"description\":\"never returns from invoke\"}"
+#else
+#define CRASH_JOBS ""
+#endif
+
 #ifdef BROKEN_MANIFEST
 static const char manifest[] = "{\"description\": \"broken\", \"jobs\": [ {\"name\": 42 ";
 #else
@@ -43,7 +53,7 @@ static const char manifest[] =
     "{\"name\":\"bulk\",\"description\":\"many records, resumable\",\"params\":["
     "{\"key\":\"total\",\"type\":\"integer\",\"default\":1000},{\"key\":\"page\",\"type\":\"integer\",\"default\":100}]},"
     "{\"name\":\"slow\",\"description\":\"succeeds after ms\",\"params\":[{\"key\":\"ms\",\"type\":\"integer\",\"default\":1000}]},"
-    "{\"name\":\"fail\",\"description\":\"always fails with an upstream error\"}],"
+    "{\"name\":\"fail\",\"description\":\"always fails with an upstream error\"}" CRASH_JOBS "],"
     "\"collections\":[{\"name\":\"greetings\",\"key_field\":\"id\",\"tombstones\":true,\"description\":\"a, b, c\"},"
     "{\"name\":\"bulk\",\"key_field\":\"id\",\"description\":\"numbered records\"}],"
     "\"routes\":[{\"method\":\"POST\",\"path\":\"reverse\",\"description\":\"the request body, reversed\"}]}";
@@ -272,6 +282,18 @@ static void invoke(void *plugin_ctx, uint64_t session, const char *op, const uin
     (void)plugin_ctx;
     if (strcmp(op, "fetch_min") == 0) { fetch_min(session, request, len, done, done_ctx); return; }
     if (strcmp(op, "service") == 0) { call_service(session, request, len, done, done_ctx); return; }
+#ifdef CRASHY
+    if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"segfault\"")) { volatile int *nowhere = NULL; *nowhere = 1; }
+    if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"abort\"")) abort();
+    if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"leak\"")) {
+        for (;;) {
+            char *p = malloc(16 << 20);
+            if (!p) abort();
+            memset(p, 1, 16 << 20);
+        }
+    }
+    if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"freeze\"")) { for (;;) pause(); }
+#endif
     if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"sync\"")) {
         run_sync(session, request, len, done, done_ctx);
     } else if (strcmp(op, "run") == 0 && wants(request, len, "\"job\":\"bulk\"")) {

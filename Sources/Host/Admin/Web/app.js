@@ -50,8 +50,11 @@ const Views = {
       [run.instance, run.job, when(run.started_at, zoneOf(run.instance)), progressBars(run)])) : h("p", {class: "muted"}, t("none")));
     main.append(
       h("h2", null, `${t("host")} ${health.version} — `, statusTag(health.status)),
-      h("section", {class: "card"}, h("h3", null, t("plugins")), table([t("plugin"), t("version"), t("kind"), t("status"), t("jobs"), t("collections")],
-        plugins.map(p => [p.name, p.version, p.kind, p.status === "loaded" ? h("span", {class: "ok"}, t("loaded")) : h("span", {class: "err"}, `${t("failed")}: ${p.reason}`),
+      h("section", {class: "card"}, h("h3", null, t("plugins")), table([t("plugin"), t("version"), t("kind"), t("status"), t("mode"), t("jobs"), t("collections")],
+        plugins.map(p => [p.name, p.version, p.kind, p.status === "loaded" ? h("span", {class: "ok"}, t("loaded"))
+            : h("span", {class: "err"}, `${t(p.status === "failing" ? "failing" : "failed")}: ${p.reason}`),
+          p.worker ? h("span", {title: p.worker.last_crash ? `${t("lastCrash")}: ${p.worker.last_crash}` : ""}, t("mode_process"), " · ", statusTag(p.worker.state),
+            p.worker.pid ? ` pid ${p.worker.pid}` : "", p.worker.restarts ? ` · ${t("restarts")} ${p.worker.restarts}` : "") : t("mode_in_process"),
           (p.jobs || []).map(j => j.name).join(", "), (p.collections || []).map(c => c.name).join(", ")]))),
       h("section", {class: "card"}, h("h3", null, t("instanceHealth")), scores.instances.length ? table([t("instance"), t("plugin"), t("score"), t("successRate"),
         t("failed24h"), t("sinceSuccess"), t("punctuality")], scores.instances.map(x => [x.instance, x.plugin, scoreTag(x.score), x.parts.success_rate,
