@@ -31,7 +31,7 @@ cp "$bin/libBenchPlugin.so" "$plugins/"
 cc -O2 -shared -fPIC -pthread -fvisibility=hidden -I Sources/PluginABI/include -o "$plugins/tiny.so" Tests/Fixtures/CPlugin/tiny_plugin.c
 
 echo "bench: ABI round trips and $records records in pages of $page"
-abi=$("$bin/abi-bench" "$plugins" "$records" "$page")
+abi=$(BENCH_WORKER="$bin/bench-worker" "$bin/abi-bench" "$plugins" "$records" "$page")
 echo "$abi"
 
 echo "bench: store — raw SQLite inserts vs batched upsert of $records CDRs"
@@ -52,9 +52,13 @@ syncdir=$(mktemp -d)
 coproc SIM { "$bin/sync-bench" sim "$cdrs" 20; }
 read -r -u "${SIM[0]}" simurl
 sync=$("$bin/sync-bench" run "$intree" "$syncdir" "$simurl" 2026-11-20)
-kill "$SIM_PID" 2>/dev/null || true
-rm -rf "$syncdir"
 echo "$sync"
+echo "bench: the same day with libVOS.so in a worker process (--isolate)"
+syncdir2=$(mktemp -d)
+syncproc=$("$bin/sync-bench" run "$intree" "$syncdir2" "$simurl" 2026-11-20 "$bin/bench-worker")
+kill "$SIM_PID" 2>/dev/null || true
+rm -rf "$syncdir" "$syncdir2"
+echo "$syncproc"
 
 echo "bench: reads — wrk at 64 connections; the live grade-stats path; start-up and idle RSS"
 readdir=$(mktemp -d)
@@ -67,10 +71,10 @@ pgurl=$(scripts/postgres.sh)
 pg=$(SYNCHOST_SECRET_KEY_FILE=Tests/Fixtures/postgres-secret.key "$bin/pg-bench" "$pgurl" "$intree" "${BENCH_PG_RECORDS:-200000}" "${BENCH_WRK_SECONDS:-10}")
 echo "$pg"
 
-python3 - "$abi" "$out" "$store" "$sched" "$sync" "$reads" "$pg" <<'PY'
+python3 - "$abi" "$out" "$store" "$sched" "$sync" "$reads" "$pg" "$syncproc" <<'PY'
 import json, platform, subprocess, sys, datetime, os
 abi = json.loads(sys.argv[1]); out = sys.argv[2]; st = json.loads(sys.argv[3]); sc = json.loads(sys.argv[4])
-sy = json.loads(sys.argv[5]); rd = json.loads(sys.argv[6]); pg = json.loads(sys.argv[7])
+sy = json.loads(sys.argv[5]); rd = json.loads(sys.argv[6]); pg = json.loads(sys.argv[7]); sp = json.loads(sys.argv[8])
 cpu = next((l.split(":",1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
 swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -88,6 +92,15 @@ lines = [
     f"| {abi['records']:,} CDRs (20 fields) plugin → host store in pages of {abi['page_size']} "
     f"| {abi['abi_records_per_s']:,.0f} rec/s | {abi['in_process_records_per_s']:,.0f} rec/s | {abi['abi_records_per_s']/abi['in_process_records_per_s']:.2f}× |",
     "", f"Peak RSS of the benchmark process: {abi['peak_rss_mib']:.0f} MiB.", "",
+    "### The same crossings with each plugin in a worker process (`--isolate all`, issue: process isolation)", "",
+    "The plugin's unchanged `.so` in a `plugin-worker` child process: every call and service call is framed over a socket pair.", "",
+    "| what | process mode | anchor: in-process (above, same run) | ratio |", "|---|---|---|---|",
+    f"| bare crossing, 64 bytes each way | {abi['process_bare_ns']:,.0f} ns | {abi['bare_abi_ns']:,.0f} ns | {abi['process_bare_ns']/abi['bare_abi_ns']:.1f}× |",
+    f"| a job making one host service call | {abi['process_round_trip_us']:.2f} µs | {abi['abi_round_trip_us']:.2f} µs | {abi['process_round_trip_us']/abi['abi_round_trip_us']:.2f}× |",
+    f"| {abi['records']:,} CDRs plugin → host store in pages of {abi['page_size']} | {abi['process_records_per_s']:,.0f} rec/s | {abi['abi_records_per_s']:,.0f} rec/s | {abi['abi_records_per_s']/abi['process_records_per_s']:.2f}× the time |",
+    f"| a {sp['records']:,}-CDR VOS day synced (the ingest section below), wall time | {sp['sync_s']:.1f} s | {sy['sync_s']:.1f} s | **{sp['sync_s']/sy['sync_s']:.2f}×** (goal ≤ 1.3×) |",
+    f"| peak RSS of the host (the worker's own aside) | {sp['peak_rss_mib']:.0f} MiB | {sy['peak_rss_mib']:.0f} MiB | – |",
+    "",
     "## Store (issue: store)", "",
     f"{st['records']:,} realistic CDRs (~20 fields, {st['bytes_per_record']} bytes of JSON each), SQLite (system libsqlite3), "
     f"pages of {st['page_size']}; record generation excluded from both timings.", "",

@@ -8,6 +8,7 @@
 //   read-bench:  wrk at 64 connections: bare Hummingbird route vs cached grade-stats and collection reads;
 //                the live grade-stats path; start-up (all plugins loaded, /healthz answered) and idle RSS
 //   pg-bench:    the store's upsert and the cached reads on PostgreSQL, beside postgres-nio doing the same bare
+//   bench-worker: `synchost plugin-worker` for the process-isolation figures (abi-bench, sync-bench)
 import PackageDescription
 
 let package = Package(
@@ -21,6 +22,7 @@ let package = Package(
         .executable(name: "sync-bench", targets: ["SyncBench"]),
         .executable(name: "read-bench", targets: ["ReadBench"]),
         .executable(name: "pg-bench", targets: ["PGBench"]),
+        .executable(name: "bench-worker", targets: ["BenchWorker"]),
     ],
     dependencies: [
         .package(name: "synchost", path: "../.."),
@@ -55,6 +57,7 @@ let package = Package(
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
+        .executableTarget(name: "BenchWorker", dependencies: [.product(name: "SynchostKernel", package: "synchost")]),
         .executableTarget(
             name: "SchedulerBench",
             dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost")]

@@ -36,7 +36,11 @@ func request(_ method: String, _ url: String, token: String? = nil, body: String
     if let token { req.headers.add(name: "authorization", value: "Bearer \(token)") }
     if let body { req.body = .bytes(ByteBuffer(string: body)) }
     if let bytes { req.body = .bytes(ByteBuffer(bytes: bytes)) }
-    let resp = try await client.execute(req, timeout: .seconds(10))
+    // 30 s: the whole suite runs in parallel on 2 cores; a slower answer names the call that was slow.
+    let resp: HTTPClientResponse
+    do { resp = try await client.execute(req, timeout: .seconds(30)) } catch let e as HTTPClientError where e == .deadlineExceeded {
+        throw HostError.unavailable("\(method) \(url) did not answer within 30 s")
+    }
     // An event stream never ends: its head is the answer (read it with `eventStream`).
     if resp.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
         return HTTPResult(status: Int(resp.status.code), body: "", headers: Dictionary(resp.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }))

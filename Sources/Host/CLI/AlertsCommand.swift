@@ -42,8 +42,7 @@ struct AlertsCommand: AsyncParsableCommand {
                 print(String(decoding: try WireJSON.encode(rules), as: UTF8.self))
                 return
             }
-            print(TextTable.render(header: ["ID", "KIND", "INSTANCE", "JOB/COLLECTION", "THRESHOLD", "SEVERITY", "CHANNELS", "REPEAT", "ENABLED", "NAME"],
-                                   rows: rules.map(AlertsCommand.row)))
+            print(TextTable.render(header: AlertsCommand.header, rows: rules.map(AlertsCommand.row)))
         }
     }
 
@@ -94,14 +93,10 @@ struct AlertsCommand: AsyncParsableCommand {
         @OptionGroup var rule: RuleOptions
 
         func run() async throws {
-            let kernel = try await store.kernel()
-            let db = kernel.store!
+            let db = try await store.kernel().store!
             let ruleID = id ?? UUID().uuidString.lowercased()
             if try await db.alertRules().contains(where: { $0.id == ruleID }) { throw ValidationError("an alert rule \(ruleID.debugDescription) exists already") }
-            let r = try await AlertRoutes(store: db).rule(try rule.input(over: nil), id: ruleID)
-            try await db.saveAlertRule(r, now: Date())
-            print(TextTable.render(header: ["ID", "KIND", "INSTANCE", "JOB/COLLECTION", "THRESHOLD", "SEVERITY", "CHANNELS", "REPEAT", "ENABLED", "NAME"],
-                                   rows: [AlertsCommand.row(r)]))
+            try await AlertsCommand.save(try rule.input(over: nil), id: ruleID, db: db)
         }
     }
 
@@ -112,13 +107,9 @@ struct AlertsCommand: AsyncParsableCommand {
         @OptionGroup var rule: RuleOptions
 
         func run() async throws {
-            let kernel = try await store.kernel()
-            let db = kernel.store!
+            let db = try await store.kernel().store!
             guard let old = try await db.alertRules().first(where: { $0.id == id }) else { throw ValidationError("no alert rule \(id.debugDescription)") }
-            let r = try await AlertRoutes(store: db).rule(try rule.input(over: old), id: id)
-            try await db.saveAlertRule(r, now: Date())
-            print(TextTable.render(header: ["ID", "KIND", "INSTANCE", "JOB/COLLECTION", "THRESHOLD", "SEVERITY", "CHANNELS", "REPEAT", "ENABLED", "NAME"],
-                                   rows: [AlertsCommand.row(r)]))
+            try await AlertsCommand.save(try rule.input(over: old), id: id, db: db)
         }
     }
 
@@ -154,6 +145,15 @@ struct AlertsCommand: AsyncParsableCommand {
         try await db.saveAlertRule(r, now: Date())
         print("\(id) \(enabled ? "enabled" : "disabled")")
     }
+
+    /// Checked as the API checks it, saved, shown.
+    static func save(_ input: AlertRoutes.RuleInput, id: String, db: any HostDatabase) async throws {
+        let r = try await AlertRoutes(store: db).rule(input, id: id)
+        try await db.saveAlertRule(r, now: Date())
+        print(TextTable.render(header: header, rows: [row(r)]))
+    }
+
+    static let header = ["ID", "KIND", "INSTANCE", "JOB/COLLECTION", "THRESHOLD", "SEVERITY", "CHANNELS", "REPEAT", "ENABLED", "NAME"]
 
     static func row(_ r: AlertRule) -> [String] {
         let threshold = r.threshold == r.threshold.rounded() ? String(Int(r.threshold)) : String(r.threshold)

@@ -8,7 +8,8 @@ import VOSSimulator
 
 // Usage:
 //   sync-bench sim CDRS ACCOUNTS          — a VOS node simulator in its own process; prints its URL; stops when stdin closes
-//   sync-bench run PLUGINS DIR URL DATE   — a full `cdrs` sync of DATE through the dlopen'd libVOS.so; prints one JSON object
+//   sync-bench run PLUGINS DIR URL DATE [WORKER] — a full `cdrs` sync of DATE through the dlopen'd libVOS.so (in a
+//                                           worker process `WORKER plugin-worker` when given); prints one JSON object
 // Figure: the whole sync (HTTP from the simulator, JSON parsing and keying in the plugin, the ABI, the store).
 // Anchor for the store's share: the same records upserted again into a fresh instance with the same page
 // size, store calls only. Peak RSS is this process's (the simulator runs in another one).
@@ -38,7 +39,9 @@ let plugins = URL(fileURLWithPath: args[2]), dir = URL(fileURLWithPath: args[3])
 var logger = Logger(label: "sync-bench")
 logger.logLevel = .error
 let store = try await StoreFactory.open(.sqlite(path: dir.appendingPathComponent("sync.db").path), logger: Logger(label: "bench"))
-let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store)
+let worker = args.count > 6 ? args[6] : nil
+let kernel = Kernel(pluginDirectory: plugins, logger: logger, store: store,
+                    isolation: worker.map { IsolationPolicy(plugins: ["all"], workerExecutable: URL(fileURLWithPath: $0)) } ?? IsolationPolicy())
 try kernel.registry.rescan()
 let manager = kernel.instances!
 _ = try await manager.create(id: "node", plugin: "vos", config: [
@@ -53,6 +56,14 @@ let run = try await kernel.runner!.execute(queued, instance: instance)
 let syncTime = seconds(clock.now - started)
 let syncRSS = Workload.peakRSSMiB()
 guard run.status == .succeeded else { fatalError("sync failed: \(run.status) \(run.error ?? "")") }
+guard (worker == nil) == (kernel.registry.plugin(named: "vos")?.isolation == "in-process") else { fatalError("vos did not run in the mode asked") }
+if worker != nil {
+    // The figure that matters in process mode is the sync's wall time; the anchors are the in-process run's.
+    kernel.registry.shutdown()
+    print(String(decoding: try JSONSerialization.data(withJSONObject: ["records": run.counts.fetched, "sync_s": syncTime, "peak_rss_mib": syncRSS] as [String: Any],
+                                                      options: [.sortedKeys]), as: UTF8.self))
+    exit(0)
+}
 
 // Anchor: the store alone, the same records (read back), the same page size, into a fresh instance.
 var pages: [[(key: String, data: [UInt8])]] = []
