@@ -50,7 +50,7 @@ final class ServeProcess: @unchecked Sendable {
         guard let id = accepted.json?["run_id"]?.stringValue else { throw HostError.unavailable("run not accepted: \(accepted.status) \(accepted.body)") }
         for _ in 0..<300 {
             let run = try await api("GET", "/runs/\(id)").json?.objectValue ?? [:]
-            if let status = run["status"]?.stringValue, ["succeeded", "failed", "cancelled", "interrupted", "timed_out"].contains(status) { return run }
+            if let status = run["status"]?.stringValue, ["succeeded", "incomplete", "failed", "cancelled", "interrupted", "crashed", "skipped"].contains(status) { return run }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw HostError.unavailable("run \(id) did not end in 30 s")
