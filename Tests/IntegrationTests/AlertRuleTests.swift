@@ -194,4 +194,52 @@ struct AlertRuleTests {
         #expect(try await host.api("GET", "/alerts?state=some").status == 400)
         await host.stop()
     }
+
+    /// Two replicas evaluating the same moment on each backend (PostgreSQL: several hosts, one database): one
+    /// alert stored, one message sent; when it clears, one "resolved" message.
+    @Test(arguments: Backend.available)
+    func twoReplicasEvaluatingAtOnceStoreAndSendOneAlertOnEachBackend(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let dir = try pluginDirectoryWithInTreePlugins()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(CapturedLog()), store: store)
+        _ = try kernel.registry.rescan()
+        let i = freshInstance(), ch = freshInstance()
+        try await store.createInstance(InstanceRecord(id: i, plugin: "vos", config: ["base_url": "http://127.0.0.1:9"]), schedules: [])
+        try await store.createInstance(InstanceRecord(id: ch, plugin: "notify", config: ["channel": "wecom_robot", "webhook_key": "k", "base_url": "http://127.0.0.1:9"]),
+                                       schedules: [])
+        let rule = AlertRule(id: "fails-\(i)", name: "连续失败 \(i)", kind: .consecutiveFailures, instance: i, threshold: 2, severity: .critical, channels: [ch])
+        try await store.saveAlertRule(rule, now: Date())
+        defer { Task { _ = try? await store.deleteAlertRule(id: rule.id) } }
+        func ended(_ status: RunRecord.Status, at t: Date) async throws {
+            var r = RunRecord(instance: i, job: "customers", trigger: "manual", status: .running, createdAt: t)
+            r.startedAt = t
+            try await store.insertRun(r)
+            r.status = status
+            r.error = status == .failed ? "connection refused" : nil
+            r.finishedAt = t
+            try await store.finishRun(r)
+        }
+        func bothReplicas(at t: Date) async throws {
+            async let a = AlertEvaluator(store: store, registry: kernel.registry, events: nil, clock: { t }).evaluate()
+            async let b = AlertEvaluator(store: store, registry: kernel.registry, events: nil, clock: { t }).evaluate()
+            _ = try await (a, b)
+        }
+        var q = NotificationQuery()
+        q.channel = ch
+        let start = Date()
+        try await ended(.failed, at: start)
+        try await ended(.failed, at: start.addingTimeInterval(1))
+        try await bothReplicas(at: start.addingTimeInterval(2))
+        let fired = try await store.alerts(instance: i, includeResolved: true, limit: 10).filter { $0.rule == rule.id }
+        #expect(fired.count == 1 && fired[0].state == .active, "\(fired)")
+        #expect(try await store.notifications(q).count == 1)
+
+        try await ended(.succeeded, at: start.addingTimeInterval(3))
+        try await bothReplicas(at: start.addingTimeInterval(4))
+        let after = try await store.alerts(instance: i, includeResolved: true, limit: 10).filter { $0.rule == rule.id }
+        #expect(after.count == 1 && after[0].state == .resolved, "\(after)")
+        let messages = try await store.notifications(q)
+        #expect(messages.count == 2 && messages.filter { $0.message.subject?.contains("resolved") == true }.count == 1, "\(messages.map(\.message.subject))")
+    }
 }
