@@ -327,7 +327,9 @@ public final class WorkerPlugin: Sendable {
             s.process = nil
             s.heartbeat?.timer.cancel()
             s.heartbeat = nil
+            // Stopped by the host, or already given up on (a worker told to go after a failed restart).
             if s.status == .stopped { return (.ignore, boxes, reason, s.name) }
+            if case .failing = s.status { return (.ignore, boxes, reason, s.name) }
             let now = ContinuousClock.now
             s.crashes = s.crashes.filter { now - $0 < policy.crashWindow } + [now]
             s.lastCrash = reason
@@ -362,29 +364,30 @@ public final class WorkerPlugin: Sendable {
         switch start() {
         case .failure(let f):
             router.logger.error("plugin \(expected.0)'s worker did not restart: \(f.message)")
-            state.withLock { s in
-                let boxes = Array(s.pending.values)
-                s.pending = [:]
-                s.queued = []
-                s.status = .failing("the worker did not restart: \(f.message)")
-                for box in boxes { box.resume(.failure(PluginError(.unavailable, "plugin \(s.name) is failing: the worker did not restart: \(f.message)"))) }
-            }
+            giveUp("the worker did not restart: \(f.message)")
         case .success(let started):
             guard started.facts.name == expected.0, started.facts.manifest == expected.1 else {
                 started.channel.write(.shutdown)
-                state.withLock { s in
-                    let boxes = Array(s.pending.values)
-                    s.pending = [:]
-                    s.queued = []
-                    s.status = .failing("the file changed on disk; restart the host to load the new version")
-                    for box in boxes { box.resume(.failure(PluginError(.unavailable, "plugin \(s.name) is failing: the file changed on disk"))) }
-                }
+                giveUp("the file changed on disk; restart the host to load the new version")
                 return
             }
             state.withLock { $0.restarts += 1 }
             adopt(started)
             router.logger.notice("plugin \(expected.0)'s worker restarted as process \(started.process.processIdentifier)")
         }
+    }
+
+    /// Not restarted again: the plugin is failing, and what waited for the worker fails with the reason.
+    private func giveUp(_ reason: String) {
+        let (boxes, name) = state.withLock { s -> ([InvokeBox], String) in
+            defer {
+                s.pending = [:]
+                s.queued = []
+                s.status = .failing(reason)
+            }
+            return (Array(s.pending.values), s.name)
+        }
+        for box in boxes { box.resume(.failure(PluginError(.unavailable, "plugin \(name) is failing: \(reason)"))) }
     }
 
     static func seconds(_ d: Duration) -> Double {
