@@ -33,8 +33,9 @@ struct APIFuzzTests {
             #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)"}}"#,
             #"{"id": "robot", "plugin": "notify", "config": {"channel": "wecom_robot", "webhook_key": "k", "base_url": "\#(wecom.server.baseURL)", "max_per_minute": 6000}}"#,
         ] { #expect(try await host.api("POST", "/instances", body).status == 201) }
-        _ = try await host.run("ps", "sync")
-        _ = try await host.run("corp", "contacts_incremental")
+        // Each may wait behind its instance's initial sync (overlap: forbid) on a loaded machine.
+        _ = try await host.run("ps", "sync", timeout: .seconds(240))
+        _ = try await host.run("corp", "contacts_incremental", timeout: .seconds(240))
 
         let doc = try await request("GET", host.base.replacingOccurrences(of: "/api/v1", with: "") + "/openapi.json", token: TestHost.token)
         #expect(doc.status == 200 && doc.json?["openapi"] == "3.1.0")

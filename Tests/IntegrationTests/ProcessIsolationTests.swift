@@ -18,7 +18,7 @@ struct ProcessIsolationTests {
         _ = try await compileCPlugin(into: dir, fileName: "libcrashy.so", defines: ["CRASHY", #"PLUGIN_NAME="crashy""#])
         _ = try await compileCPlugin(into: dir, fileName: "libtiny.so")
         let policy = IsolationPolicy(plugins: ["crashy"], workerExecutable: Build.synchost, memoryLimitMB: 512, heartbeat: .milliseconds(200),
-                                     heartbeatTimeout: .seconds(2), maxCrashes: maxCrashes, restartBackoff: .milliseconds(100))
+                                     heartbeatTimeout: .seconds(4), maxCrashes: maxCrashes, restartBackoff: .milliseconds(100))
         let host = try await TestHost(reusing: dir, isolation: policy)
         #expect(try await host.api("POST", "/instances", #"{"id": "c", "plugin": "crashy"}"#).status == 201)
         #expect(try await host.api("POST", "/instances", #"{"id": "t", "plugin": "tiny_c"}"#).status == 201)

@@ -36,10 +36,10 @@ struct VOSPluginTests {
         #expect(created.status == 201, "\(created.body)")
 
         // Initial sync: customers first, then one cdrs job per day, today first, spaced out.
-        let customerRuns = try await host.waitForRuns("node1", job: "customers", count: 1)
+        let customerRuns = try await host.waitForRuns("node1", job: "customers", count: 1, trigger: "initial")
         #expect(customerRuns[0].trigger == "initial")
         #expect(customerRuns[0].status == .succeeded, "\(customerRuns[0].error ?? "")")
-        let cdrRuns = try await host.waitForRuns("node1", job: "cdrs", count: 7, timeout: .seconds(90))
+        let cdrRuns = try await host.waitForRuns("node1", job: "cdrs", count: 7, trigger: "initial", timeout: .seconds(90))
         #expect(cdrRuns.allSatisfy { $0.status == .succeeded && $0.trigger == "initial" }, "\(cdrRuns.map { "\($0.status) \($0.error ?? "")" })")
         let expectedDays = (0..<7).map { Self.day(minus: $0) }
         #expect(cdrRuns.map { $0.params["date"]?.stringValue ?? "" } == expectedDays)
@@ -105,7 +105,9 @@ struct VOSPluginTests {
         let host = try await TestHost()
         // backfill_days 0: this test drives the jobs itself.
         #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "config": \#(Self.config(sim, timeoutMs: 1_500, #", "backfill_days": 0"#))}"#).status == 201)
-        _ = try await host.waitForRuns("n", job: "customers", count: 1)
+        // The fault knobs count requests: no default schedule may fire in between.
+        try await host.quietSchedules("n")
+        _ = try await host.waitForRuns("n", job: "customers", count: 1, trigger: "initial")
         let day = Self.day(minus: 1)
 
         // 403 from the allow-list: a configuration error, one request, no retry storm.

@@ -71,6 +71,15 @@ final class TestHost: Sendable {
         throw HostError.unavailable("notification \(id) did not end within \(timeout)")
     }
 
+    /// Disables the instance's schedules: a test that counts runs or upstream requests is then not disturbed by a
+    /// default schedule (VOS's */5 and */10) firing at a real-time boundary while it runs.
+    func quietSchedules(_ instance: String) async throws {
+        for s in try await store.schedules(instance: instance) where s.enabled {
+            let r = try await api("PATCH", "/schedules/\(s.id)", #"{"enabled": false}"#)
+            guard r.status == 200 else { throw HostError.invalid("could not disable schedule \(s.id): \(r.status) \(r.body)") }
+        }
+    }
+
     /// One evaluation of the alert rules at the host's clock, as the host's `alerts` job does it every minute.
     @discardableResult
     func evaluateAlerts() async throws -> String {
@@ -107,14 +116,16 @@ final class TestHost: Sendable {
     }
 
     /// Waits until `count` runs of `job` have ended, and returns them (oldest first).
-    func waitForRuns(_ instance: String, job: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [RunRecord] {
+    /// `trigger`: only runs of that trigger (e.g. "initial": a default schedule may fire at a real-time boundary
+    /// while the test runs, and its run — skipped under `forbid` — is not the one the test waits for).
+    func waitForRuns(_ instance: String, job: String, count: Int, trigger: String? = nil, timeout: Duration = .seconds(60)) async throws -> [RunRecord] {
         let deadline = ContinuousClock.now + timeout
         var q = RunQuery()
         q.instance = instance
         q.job = job
         q.limit = 500
         while ContinuousClock.now < deadline {
-            let ended = try await store.runs(q).filter(\.status.isFinal)
+            let ended = try await store.runs(q).filter { $0.status.isFinal && (trigger == nil || $0.trigger == trigger) }
             // Runs queued within one millisecond share createdAt: their due time orders them.
             if ended.count >= count { return ended.sorted { ($0.createdAt, $0.runAt ?? $0.createdAt) < ($1.createdAt, $1.runAt ?? $1.createdAt) } }
             try await Task.sleep(for: .milliseconds(100))
