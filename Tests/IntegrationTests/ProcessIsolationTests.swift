@@ -99,6 +99,40 @@ struct ProcessIsolationTests {
         #expect(cli.stdout.contains("process (worker running"), "\(cli.stdout)\(cli.stderr)")
     }
 
+    /// An operator moves a running plugin into a worker process and back through the API; the setting is stored
+    /// (audited) and a restarted host starts the plugin the way it was left.
+    @Test func anOperatorSwitchesAPluginsModeThroughTheAPIAndItStaysSoAfterARestart() async throws {
+        let dir = try pluginDirectoryWithInTreePlugins()
+        _ = try await compileCPlugin(into: dir, fileName: "libtiny.so")
+        let policy = IsolationPolicy(workerExecutable: Build.synchost)
+        let host = try await TestHost(reusing: dir, isolation: policy)
+        #expect(try await host.api("POST", "/instances", #"{"id": "t", "plugin": "tiny_c"}"#).status == 201)
+        #expect(try await Self.plugin(host, "tiny_c")["isolation"] == "in-process")
+
+        let switched = try await host.api("PATCH", "/plugins/tiny_c", #"{"isolation": "process"}"#)
+        #expect(switched.status == 200 && switched.json?["isolation"] == "process" && switched.json?["worker"]?["pid"]?.intValue != nil, "\(switched.body)")
+        #expect(try await host.run("t", "sync").status == .succeeded)
+        #expect(try await host.records("t", "greetings").count == 2)
+        #expect(try await host.api("PATCH", "/plugins/tiny_c", #"{"isolation": "sometimes"}"#).status == 400)
+        #expect(try await host.api("PATCH", "/plugins/tiny_c", #"{"isolation": "process", "colour": 1}"#).status == 400)
+        #expect(try await host.api("PATCH", "/plugins/ghost", #"{"isolation": "process"}"#).status == 404)
+        let audit = try await host.api("GET", "/audit?target=tiny_c")
+        #expect(audit.json?["entries"]?.arrayValue?.contains { $0["action"] == "plugin.isolation" } == true, "\(audit.body)")
+        await host.stop(keepFiles: true)
+
+        // Restarted with no --isolate: the stored setting puts tiny_c in a worker again.
+        let again = try await TestHost(reusing: dir, isolation: policy)
+        defer { Task { await again.stop() } }
+        let view = try await Self.plugin(again, "tiny_c")
+        #expect(view["isolation"] == "process" && view["worker"]?["state"] == "running", "\(view)")
+        #expect(try await again.run("t", "sync", params: ["with_c": true]).status == .succeeded)
+        let back = try await again.api("PATCH", "/plugins/tiny_c", #"{"isolation": "in-process"}"#)
+        #expect(back.status == 200 && back.json?["isolation"] == "in-process" && back.json?["worker"] == nil, "\(back.body)")
+        // In process again; a plain full sync marks "c" deleted: the plugin's own logic ran, here.
+        #expect(try await again.run("t", "sync").status == .succeeded)
+        #expect(try await again.records("t", "greetings").count == 2)
+    }
+
     /// The frames carry the ABI's bytes exactly, whatever they hold.
     @Test func framesRoundTrip() throws {
         let frames: [WorkerFrame] = [

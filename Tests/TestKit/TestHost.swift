@@ -29,9 +29,10 @@ final class TestHost: Sendable {
         log = CapturedLog()
         var store = given
         if store == nil { store = try await StoreFactory.open(directory.appendingPathComponent("synchost.db").path, logger: capturingLogger(log)) }
+        let stored = try await store!.pluginIsolation()
         kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store!, schedulerMaxIdle: .milliseconds(200),
                         outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source,
-                        isolation: isolation ?? Self.isolationFromEnvironment)
+                        isolation: (isolation ?? Self.isolationFromEnvironment).applying(stored: stored))
         try await kernel.registry.scan()
         if ProcessInfo.processInfo.environment["SYNCHOST_TEST_ISOLATION"] == "process" && isolation == nil {
             // The mode this run names is the mode it runs in: every plugin in a worker of its own.

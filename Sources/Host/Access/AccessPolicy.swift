@@ -17,7 +17,8 @@ public enum AccessPolicy {
         // POST instances/{id}/jobs/{job}/run runs a job; the rest of instances/ changes instances.
         case "instances": return p.count == 5 && p[2] == "jobs" && p[4] == "run" ? .operator : .admin
         // A plugin's own action routes (e.g. refresh one date) act like running a job.
-        case "plugins": return p.count == 2 && p[1] == "rescan" ? .admin : .operator
+        // Rescans and a plugin's settings (PATCH plugins/{name}) are the admin's.
+        case "plugins": return p.count == 2 && (p[1] == "rescan" || method == .patch) ? .admin : .operator
         default: return .admin
         }
     }

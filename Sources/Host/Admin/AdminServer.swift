@@ -63,6 +63,18 @@ public struct AdminServer: Sendable {
             guard let e = registry.entry(named: name) else { throw HostError.notFound("no plugin named \(name.debugDescription)") }
             return try .json(PluginView(e))
         }
+        // How a plugin runs from now on, here and (stored) for every replica's next start: {"isolation": "process" | "in-process"}.
+        api.patch("plugins/:name") { request, context -> Response in
+            let name = try context.parameters.require("name")
+            struct Change: Decodable { var isolation: String }
+            let change = try await RequestBody.json(request, as: Change.self, allowedKeys: ["isolation"])
+            guard ["process", "in-process"].contains(change.isolation) else { throw HostError.invalid("isolation must be process or in-process") }
+            guard registry.entry(named: name)?.isLoaded == true else { throw HostError.notFound("no loaded plugin named \(name.debugDescription)") }
+            guard let store = kernel.store else { throw HostError.unavailable("this host has no database to keep the setting in") }
+            let entry = try await offPool { try registry.switchIsolation(of: name, toProcess: change.isolation == "process") }
+            try await store.setPluginIsolation(name, fileStem: IsolationPolicy.stem(URL(fileURLWithPath: entry.path)), mode: change.isolation, now: Date())
+            return try .json(PluginView(entry))
+        }
         api.post("plugins/rescan") { _, _ -> Response in
             let result = try await registry.scan()
             try await kernel.store?.recordAudit(action: "plugins.rescan", target: registry.directory.path, before: nil, after: [

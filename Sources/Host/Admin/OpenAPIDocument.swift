@@ -100,7 +100,13 @@ enum OpenAPIDocument {
             "/openapi.json": ["get": op("This document", ["200": json(anyObject)], errors: [])],
             "/api/v1/plugins": ["get": op("Plugins the loader found", ["200": json(array(ref("Plugin")))], errors: [])],
             "/api/v1/plugins/rescan": ["post": op("Load plugins added to the directory", ["200": json(object(["added": array(ref("Plugin")), "changed": array(string)]))], errors: [])],
-            "/api/v1/plugins/{name}": ["get": op("One plugin", ["200": json(ref("Plugin"))], errors: [404], params: [path("name")])],
+            "/api/v1/plugins/{name}": [
+                "get": op("One plugin", ["200": json(ref("Plugin"))], errors: [404], params: [path("name")]),
+                "patch": op("How the plugin runs from now on (stored: every replica's next start too): in-process, or its .so in a supervised worker process",
+                            ["200": json(ref("Plugin"))], errors: [400, 404, 409, 413], params: [path("name")],
+                            body: ["type": "object", "properties": ["isolation": ["type": "string", "enum": ["process", "in-process"]]], "required": ["isolation"],
+                                   "additionalProperties": false]),
+            ],
             "/api/v1/instances": [
                 "get": op("Instances (secrets as ***)", ["200": json(array(ref("Instance")))], errors: []),
                 "post": op("Create an instance (config checked; default schedules; on-create hook)", ["201": json(ref("Instance"))], errors: [400, 404, 409, 413], body: instanceInput),

@@ -83,9 +83,11 @@ struct HostOptions: ParsableArguments {
     func makeKernel(defaultLogLevel: Logger.Level = .warning, store: (any HostDatabase)? = nil, defaultTimeZone: String = "UTC",
                     schedulerMaxIdle: Duration = .seconds(30), schedulerLease: Duration = .seconds(60),
                     maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns) async throws -> Kernel {
+        // The operators' stored per-plugin settings beat the command line's for their plugins.
+        let stored = try await store?.pluginIsolation() ?? [:]
         let kernel = Kernel(pluginDirectory: pluginDirectoryURL, logger: try bootstrapLogging(default: defaultLogLevel), store: store,
                             defaultTimeZone: defaultTimeZone, schedulerLease: schedulerLease, schedulerMaxIdle: schedulerMaxIdle,
-                            maxConcurrentRuns: maxConcurrentRuns, isolation: isolation)
+                            maxConcurrentRuns: maxConcurrentRuns, isolation: isolation.applying(stored: stored))
         try await kernel.registry.scan()
         // A database written before secrets were sealed: seal what it holds in clear, once.
         if let sql = store as? SQLStore, case let n = try await sql.sealClearSecrets(), n > 0 {

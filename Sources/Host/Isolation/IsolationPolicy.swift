@@ -5,6 +5,8 @@ import Foundation
 public struct IsolationPolicy: Sendable {
     /// Plugin names or file stems (`vos` matches libVOS.so), or "all".
     public var plugins: Set<String>
+    /// Plugins kept in process whatever `plugins` says (an operator's setting for one plugin beats "all").
+    public var inProcess: Set<String> = []
     /// The `synchost` binary that runs `plugin-worker` (default: this process's own executable).
     public var workerExecutable: URL
     /// RLIMIT_DATA of a worker in MiB (nil: none).
@@ -43,11 +45,41 @@ public struct IsolationPolicy: Sendable {
 
     /// Whether this file's plugin runs in a worker: its stem without `lib` (libVOS.so → vos), or "all".
     func isolates(file: URL) -> Bool {
-        if plugins.isEmpty { return false }
+        let stem = Self.stem(file)
+        if inProcess.contains(stem) || inProcess.contains(file.lastPathComponent.lowercased()) { return false }
         if plugins.contains("all") { return true }
+        return plugins.contains(stem) || plugins.contains(file.lastPathComponent.lowercased())
+    }
+
+    /// With the operators' stored settings (`PATCH /api/v1/plugins/{name}`, by file stem): those win for their plugins.
+    public func applying(stored: [String: String]) -> IsolationPolicy {
+        var p = self
+        for (name, mode) in stored {
+            if mode == "process" {
+                p.plugins.insert(name.lowercased())
+                p.inProcess.remove(name.lowercased())
+            } else {
+                p.inProcess.insert(name.lowercased())
+            }
+        }
+        return p
+    }
+
+    /// A file's name as `--isolate` and the stored settings match it: libVOS.so → vos.
+    public static func stem(_ file: URL) -> String {
         var stem = file.deletingPathExtension().lastPathComponent.lowercased()
         if stem.hasPrefix("lib") { stem.removeFirst(3) }
-        return plugins.contains(stem) || plugins.contains(file.lastPathComponent.lowercased())
+        return stem
+    }
+
+    /// This policy with one plugin's file forced into a mode.
+    func forcing(_ file: URL, process: Bool) -> IsolationPolicy {
+        var p = self
+        let stem = Self.stem(file)
+        p.plugins.remove(stem)
+        p.inProcess.remove(stem)
+        if process { p.plugins.insert(stem) } else { p.inProcess.insert(stem) }
+        return p
     }
 
     /// The worker's own arguments.

@@ -275,6 +275,13 @@ public final class WorkerPlugin: Sendable {
         }
     }
 
+    /// No new calls come (the plugin switched mode): stop once the calls it has are answered.
+    func retire() {
+        timers.asyncAfter(deadline: .now() + 1) { [self] in
+            if state.withLock({ $0.pending.isEmpty && $0.queued.isEmpty }) { shutdown() } else { retire() }
+        }
+    }
+
     private func startHeartbeat() {
         let timer = DispatchSource.makeTimerSource(queue: timers)
         let interval = Self.seconds(policy.heartbeat)

@@ -112,6 +112,29 @@ public final class PluginRegistry: Sendable {
         state.withLock { $0.removeAll { $0.path == path } }
     }
 
+    /// Runs a loaded plugin the other way from now on: its file loaded afresh in process or in a new worker, the
+    /// handle swapped (calls already made finish on the old one; an old worker is stopped after them, an old
+    /// in-process image stays mapped, idle). Blocking (dlopen, a worker's start): call it off the pool.
+    public func switchIsolation(of name: String, toProcess: Bool) throws -> PluginEntry {
+        try scanning.withLock { _ in
+            guard let old = entries.first(where: { $0.name == name && $0.isLoaded }), let oldHandle = old.handle else {
+                throw HostError.notFound("no loaded plugin named \(name.debugDescription)")
+            }
+            if (oldHandle.isolation == "process") == toProcess { return old }
+            let file = URL(fileURLWithPath: old.path)
+            var loader = self.loader
+            loader.isolation = loader.isolation.forcing(file, process: toProcess)
+            let fresh = loader.load(file)
+            guard fresh.isLoaded, let handle = fresh.handle, fresh.name == name, fresh.manifest == old.manifest else {
+                throw HostError.conflict("plugin \(name) cannot switch: " + (fresh.failureReason ?? "the file on disk is no longer the loaded version; restart the host"))
+            }
+            update(path: old.path) { $0.handle = handle }
+            oldHandle.worker?.retire()
+            logger.notice("plugin \(name) now runs \(toProcess ? "in a worker process" : "in process")")
+            return entries.first { $0.path == old.path } ?? fresh
+        }
+    }
+
     /// Tells every loaded plugin the host is stopping.
     public func shutdown() {
         for handle in loaded { handle.shutdown() }
