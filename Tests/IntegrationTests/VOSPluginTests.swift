@@ -104,7 +104,7 @@ struct VOSPluginTests {
         defer { sim.stop() }
         let host = try await TestHost()
         // backfill_days 0: this test drives the jobs itself.
-        #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "config": \#(Self.config(sim, timeoutMs: 1_500, #", "backfill_days": 0"#))}"#).status == 201)
+        #expect(try await host.api("POST", "/instances", #"{"id": "n", "plugin": "vos", "config": \#(Self.config(sim, timeoutMs: 2_500, #", "backfill_days": 0"#))}"#).status == 201)
         // The fault knobs count requests: no default schedule may fire in between.
         try await host.quietSchedules("n")
         _ = try await host.waitForRuns("n", job: "customers", count: 1, trigger: "initial")
@@ -136,7 +136,7 @@ struct VOSPluginTests {
 
         // Slower than the timeout: retried by the host with backoff, then failed with the reason. (The timeout
         // leaves room for a loaded machine: at 400 ms an immediate answer timed out under the full suite.)
-        sim.faults.latencyMs = 4_000
+        sim.faults.latencyMs = 6_000
         let slow = try await host.run("n", "customers")
         #expect(slow.status == .failed, "\(slow.status)")
         #expect(slow.error?.contains("GetAllCustomers") == true, "\(slow.error ?? "")")
@@ -144,7 +144,7 @@ struct VOSPluginTests {
 
         // The k-th request fails mid-run: the run is incomplete, the day is not reported complete.
         let other = Self.day(minus: 3)
-        sim.failRequest(in: 3)  // GetAllCustomers, GetCdr #1, then GetCdr #2 fails
+        sim.failRequest(op: "GetCdr", in: 2)  // the second account's day fails (a retried request cannot move it elsewhere)
         let partial = try await host.run("n", "cdrs", params: ["date": .string(other)])
         #expect(partial.status == .incomplete, "\(partial.status) \(partial.error ?? "")")
         #expect(partial.message?.contains("incomplete day(s): \(other)") == true, "\(partial.message ?? "")")

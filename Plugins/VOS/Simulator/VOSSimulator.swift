@@ -57,6 +57,8 @@ public final class VOSSimulator: Sendable {
     private let faultState = Mutex(Faults())
     private let generation = Mutex(0)
     private let opCounts = Mutex<[String: Int]>([:])
+    /// Operation → how many more of its requests pass before one fails (`failRequest(op:in:)`).
+    private let opFailures = Mutex<[String: Int]>([:])
     public let accounts: [String]
 
     public init(_ data: Data = Data()) {
@@ -72,6 +74,10 @@ public final class VOSSimulator: Sendable {
 
     /// Makes the k-th request from now fail with an empty body (1 = the next request).
     public func failRequest(in k: Int) { requests.failIn(k) }
+
+    /// Fails the k-th request of one operation from now (1 = its next one) with an empty body: unlike
+    /// `failRequest(in:)`, a retry of another operation in between cannot move the failure onto it.
+    public func failRequest(op: String, in k: Int) { opFailures.withLock { $0[op] = k } }
 
     /// Moves time on: balances change and phones go on and off line.
     public func advance() { generation.withLock { $0 += 1 } }
@@ -193,8 +199,14 @@ public final class VOSSimulator: Sendable {
     }
 
     func answer(op: String, request: Request) async throws -> Response {
-        let (_, failThis) = requests.next()
+        var (_, failThis) = requests.next()
         opCounts.withLock { $0[op, default: 0] += 1 }
+        failThis = opFailures.withLock { f in
+            guard let k = f[op] else { return false }
+            if k <= 1 { f[op] = nil; return true }
+            f[op] = k - 1
+            return false
+        } || failThis
         let f = faults
         if f.latencyMs > 0, f.latencyOps.isEmpty || f.latencyOps.contains(op) {
             try await Task.sleep(for: .milliseconds(f.latencyMs))
