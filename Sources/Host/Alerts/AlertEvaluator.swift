@@ -124,7 +124,9 @@ struct AlertEvaluator {
         var outcome = Outcome()
         let now = clock()
         let rules = try await store.alertRules().filter(\.enabled)
-        let instances = try await store.instances().filter { i in i.enabled && registry?.plugin(named: i.plugin)?.manifest.kind == .connector }
+        // One read of the instances: the ones the rules judge, and every one's config for resolving leftovers.
+        let all = try await store.instances()
+        let instances = all.filter { i in i.enabled && registry?.plugin(named: i.plugin)?.manifest.kind == .connector }
         var active = Dictionary(try await store.alerts(includeResolved: false, limit: 100_000).map { ("\($0.rule)|\($0.instance)", $0) }, uniquingKeysWith: { a, _ in a })
         var healthOf: [String: InstanceHealth] = [:]
         for stored in rules {
@@ -166,7 +168,7 @@ struct AlertEvaluator {
         }
         // What is left no longer has a rule or an instance to hold for (deleted, disabled): resolved.
         let byID = Dictionary(uniqueKeysWithValues: rules.map { ($0.id, $0) })
-        let configOf = Dictionary(try await store.instances().map { ($0.id, $0.config) }, uniquingKeysWith: { a, _ in a })
+        let configOf = Dictionary(all.map { ($0.id, $0.config) }, uniquingKeysWith: { a, _ in a })
         for var alert in active.values {
             try await resolve(&alert, rule: byID[alert.rule].map { $0.applying(configOf[alert.instance] ?? [:]) }, now: now, outcome: &outcome)
         }
