@@ -16,18 +16,12 @@ final class PluginWorkerProcess: Sendable {
 
     init(socket: Int32) {
         channel = FrameChannel(fd: socket)
-        let table = UnsafeMutablePointer<sh_host_api>.allocate(capacity: 1)
-        table.initialize(to: sh_host_api())
-        table.pointee.magic = SH_HOST_MAGIC
-        table.pointee.struct_size = UInt32(MemoryLayout<sh_host_api>.size)
-        table.pointee.abi_version = (SH_ABI_MAJOR << 16) | SH_ABI_MINOR
-        table.pointee.host_version = PluginServiceContext.hostVersion
-        table.pointee.log = workerLogThunk
-        table.pointee.config = { workerDispatch(0, $0, $1, $2, $3, $4, $5, $6) }
-        table.pointee.fetch = { workerDispatch(1, $0, $1, $2, $3, $4, $5, $6) }
-        table.pointee.store = { workerDispatch(2, $0, $1, $2, $3, $4, $5, $6) }
-        table.pointee.schedule = { workerDispatch(3, $0, $1, $2, $3, $4, $5, $6) }
-        table.pointee.notify = { workerDispatch(4, $0, $1, $2, $3, $4, $5, $6) }
+        // The same table as the host's, whose service functions send frames (indices of WorkerFrame.services).
+        let table = PluginServiceContext.table(log: workerLogThunk, services: [
+            { workerDispatch(0, $0, $1, $2, $3, $4, $5, $6) }, { workerDispatch(1, $0, $1, $2, $3, $4, $5, $6) },
+            { workerDispatch(2, $0, $1, $2, $3, $4, $5, $6) }, { workerDispatch(3, $0, $1, $2, $3, $4, $5, $6) },
+            { workerDispatch(4, $0, $1, $2, $3, $4, $5, $6) },
+        ])
         api = table
         table.pointee.host_ctx = Unmanaged.passRetained(self).toOpaque()
     }

@@ -20,21 +20,29 @@ final class PluginServiceContext: Sendable {
     init(router: ServiceRouter, provisionalName: String) {
         self.router = router
         self.pluginName = Mutex(provisionalName)
+        let table = Self.table(log: logThunk, services: [configThunk, fetchThunk, storeThunk, scheduleThunk, notifyThunk])
+        api = table
+        // Retained for ever: the plugin may call back at any time.
+        table.pointee.host_ctx = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    /// A host table of this ABI with these functions (config, fetch, store, schedule, notify, in that order); never
+    /// freed (the plugin keeps it). The host's own and a plugin worker's differ only in the functions.
+    static func table(log: @escaping @convention(c) (UnsafeMutableRawPointer?, UInt64, Int32, UnsafePointer<UInt8>?, Int) -> Void,
+                      services: [sh_service_fn]) -> UnsafeMutablePointer<sh_host_api> {
         let table = UnsafeMutablePointer<sh_host_api>.allocate(capacity: 1)
         table.initialize(to: sh_host_api())
         table.pointee.magic = SH_HOST_MAGIC
         table.pointee.struct_size = UInt32(MemoryLayout<sh_host_api>.size)
         table.pointee.abi_version = (SH_ABI_MAJOR << 16) | SH_ABI_MINOR
-        table.pointee.host_version = Self.hostVersion
-        table.pointee.log = logThunk
-        table.pointee.config = configThunk
-        table.pointee.fetch = fetchThunk
-        table.pointee.store = storeThunk
-        table.pointee.schedule = scheduleThunk
-        table.pointee.notify = notifyThunk
-        api = table
-        // Retained for ever: the plugin may call back at any time.
-        table.pointee.host_ctx = Unmanaged.passRetained(self).toOpaque()
+        table.pointee.host_version = hostVersion
+        table.pointee.log = log
+        table.pointee.config = services[0]
+        table.pointee.fetch = services[1]
+        table.pointee.store = services[2]
+        table.pointee.schedule = services[3]
+        table.pointee.notify = services[4]
+        return table
     }
 
     /// Set once the descriptor is validated; until then calls are attributed to the file.
