@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
     ],
     targets: [
         .target(name: "BenchWorkload", dependencies: [.product(name: "PluginAPI", package: "synchost")]),
@@ -49,7 +50,8 @@ let package = Package(
         .executableTarget(
             name: "ReadBench",
             dependencies: ["BenchWorkload", .product(name: "SynchostKernel", package: "synchost"), .product(name: "Simulators", package: "synchost"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird")]
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .executableTarget(
             name: "PGBench",

@@ -56,7 +56,8 @@ public final class TokenAuthority: Sendable {
                                headers: [.retryAfter: String(seconds)])
             }
         }
-        let header = request.headers[.authorization] ?? ""
+        // The first Authorization field (the subscript would join every one into a new string).
+        let header = request.headers.first { $0.name == .authorization }?.value ?? ""
         guard header.hasPrefix("Bearer ") else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
         guard let identity = try await identify(bearer: String(header.utf8.dropFirst(7))!) else {
             // A token was presented and was wrong: a guess, counted.

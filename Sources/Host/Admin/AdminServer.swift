@@ -22,7 +22,14 @@ public struct AdminServer: Sendable {
         var changed: [String]
     }
 
-    public func router() -> Router<AdminRequestContext> {
+    /// The router, and in front of it the hot reads (`AdminResponder`).
+    public func responder() -> AdminResponder {
+        let (router, hot) = build()
+        return AdminResponder(router: router.buildResponder(), hot: hot)
+    }
+
+    /// Every route in the router's trie; the hot ones also wrapped for `AdminResponder`.
+    func build() -> (Router<AdminRequestContext>, AdminResponder.HotRoutes?) {
         HostMetrics.bootstrap()
         let router = Router(context: AdminRequestContext.self)
         let authority = TokenAuthority(bootstrap: token, store: kernel.store, clock: kernel.instances?.clock ?? HostClocks.system)
@@ -86,18 +93,28 @@ public struct AdminServer: Sendable {
         if let store = kernel.store, let scheduler = kernel.scheduler, let manager = kernel.instances {
             ScheduleRoutes(store: store, manager: manager, scheduler: scheduler).add(to: api)
             InstanceRoutes(store: store, registry: registry, manager: manager, progress: kernel.progress).add(to: api)
-            DataRoutes(store: store, registry: registry, manager: manager).add(to: api)
+            let data = DataRoutes(store: store, registry: registry, manager: manager)
+            data.add(to: api)
             ExportRoutes(store: store, registry: registry).add(to: api)
             RetentionRoutes(store: store, registry: registry).add(to: api)
             HealthRoutes(store: store, clock: manager.clock).add(to: api)
             AlertRoutes(store: store).add(to: api)
             ReportRoutes(store: store, registry: registry, clock: manager.clock, defaultZone: manager.defaultTimeZone).add(to: api)
-            PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock).add(to: router)
+            let plugins = PluginRoutes(registry: registry, store: store, authority: authority, clock: manager.clock)
+            plugins.add(to: router)
             TokenRoutes(store: store, clock: manager.clock).add(to: api)
             AuditRoutes(store: store).add(to: api)
             if let outbox = kernel.outbox { NotificationRoutes(store: store, registry: registry, outbox: outbox).add(to: api) }
+            // The same endpoints behind the same middleware: the router's, then the api group's (access) for the record.
+            let hot = AdminResponder.HotRoutes(
+                record: router.middlewares.constructResponder(finalResponder: CallbackResponder { request, context in
+                    try await access.handle(request, context: context, next: data.readRecord)
+                }),
+                plugin: router.middlewares.constructResponder(finalResponder: CallbackResponder(callback: plugins.handle)),
+                pluginMethods: PluginRoutes.methods)
+            return (router, hot)
         }
-        return router
+        return (router, nil)
     }
 
     /// Serves until the task is cancelled (or a signal stops the service group).
@@ -111,7 +128,7 @@ public struct AdminServer: Sendable {
 
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = Application(
-            router: router(),
+            responder: responder(),
             server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "synchost"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },

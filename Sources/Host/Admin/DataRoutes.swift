@@ -8,6 +8,8 @@ struct DataRoutes {
     let store: any HostDatabase
     let registry: PluginRegistry
     let manager: InstanceManager
+    /// Cached-record answers kept until the next commit.
+    let memo = RecordResponseMemo()
 
     struct RecordView: Encodable {
         var key: String
@@ -128,28 +130,32 @@ struct DataRoutes {
                                        upstreamError: ok ? nil : refreshed.error ?? refreshed.message ?? "refresh run ended \(refreshed.status.rawValue)")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
-        api.get("instances/:id/collections/:collection/:key") { request, context -> Response in
-            let policyName = request.uri.queryParameters.get("cache") ?? "cache"
-            guard let policy = RecordReader.Policy(rawValue: policyName) else {
-                throw HostError.invalid("cache must be one of \(RecordReader.Policy.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            let collection = try context.parameters.require("collection")
-            let key = try context.parameters.require("key")
-            if policy == .cache { return try await cachedRead(try context.parameters.require("id"), collection, key) }
-            let (instance, plugin) = try await resolve(context)
-            // A disabled instance reads nothing live: the cache answers, and says why.
-            var r = try await RecordReader(store: store, clock: manager.clock).read(instance: instance.info, plugin: plugin, collection: collection, key: key,
-                                                                               policy: instance.enabled ? policy : .cache)
-            if !instance.enabled {
-                r.stale = true
-                r.upstreamError = InstanceManager.disabledReason(instance.id)
-            }
-            guard let record = r.record else {
-                throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
-            }
-            return try .json(OneResponse(record: RecordView(record), last_synced_at: ISOTime.string(r.lastSyncedAt), source: r.source,
-                                         stale: r.stale, upstream_error: r.upstreamError))
+        api.get("instances/:id/collections/:collection/:key", use: readRecord)
+    }
+
+    /// `GET instances/{id}/collections/{collection}/{key}`: one record (cache policy). Reached through the router's
+    /// trie and through `AdminResponder`'s hot path, with the same parameters.
+    func readRecord(_ request: Request, context: AdminRequestContext) async throws -> Response {
+        let policyName = request.uri.queryParameters.get("cache") ?? "cache"
+        guard let policy = RecordReader.Policy(rawValue: policyName) else {
+            throw HostError.invalid("cache must be one of \(RecordReader.Policy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        let collection = try context.parameters.require("collection")
+        let key = try context.parameters.require("key")
+        if policy == .cache { return try await cachedRead(try context.parameters.require("id"), collection, key) }
+        let (instance, plugin) = try await resolve(context)
+        // A disabled instance reads nothing live: the cache answers, and says why.
+        var r = try await RecordReader(store: store, clock: manager.clock).read(instance: instance.info, plugin: plugin, collection: collection, key: key,
+                                                                           policy: instance.enabled ? policy : .cache)
+        if !instance.enabled {
+            r.stale = true
+            r.upstreamError = InstanceManager.disabledReason(instance.id)
+        }
+        guard let record = r.record else {
+            throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
+        }
+        return try .json(OneResponse(record: RecordView(record), last_synced_at: ISOTime.string(r.lastSyncedAt), source: r.source,
+                                     stale: r.stale, upstream_error: r.upstreamError))
     }
 
     /// A page from the cache: instance, records and last sync read together, the stored bytes written out.
@@ -161,22 +167,35 @@ struct DataRoutes {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The hot path: one statement, the stored bytes written straight into the response.
+    /// The hot path: the answer kept from a read since which nothing was committed (`RecordResponseMemo`), else one
+    /// statement, the stored bytes written straight into the response.
     func cachedRead(_ id: String, _ collection: String, _ key: String) async throws -> Response {
+        let stamp = store.commitStamp()
+        let memoKey = stamp.map { _ in RecordResponseMemo.key(instance: id, collection: collection, key: key) }
+        if let stamp, let memoKey, let kept = memo.answer(memoKey, at: stamp), registry.plugin(named: kept.plugin) === kept.handle {
+            return Response(status: .ok, headers: Self.jsonHeaders, body: .init(byteBuffer: kept.body))
+        }
         let read = try await store.cachedRecord(instance: id, collection: collection, key: key)
-        try checkCollection(plugin: read?.plugin, instance: id, collection)
-        guard let record = read?.record else {
+        let handle = try checkCollection(plugin: read?.plugin, instance: id, collection)
+        guard let read, let record = read.record else {
             throw HostError.notFound("no \(collection) record \(key.debugDescription) in the cache (try ?cache=live)")
         }
-        let body = RecordJSON.one(record, lastSyncedAt: read?.lastSyncedAt, source: "cache", stale: false)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        let body = ByteBuffer(bytes: RecordJSON.one(record, lastSyncedAt: read.lastSyncedAt, source: "cache", stale: false))
+        if let stamp, let memoKey, store.commitStamp() == stamp {
+            memo.keep(.init(plugin: read.plugin, handle: handle, body: body), for: memoKey, at: stamp)
+        }
+        return Response(status: .ok, headers: Self.jsonHeaders, body: .init(byteBuffer: body))
     }
 
-    /// The instance exists (its plugin is known), the plugin is loaded and declares the collection.
-    func checkCollection(plugin name: String?, instance id: String, _ collection: String) throws {
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+    /// The instance exists (its plugin is known), the plugin is loaded and declares the collection; the plugin.
+    @discardableResult
+    func checkCollection(plugin name: String?, instance id: String, _ collection: String) throws -> PluginHandle {
         guard let name else { throw HostError.notFound("no instance \(id.debugDescription)") }
         guard let plugin = registry.plugin(named: name) else { throw HostError.unavailable("plugin \(name) of instance \(id) is not loaded") }
         try RecordReader.requireCollection(collection, of: plugin)
+        return plugin
     }
 
     func resolve(_ context: AdminRequestContext) async throws -> (InstanceRecord, PluginHandle) {

@@ -8,9 +8,10 @@ import Synchronization
 /// served again — without calling the plugin — only after the host has checked, in the database, that every
 /// store read the call made would return the same records, that the instance's config is unchanged and that
 /// `until` has not passed. The check reads the database, so a record changed by a sync in this host, by the
-/// CLI in another process or by another replica sharing PostgreSQL is never answered from memory.
+/// CLI in another process or by another replica sharing PostgreSQL is never answered from memory; on SQLite a
+/// check holds until the next commit (`CommitStamp`), which any of those writers makes.
 final class PluginRouteCache: Sendable {
-    /// The request as sent: the plugin, the path with its query, and the values of the headers a plugin sees. Built
+    /// The request as sent: the plugin, the path with its query, and the headers a plugin sees. Built
     /// before the route is matched, so a hit costs no parsing; two spellings of one query are two entries.
     struct Key: Hashable, Sendable {
         var text: String
@@ -19,9 +20,12 @@ final class PluginRouteCache: Sendable {
             var t = plugin
             t += "\u{0}"
             t += request.uri.description
-            for name in PluginRoutes.forwardedHeaders {
+            // One pass over the fields, in the order sent (another order is only another entry).
+            for field in request.headers where PluginRoutes.forwardedHeaders.contains(field.name) {
                 t += "\u{0}"
-                t += request.headers[values: name].joined(separator: "\u{1}")
+                t += field.name.canonicalName
+                t += "\u{1}"
+                t += field.value
             }
             text = t
         }
@@ -42,12 +46,18 @@ final class PluginRouteCache: Sendable {
         /// The answer's headers, with `x-synchost-cache: hit` (built once, not per request).
         var hitHeaders: HTTPFields
         var body: ByteBuffer
+        /// The database's moment at which the reads were last found unchanged: while no commit follows it, the
+        /// answer holds without reading them again. Nil without stamps (PostgreSQL) or after a commit raced the check.
+        var checkedAt: CommitStamp?
+        /// Tells this entry from a later one stored under the same key.
+        var serial: UInt64 = 0
     }
 
     static let maxEntries = 4096
     static let maxBytes = 64 << 20
     static let maxBody = 1 << 20
     private let state = Mutex<(entries: [Key: Entry], bytes: Int)>(([:], 0))
+    private let serials = Atomic<UInt64>(0)
 
     func entry(_ key: Key) -> Entry? { state.withLock { $0.entries[key] } }
 
@@ -61,6 +71,8 @@ final class PluginRouteCache: Sendable {
     /// answer costs its check either way, and a dropped one is only asked of the plugin again).
     func store(_ entry: Entry, for key: Key) {
         guard entry.body.readableBytes <= Self.maxBody else { return }
+        var entry = entry
+        entry.serial = serials.wrappingAdd(1, ordering: .relaxed).newValue
         state.withLock { s in
             if let old = s.entries.updateValue(entry, forKey: key) { s.bytes -= old.body.readableBytes }
             s.bytes += entry.body.readableBytes
@@ -70,12 +82,24 @@ final class PluginRouteCache: Sendable {
         }
     }
 
-    /// Whether an entry still answers for `instanceID` now: the same plugin image, before `until`, and — read
-    /// again on one connection — the instance still the plugin's with its config unchanged, and every read
-    /// returning what it returned then.
-    static func stillValid(_ e: Entry, handle: PluginHandle, now: Date, store: any HostDatabase) async throws -> Bool {
+    /// Records that the entry's reads were found unchanged at `stamp` (if it is still the entry that was checked).
+    func markChecked(_ key: Key, serial: UInt64, at stamp: CommitStamp) {
+        state.withLock { s in
+            if s.entries[key]?.serial == serial { s.entries[key]?.checkedAt = stamp }
+        }
+    }
+
+    /// Whether an entry may still answer, as far as memory tells: the same plugin image, before `until`.
+    static func stillCurrent(_ e: Entry, handle: PluginHandle, now: Date) -> Bool {
         guard e.handle === handle else { return false }
         if let until = e.until, now >= until { return false }
+        return true
+    }
+
+    /// Whether an entry still answers for `instanceID` now: current (above), and — read again on one connection —
+    /// the instance still the plugin's with its config unchanged, and every read returning what it returned then.
+    static func stillValid(_ e: Entry, handle: PluginHandle, now: Date, store: any HostDatabase) async throws -> Bool {
+        guard stillCurrent(e, handle: handle, now: now) else { return false }
         guard let again = try await store.readAgain(e.reads) else { return false }
         return again.plugin == handle.name && again.instanceUpdatedAt == e.instanceUpdatedAt && again.stamps == e.stamps
     }

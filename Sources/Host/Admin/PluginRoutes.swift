@@ -71,14 +71,19 @@ struct PluginRoutes {
             throw HostError.notFound("no loaded plugin named \(name.debugDescription)")
         }
         // A request that declares no body (a plain GET) is not awaited for one.
-        let declaresBody = request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil
+        let declaresBody = request.headers.contains { $0.name == .contentLength || $0.name == .transferEncoding }
         // A GET answered before may be answered again, once the caller is let in and the answer is checked in the
         // database together with the instance itself (see PluginRouteCache).
         let cacheKey = request.method == .get && !declaresBody ? PluginRouteCache.Key(plugin: plugin.name, request: request) : nil
         if let cacheKey, let entry = cache.entry(cacheKey) {
             if !entry.isPublic { _ = try await signedIn() }
+            let stamp = store.commitStamp()
+            let hit = Response(status: entry.status, headers: entry.hitHeaders, body: .init(byteBuffer: entry.body))
+            // Checked since the last commit: nothing it read can have changed.
+            if let stamp, entry.checkedAt == stamp, PluginRouteCache.stillCurrent(entry, handle: plugin, now: clock()) { return hit }
             if try await PluginRouteCache.stillValid(entry, handle: plugin, now: clock(), store: store) {
-                return Response(status: entry.status, headers: entry.hitHeaders, body: .init(byteBuffer: entry.body))
+                if let stamp, store.commitStamp() == stamp { cache.markChecked(cacheKey, serial: entry.serial, at: stamp) }
+                return hit
             }
             cache.remove(cacheKey)
         }
@@ -133,6 +138,8 @@ struct PluginRoutes {
         if let instance, !instance.enabled { session.upstreamRefusal = InstanceManager.disabledReason(instance.id) }
         // ABI 1.3 plugins get and give bodies as frames (any bytes); older ones JSON with a text body.
         let response: RouteResponse
+        // The moment the plugin's reads start from: if nothing is committed until they end, they are of that moment.
+        let stampBefore = reads == nil ? nil : store.commitStamp()
         if plugin.abiMinor >= 3 {
             let answer = try await plugin.invoke(PluginOperation.route, request: try routeRequest.framed(), context: session, timeout: Self.timeout)
             do { response = try RouteResponse(framed: answer) } catch {
@@ -159,7 +166,8 @@ struct PluginRoutes {
             hitHeaders[Self.cacheHeader] = "hit"
             cache.store(.init(handle: plugin, instanceID: instance.id, isPublic: found.spec.isPublic, instanceUpdatedAt: instance.updatedAt,
                               reads: again, stamps: logged.map(\.stamp), until: policy.untilMillis.map { Date(millis: $0) },
-                              status: status, hitHeaders: hitHeaders, body: bytes), for: cacheKey)
+                              status: status, hitHeaders: hitHeaders, body: bytes,
+                              checkedAt: stampBefore.flatMap { store.commitStamp() == $0 ? $0 : nil }), for: cacheKey)
             fields[Self.cacheHeader] = "miss"
         }
         // A plugin's action (anything but a read) is in the audit log, with who called it and its answer's status.

@@ -23,7 +23,7 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try error.response(from: request, context: context)
         }
         response.headers.append(contentsOf: fields)
-        if response.headers[.contentSecurityPolicy] == nil { response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy }
+        if !response.headers.contains(where: { $0.name == .contentSecurityPolicy }) { response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy }
         return response
     }
 }

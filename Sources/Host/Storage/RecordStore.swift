@@ -14,6 +14,9 @@ public protocol RecordStore: Sendable {
     /// A cache read in one statement: the instance's plugin, the record, the collection's last sync; nil when
     /// there is no such instance.
     func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead?
+    /// The database's last commit, read without a transaction; nil when the backend cannot tell (PostgreSQL)
+    /// or not right now. Equal stamps: nothing committed in between, by anyone.
+    func commitStamp() -> CommitStamp?
     /// A cache read of a page with its instance's plugin and the collection's last sync, in one read; nil when
     /// there is no such instance.
     func cachedList(instance: String, collection: String, query: RecordQuery) async throws -> CachedListRead?

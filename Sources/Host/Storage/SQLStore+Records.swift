@@ -305,6 +305,8 @@ extension SQLStore {
         }
     }
 
+    public func commitStamp() -> CommitStamp? { commits?.stamp() }
+
     /// One statement for a cache read: the instance's plugin, the record and its collection's last sync. On
     /// SQLite it runs on the calling task (a point read by primary key; see `SQLiteExecutor.readNow`).
     public func cachedRecord(instance: String, collection: String, key: String) async throws -> CachedRecordRead? {

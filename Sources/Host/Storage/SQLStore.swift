@@ -21,8 +21,12 @@ public final class SQLStore: Sendable {
     static let migrationLock: Int64 = 74_657_001
     static let queueLock: Int64 = 74_657_002
 
+    /// The embedded backend's commit watch (none for PostgreSQL).
+    let commits: SQLiteCommitWatch?
+
     init(executor: any SQLExecutor) {
         self.executor = executor
+        commits = (executor as? SQLiteExecutor)?.commits
     }
 
     /// Applies the migrations this database has not seen, in one transaction under a lock (replicas may start

@@ -6,6 +6,8 @@ import Host
 import Hummingbird
 import Logging
 import NIOCore
+import NIOEmbedded
+import HTTPTypes
 import PluginAPI
 
 // Usage: read-bench PLUGINS DIR [records] [page_latency_ms] [wrk_seconds] — prints one JSON object.
@@ -101,6 +103,61 @@ middlewareRouter.group("api/v1").add(middleware: AccessMiddleware(authority: Tok
 }
 let middlewarePort = try await serve(middlewareRouter, logger: logger)
 let middlewareURL = "http://127.0.0.1:\(middlewarePort)/api/v1/static"
+
+// The request path without the network (READ_BENCH_RESPONDER=N): each target's responder called N times in this task,
+// the response body written to a discarding writer; ns per request. For finding what a route costs, not a figure.
+if let n = ProcessInfo.processInfo.environment["READ_BENCH_RESPONDER"].flatMap(Int.init) {
+    struct Discard: ResponseBodyWriter {
+        mutating func write(_ buffer: ByteBuffer) async throws {}
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+    let channel = EmbeddedChannel()
+    let source = ApplicationRequestContextSource(channel: channel, logger: logger)
+    func request(_ url: String, _ token: String?) -> Request {
+        let path = String(url.drop { $0 != "/" }.dropFirst(2).drop { $0 != "/" })
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        return Request(head: HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1", path: path, headerFields: fields), body: RequestBody(buffer: ByteBuffer()))
+    }
+    func time<R: HTTPResponder>(_ name: String, _ responder: R, _ url: String, _ token: String?, context: () -> R.Context) async throws {
+        let req = request(url, token)
+        let context = context()
+        // Off the main actor, as a connection's task is.
+        let ns = try await Task.detached {
+            var ns = 0.0
+            for _ in 0..<3 {
+                let t = ContinuousClock.now
+                for _ in 0..<n {
+                    let response = try await responder.respond(to: req, context: context)
+                    guard response.status == .ok else { fatalError("\(name): \(response.status)") }
+                    try await response.body.write(Discard())
+                }
+                ns = ms(ContinuousClock.now - t) * 1e6 / Double(n)
+            }
+            return ns
+        }.value
+        FileHandle.standardError.write(Data("\(name): \(Int(ns)) ns/request\n".utf8))
+    }
+    try await time("bare", bareRouter.buildResponder(), "http://x/bare", nil) { BasicRequestContext(source: source) }
+    try await time("middleware", middlewareRouter.buildResponder(), middlewareURL, token) { AdminRequestContext(source: source) }
+    if ProcessInfo.processInfo.environment["READ_BENCH_EACH_MIDDLEWARE"] != nil {
+        func one(_ name: String, _ add: (Router<AdminRequestContext>) -> Void) async throws {
+            let r = Router(context: AdminRequestContext.self)
+            add(r)
+            r.get("api/v1/static") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: sameSize)) }
+            try await time(name, r.buildResponder(), middlewareURL, token) { AdminRequestContext(source: source) }
+        }
+        try await one("no middleware, admin context") { _ in }
+        try await one("security headers") { $0.add(middleware: SecurityHeadersMiddleware(tls: false)) }
+        try await one("metrics") { $0.add(middleware: MetricsMiddleware()) }
+        try await one("error mapping") { $0.add(middleware: ErrorMappingMiddleware()) }
+        try await one("access") { $0.add(middleware: AccessMiddleware(authority: TokenAuthority(bootstrap: token, store: store))) }
+    }
+    let admin = AdminServer(kernel: kernel, token: token).responder()
+    try await time("record", admin, recordURL, token) { AdminRequestContext(source: source) }
+    try await time("route", admin, routeURL, token) { AdminRequestContext(source: source) }
+    exit(0)
+}
 
 // For a profile of one target (`perf record -p`, then wrk by hand): READ_BENCH_SERVE_SECONDS=N serves the targets for N
 // seconds, their URLs on stderr, and measures nothing.

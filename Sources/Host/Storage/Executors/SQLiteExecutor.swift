@@ -38,10 +38,13 @@ public final class SQLiteExecutor: SQLExecutor {
     /// read in WAL mode takes microseconds and never waits for the writer, so a hop to another thread would cost
     /// more than the read.
     private let quickReaders = Mutex<[SQLiteConnection]>([])
+    /// Commits seen without a transaction (the WAL index header).
+    let commits: SQLiteCommitWatch
 
     /// Opens (creating it if needed) the database file. Blocking: call it off the concurrency pool.
     public init(path: String, readers readerCount: Int = 2) throws {
         self.path = path
+        commits = SQLiteCommitWatch(databasePath: path)
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         // Created private: SQLite gives the -wal and -shm files the database file's mode.
