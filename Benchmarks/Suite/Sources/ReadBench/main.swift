@@ -173,6 +173,21 @@ let bareURL = "http://127.0.0.1:\(barePort)/bare"
 let wide = try wrkRounds([(bareURL, nil), (middlewareURL, token), (routeURL, token), (recordURL, token)], rounds: rounds,
                          seconds: wrkSeconds, tool: "read-bench")
 let (bare, middleware, cached, record) = (wide[0], wide[1], wide[2], wide[3])
+// The same two reads while a writer commits every 5 ms (a sync's pages, the scheduler's bookkeeping): answers are kept
+// only between commits, so many reads go to the database.
+let writer = Task.detached {
+    var i: Int64 = 0
+    while !Task.isCancelled {
+        i += 1
+        try await store.setState(instance: "g", name: "read-bench-tick", value: .int(i), now: Date())
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return i
+}
+let written = try wrkRounds([(routeURL, token), (recordURL, token)], rounds: rounds, seconds: wrkSeconds, tool: "read-bench")
+writer.cancel()
+let commits = (try? await writer.value) ?? 0
+let (cachedW, recordW) = (written[0], written[1])
 // Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
 let latencySeconds = max(4, wrkSeconds)
 let narrow = try wrkRounds([(bareURL, nil), (routeURL, token), (recordURL, token)], rounds: rounds, seconds: latencySeconds, connections: 8, threads: 1,
@@ -187,6 +202,8 @@ let out: [String: Any] = [
     "middleware_rps": middleware.rps, "middleware_p50_ms": middleware.p50, "middleware_p99_ms": middleware.p99,
     "record_bytes": recordBody.utf8.count, "route_bytes": routeBody.utf8.count, "bare_bytes": payload.readableBytes,
     "latency_seconds": latencySeconds,
+    "cachedw_rps": cachedW.rps, "cachedw_p99_ms": cachedW.p99, "recordw_rps": recordW.rps, "recordw_p99_ms": recordW.p99,
+    "writer_commits_per_s": Double(commits) / Double(wrkSeconds * rounds * 2),
     "bare8_rps": bare8.rps, "bare8_p50_ms": bare8.p50, "bare8_p99_ms": bare8.p99,
     "cached8_rps": cached8.rps, "cached8_p50_ms": cached8.p50, "cached8_p99_ms": cached8.p99,
     "record8_rps": record8.rps, "record8_p50_ms": record8.p50, "record8_p99_ms": record8.p99,
