@@ -179,14 +179,14 @@ let writer = Task.detached {
     var i: Int64 = 0
     while !Task.isCancelled {
         i += 1
-        try await store.setState(instance: "g", name: "read-bench-tick", value: .int(i), now: Date())
-        try await Task.sleep(for: .milliseconds(5))
+        guard (try? await store.setState(instance: "g", name: "read-bench-tick", value: .int(i), now: Date())) != nil,
+              (try? await Task.sleep(for: .milliseconds(5))) != nil else { break }
     }
     return i
 }
 let written = try wrkRounds([(routeURL, token), (recordURL, token)], rounds: rounds, seconds: wrkSeconds, tool: "read-bench")
 writer.cancel()
-let commits = (try? await writer.value) ?? 0
+let commits = await writer.value
 let (cachedW, recordW) = (written[0], written[1])
 // Latency at a moderate load: 8 connections from one wrk thread (the server keeps a core to itself).
 let latencySeconds = max(4, wrkSeconds)
