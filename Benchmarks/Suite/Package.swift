@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "SyncBench",
             dependencies: ["BenchWorkload", "RawInsertAnchor", .product(name: "SynchostKernel", package: "synchost"),
-                           .product(name: "Simulators", package: "synchost")]
+                           .product(name: "Simulators", package: "synchost"), .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .executableTarget(
             name: "ReadBench",

@@ -60,6 +60,9 @@ public final class VOSSimulator: Sendable {
     /// Operation → how many more of its requests pass before one fails (`failRequest(op:in:)`).
     private let opFailures = Mutex<[String: Int]>([:])
     public let accounts: [String]
+    /// GetCdr answers rendered ahead (`prerender(day:)`), keyed by account and day: served as they are, so a
+    /// benchmark measures the client and not the simulator's rendering.
+    private let rendered = Mutex<[String: ByteBuffer]>([:])
 
     public init(_ data: Data = Data()) {
         self.data = data
@@ -83,6 +86,17 @@ public final class VOSSimulator: Sendable {
     public func advance() { generation.withLock { $0 += 1 } }
 
     public func count(of op: String) -> Int { opCounts.withLock { $0[op] ?? 0 } }
+
+    /// Renders every account's GetCdr answer for one day (`yyyyMMdd`) now; later single-account requests for
+    /// that day get the same bytes without rendering them again.
+    public func prerender(day: String) throws {
+        for account in accounts {
+            let answer = try result(op: "GetCdr", body: ["accounts": [account], "beginTime": day, "endTime": day])
+            rendered.withLock { $0[Self.renderedKey(account, day, day)] = ByteBuffer(string: answer) }
+        }
+    }
+
+    static func renderedKey(_ account: String, _ begin: String, _ end: String) -> String { "\(account)|\(begin)|\(end)" }
 
     @discardableResult
     public func start(port: Int = 0) async throws -> String {
@@ -220,6 +234,11 @@ public final class VOSSimulator: Sendable {
         if let code = f.retCode { return envelope("{\"retCode\":\(code),\"exception\":\"Simulated failure \(code)\"}", wrap: f.wrapArray) }
         guard let body = try? JSONSerialization.jsonObject(with: Foundation.Data(buffer: raw)) as? [String: Any] else {
             return text("")  // the JSP returns nothing for a body it cannot parse
+        }
+        if op == "GetCdr", !f.wrapArray, let wanted = body["accounts"] as? [String], wanted.count == 1,
+           let b = body["beginTime"] as? String, let e = body["endTime"] as? String,
+           let ready = rendered.withLock({ $0[Self.renderedKey(wanted[0], b, e)] }) {
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ready))
         }
         do {
             return envelope(try result(op: op, body: body), wrap: f.wrapArray)

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BenchWorkload
 import Foundation
 import Host
@@ -7,12 +8,15 @@ import RawInsertAnchor
 import VOSSimulator
 
 // Usage:
-//   sync-bench sim CDRS ACCOUNTS          — a VOS node simulator in its own process; prints its URL; stops when stdin closes
+//   sync-bench sim CDRS ACCOUNTS [DATE]   — a VOS node simulator in its own process, DATE's GetCdr answers rendered
+//                                           ahead (so the simulator is not what is measured); prints its URL; stops
+//                                           when stdin closes
 //   sync-bench run PLUGINS DIR URL DATE [WORKER] — a full `cdrs` sync of DATE through the dlopen'd libVOS.so (in a
 //                                           worker process `WORKER plugin-worker` when given); prints one JSON object
 // Figure: the whole sync (HTTP from the simulator, JSON parsing and keying in the plugin, the ABI, the store).
 // Anchor for the store's share: the same records upserted again into a fresh instance with the same page
-// size, store calls only. Peak RSS is this process's (the simulator runs in another one).
+// size, store calls only. Anchor for the wire: the same GetCdr answers fetched by a plain HTTP client and
+// discarded (what the simulator and loopback can serve). Peak RSS is this process's (the simulator runs in another one).
 
 let args = CommandLine.arguments
 let clock = ContinuousClock()
@@ -23,6 +27,7 @@ if args.count > 1 && args[1] == "sim" {
     data.cdrsPerDay = Int(args[2]) ?? 1_000_000
     data.customers = Int(args[3]) ?? 20
     let sim = VOSSimulator(data)
+    if args.count > 4 { try sim.prerender(day: args[4].replacingOccurrences(of: "-", with: "")) }
     let url = try await sim.start()
     print(url)
     fflush(nil)
@@ -32,7 +37,7 @@ if args.count > 1 && args[1] == "sim" {
 }
 
 guard args.count >= 6, args[1] == "run" else {
-    FileHandle.standardError.write(Data("usage: sync-bench sim CDRS ACCOUNTS | sync-bench run PLUGINS DIR URL DATE\n".utf8))
+    FileHandle.standardError.write(Data("usage: sync-bench sim CDRS ACCOUNTS [DATE] | sync-bench run PLUGINS DIR URL DATE [WORKER]\n".utf8))
     exit(2)
 }
 let plugins = URL(fileURLWithPath: args[2]), dir = URL(fileURLWithPath: args[3]), url = args[4], date = args[5]
@@ -91,6 +96,29 @@ let raw = RawInsertAnchor.run(path: dir.appendingPathComponent("raw.db").path) {
     defer { nextPage += 1 }
     return pages[nextPage].map { (key: $0.key, json: $0.data) }
 }
+// Anchor for the wire: every account's GetCdr for the day, as the plugin asks for it, fetched and discarded.
+func fetchAll() async throws -> (seconds: Double, bytes: Int) {
+    func post(_ op: String, _ body: String) async throws -> ByteBuffer {
+        var req = HTTPClientRequest(url: "\(url)/external/server/\(op)")
+        req.method = .POST
+        req.headers.add(name: "content-type", value: "text/html;charset=UTF-8")
+        req.body = .bytes(ByteBuffer(string: body))
+        let r = try await HTTPClient.shared.execute(req, timeout: .seconds(600))
+        guard r.status == .ok else { fatalError("\(op): HTTP \(r.status)") }
+        return try await r.body.collect(upTo: 1 << 31)
+    }
+    let listed = try JSONSerialization.jsonObject(with: Data(buffer: try await post("GetAllCustomers", "{}"))) as? [String: Any]
+    guard let accounts = listed?["accounts"] as? [String] else { fatalError("GetAllCustomers: no accounts") }
+    let compact = date.replacingOccurrences(of: "-", with: "")
+    let started = clock.now
+    var bytes = 0
+    for a in accounts {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: ["accounts": [a], "beginTime": compact, "endTime": compact]), as: UTF8.self)
+        bytes += try await post("GetCdr", body).readableBytes
+    }
+    return (seconds(clock.now - started), bytes)
+}
+let wire = try await fetchAll()
 let storedBytes = pages.reduce(0) { $0 + $1.reduce(0) { $0 + $1.data.count } }
 let records = run.counts.fetched
 let out: [String: Any] = [
@@ -98,5 +126,6 @@ let out: [String: Any] = [
     "sync_s": syncTime, "sync_per_s": Double(records) / syncTime, "store_only_s": seconds(storeTime),
     "store_only_per_s": Double(records) / seconds(storeTime), "store_share": seconds(storeTime) / syncTime, "peak_rss_mib": syncRSS,
     "raw_same_records_per_s": raw.perSecond, "bytes_per_record": storedBytes / max(records, 1),
+    "wire_s": wire.seconds, "wire_per_s": Double(records) / wire.seconds, "wire_mib": Double(wire.bytes) / 1_048_576,
 ]
 print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
