@@ -45,7 +45,8 @@ let package = Package(
         .executableTarget(
             name: "SyncBench",
             dependencies: ["BenchWorkload", "RawInsertAnchor", .product(name: "SynchostKernel", package: "synchost"),
-                           .product(name: "Simulators", package: "synchost"), .product(name: "AsyncHTTPClient", package: "async-http-client")]
+                           .product(name: "Simulators", package: "synchost"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOFoundationCompat", package: "swift-nio")]
         ),
         .executableTarget(
             name: "ReadBench",

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import NIOCore
+import NIOFoundationCompat
 import BenchWorkload
 import Foundation
 import Host
