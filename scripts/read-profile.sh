@@ -45,7 +45,7 @@ for target in "bare|$bare" "plugin route|$route" "record route|$record"; do
   perf record -q -g -F 499 -p "$server" -o "$work/perf.data" -- sleep $((seconds - 2)) 2>/dev/null
   wait "$load"
   top=$(perf report -i "$work/perf.data" --no-children --stdio --sort symbol --percent-limit 2.5 2>/dev/null \
-        | grep -E '^ +[0-9.]+%' | head -6 | sed -E 's/^ +([0-9.]+%) +\[.\] +/\1 /' | cut -c1-90 | paste -sd ';' | sed 's/;/; /g; s/|/\\|/g')
+        | grep -E '^ +[0-9.]+%' | head -6 | sed -E 's/^ +([0-9.]+%) +\[.\] +/\1 /' | cut -c1-90 | sed -E 's/ +$//' | paste -sd ';' | sed 's/;/; /g; s/|/\\|/g')
   python3 - "$name" "$rps" "$cpu_ms" "$seconds" "$top" <<'PY'
 import sys
 name, rps, cpu_ms, secs, top = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
