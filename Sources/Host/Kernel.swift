@@ -27,7 +27,8 @@ public final class Kernel: Sendable {
         schedulerOwner: String = Scheduler.defaultOwner(), schedulerMaxIdle: Duration = .seconds(30),
         maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns,
         outboxRetryBase: Duration = .seconds(5), outboxMaxAttempts: Int = 5,
-        clock: @escaping HostClock = HostClocks.system, isolation: IsolationPolicy = IsolationPolicy()
+        clock: @escaping HostClock = HostClocks.system, isolation: IsolationPolicy = IsolationPolicy(),
+        defaultSchedulesEnabled: Bool = true
     ) {
         self.logger = logger
         self.store = store
@@ -70,7 +71,8 @@ public final class Kernel: Sendable {
                                       maxConcurrentRuns: maxConcurrentRuns, maxIdle: schedulerMaxIdle, defaultTimeZone: defaultTimeZone, clock: clock)
             self.runner = runner
             self.scheduler = scheduler
-            instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger, clock: clock)
+            instances = InstanceManager(store: store, registry: registry, scheduler: scheduler, defaultTimeZone: defaultTimeZone, logger: logger, clock: clock,
+                                        defaultSchedulesEnabled: defaultSchedulesEnabled)
             managerBox.manager = instances
         } else {
             runner = nil

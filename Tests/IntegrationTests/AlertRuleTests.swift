@@ -158,7 +158,6 @@ struct AlertRuleTests {
 
         // Upstream errors by class: a wrong corp secret is refused by the simulator (40001): auth, not rate limit.
         #expect(try await host.api("POST", "/instances", #"{"id": "c", "plugin": "wecom", "config": {"corp_id": "\#(sim.data.corpID)", "corp_secret": "wrong", "base_url": "\#(sim.server.baseURL)"}}"#).status == 201)
-        try await host.quietSchedules("c")
         let failed = try await host.run("c", "contacts_incremental")
         #expect(failed.status == .failed && failed.error?.contains("40001") == true, "\(failed.error ?? "")")
         for (id, errorClass) in [("auth-errors", "auth"), ("rate-errors", "rate_limit")] {

@@ -101,6 +101,35 @@ struct InstanceEnabledTests {
         #expect(queued.map(\.instance) == ["off"])
         #expect(try await store.claimQueuedRuns(now: later, owner: "t", leaseUntil: later.addingTimeInterval(60), limit: 10, clock: { later }).contains { $0.id == run.id })
     }
+
+    /// A host made with `defaultSchedulesEnabled: false` (the test host on real time) creates an instance's default
+    /// schedules disabled: none is due however late it gets, and one enabled by an operator fires as usual.
+    @Test func onSQLiteAHostWithDefaultSchedulesOffCreatesThemDisabled() async throws {
+        let dir = try temporaryDirectory()
+        _ = try await compileCPlugin(into: dir, fileName: "tiny.so")
+        let store = try await Backend.sqlite.open()
+        #expect(store is SQLStore && (store as! SQLStore).dialect == .sqlite)
+        let log = CapturedLog()
+        let kernel = Kernel(pluginDirectory: dir, logger: capturingLogger(log), store: store, defaultSchedulesEnabled: false)
+        try await kernel.registry.scan()
+        let start = Date()
+        try await kernel.instances!.create(id: "quiet", plugin: "tiny_c", config: [:], now: start)
+        let schedules = try await store.schedules(instance: "quiet")
+        #expect(!schedules.isEmpty && schedules.allSatisfy { !$0.enabled }, "\(schedules.map(\.enabled))")
+        #expect(log.all.contains { $0.contains("default schedule(s) (disabled)") }, "\(log.all)")
+        let later = start.addingTimeInterval(3_600)  // every default schedule would be due by then
+        let fire = { @Sendable (s: ScheduleRecord) -> FirePlan in
+            var next = s
+            next.advance(after: later)
+            return FirePlan(runs: [RunRecord(instance: s.instance, job: s.job, trigger: "schedule", params: s.params, scheduleID: s.id)], schedule: next)
+        }
+        #expect(try await store.fireDueSchedules(now: later, limit: 100, plan: fire).queued.isEmpty)
+
+        var one = try #require(schedules.first)
+        one.enabled = true
+        try await store.updateSchedule(one)
+        #expect(try await store.fireDueSchedules(now: later, limit: 100, plan: fire).queued.map(\.scheduleID) == [one.id])
+    }
 }
 
 /// `POST …/jobs/{job}/run?wait=`: the legacy "sync and show the result" in one call.

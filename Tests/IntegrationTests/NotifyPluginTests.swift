@@ -252,7 +252,6 @@ struct NotifyPluginTests {
         let host = try await TestHost()
         #expect(try await host.api("POST", "/instances", #"{"id": "ops", "plugin": "notify", "config": {"channel": "wecom_robot", "webhook_key": "alerts", "base_url": "\#(wecom.server.baseURL)", "max_per_minute": 600}}"#).status == 201)
         #expect(try await host.api("POST", "/instances", #"{"id": "corp", "plugin": "wecom", "config": {"corp_id": "\#(wecom.data.corpID)", "corp_secret": "\#(wecom.data.corpSecret)", "base_url": "\#(wecom.server.baseURL)", "alert_channel": "ops"}}"#).status == 201)
-        try await host.quietSchedules("corp")
         wecom.faults.noPermission = true
         for _ in 0..<3 { _ = try await host.run("corp", "contacts_incremental") }
         var q = NotificationQuery()

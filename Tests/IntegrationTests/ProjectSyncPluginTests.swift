@@ -111,7 +111,6 @@ struct ProjectSyncPluginTests {
         #expect(try await host.api("POST", "/instances", #"{"id": "app", "plugin": "notify", "config": {"channel": "wecom_app", "corp_id": "\#(wecom.data.corpID)", "corp_secret": "\#(wecom.data.corpSecret)", "agent_id": "1000002", "base_url": "\#(wecom.server.baseURL)", "recipients": ["user001"]}}"#).status == 201)
         let created = try await host.api("POST", "/instances", #"{"id": "ps", "plugin": "projectsync", "config": {"base_url": "\#(remote.server.baseURL)", "api_token": "\#(remote.apiToken)", "notify_channels": ["robot", "app"]}}"#)
         #expect(created.status == 201, "\(created.body)")
-        try await host.quietSchedules("ps")
 
         // First import: everything cached, nobody notified.
         let first = try await host.run("ps", "sync")

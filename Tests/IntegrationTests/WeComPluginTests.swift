@@ -29,7 +29,6 @@ struct WeComPluginTests {
         defer { sim.stop() }
         let host = try await TestHost()
         #expect(try await host.api("POST", "/instances", #"{"id": "corp", "plugin": "wecom", "config": \#(Self.config(sim))}"#).status == 201)
-        try await host.quietSchedules("corp")
 
         // Mid-run: the token is invalidated (42001 mid-cursor), then 45009 and -1 are injected.
         let id = try await Self.start(host, "corp", "contacts_incremental")
@@ -76,7 +75,6 @@ struct WeComPluginTests {
         let host = try await TestHost()
         // An alert channel that does not exist yet: alerts are listed, and sending is retried on later runs.
         #expect(try await host.api("POST", "/instances", #"{"id": "c", "plugin": "wecom", "config": \#(Self.config(sim, #", "run_budget_s": 30"#))}"#).status == 201)
-        try await host.quietSchedules("c")
 
         // Dry run of a first sync: reports what it would insert, writes nothing.
         let dry = try await host.run("c", "contacts_full", dryRun: true)
@@ -162,7 +160,6 @@ struct WeComPluginTests {
         defer { sim.stop() }
         let host = try await TestHost()
         #expect(try await host.api("POST", "/instances", #"{"id": "m", "plugin": "wecom", "config": \#(Self.config(sim))}"#).status == 201)
-        try await host.quietSchedules("m")
         #expect(try await host.run("m", "contacts_incremental").status == .succeeded)
 
         let contacts = try await host.records("m", "contacts")

@@ -23,8 +23,12 @@ final class TestHost: Sendable {
     /// keeps this host from running anyone's due runs in a shared database.
     /// `isolation` runs those plugins in worker processes; by default `$SYNCHOST_TEST_ISOLATION=process` runs every
     /// plugin so (`make test` runs the plugin suites once in each mode).
+    /// `defaultSchedules`: whether new instances' default schedules start enabled. Off by default: this host's clock is
+    /// real time, so a default (WeCom's hourly `0 * * * *`, VOS's `*/5`) would fire at the next real boundary in the
+    /// middle of a test that counts runs or records. Tests about default schedules firing turn them on.
     init(reusing: URL? = nil, store given: (any HostDatabase)? = nil, outboxRetryBase: Duration = .milliseconds(200), outboxMaxAttempts: Int = 3,
-         startOutbox: Bool = true, startScheduler: Bool = true, isolation: IsolationPolicy? = nil) async throws {
+         startOutbox: Bool = true, startScheduler: Bool = true, isolation: IsolationPolicy? = nil,
+         defaultSchedules: Bool = false) async throws {
         directory = try reusing ?? pluginDirectoryWithInTreePlugins()
         log = CapturedLog()
         var store = given
@@ -32,7 +36,7 @@ final class TestHost: Sendable {
         let stored = try await store!.pluginIsolation()
         kernel = Kernel(pluginDirectory: directory, logger: capturingLogger(log), store: store!, schedulerMaxIdle: .milliseconds(200),
                         outboxRetryBase: outboxRetryBase, outboxMaxAttempts: outboxMaxAttempts, clock: clock.source,
-                        isolation: (isolation ?? Self.isolationFromEnvironment).applying(stored: stored))
+                        isolation: (isolation ?? Self.isolationFromEnvironment).applying(stored: stored), defaultSchedulesEnabled: defaultSchedules)
         try await kernel.registry.scan()
         if ProcessInfo.processInfo.environment["SYNCHOST_TEST_ISOLATION"] == "process" && isolation == nil {
             // The mode this run names is the mode it runs in: every plugin in a worker of its own.
@@ -70,15 +74,6 @@ final class TestHost: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw HostError.unavailable("notification \(id) did not end within \(timeout)")
-    }
-
-    /// Disables the instance's schedules: a test that counts runs or upstream requests is then not disturbed by a
-    /// default schedule (VOS's */5 and */10) firing at a real-time boundary while it runs.
-    func quietSchedules(_ instance: String) async throws {
-        for s in try await store.schedules(instance: instance) where s.enabled {
-            let r = try await api("PATCH", "/schedules/\(s.id)", #"{"enabled": false}"#)
-            guard r.status == 200 else { throw HostError.invalid("could not disable schedule \(s.id): \(r.status) \(r.body)") }
-        }
     }
 
     /// One evaluation of the alert rules at the host's clock, as the host's `alerts` job does it every minute.

@@ -20,9 +20,14 @@ public struct InstanceManager: Sendable {
 
     public let clock: HostClock
 
+    /// Whether a new instance's default schedules start enabled. A host that must not reach upstreams by itself
+    /// (a test host on real time, where an hourly default would fire at the next hour mid-test) creates them disabled.
+    public let defaultSchedulesEnabled: Bool
+
     public init(store: any HostDatabase, registry: PluginRegistry, scheduler: Scheduler?, defaultTimeZone: String = "UTC", logger: Logger,
-                clock: @escaping HostClock = HostClocks.system) {
+                clock: @escaping HostClock = HostClocks.system, defaultSchedulesEnabled: Bool = true) {
         self.clock = clock
+        self.defaultSchedulesEnabled = defaultSchedulesEnabled
         self.store = store
         self.registry = registry
         self.scheduler = scheduler
@@ -65,14 +70,14 @@ public struct InstanceManager: Sendable {
         let schedules = plugin.manifest.jobs.flatMap { job in
             job.schedules.map { d -> ScheduleRecord in
                 var s = ScheduleRecord(instance: id, job: job.name, params: d.params, cron: d.cron,
-                                       timezone: zone(of: record),
+                                       timezone: zone(of: record), enabled: defaultSchedulesEnabled,
                                        note: d.note ?? "default schedule", now: now)
                 s.advance(after: now)
                 return s
             }
         }
         try await store.createInstance(record, schedules: schedules)
-        logger.info("instance \(id) of \(name) created\(enabled ? "" : " disabled") with \(schedules.count) default schedule(s)")
+        logger.info("instance \(id) of \(name) created\(enabled ? "" : " disabled") with \(schedules.count) default schedule(s)\(defaultSchedulesEnabled ? "" : " (disabled)")")
         if enabled && plugin.manifest.kind == .connector { await createdHook(record, plugin) }
         scheduler?.wake()
         return record
