@@ -47,6 +47,28 @@ struct StoreTests {
         #expect(try await store.records(instance: i, collection: "raw", query: byField).records.map(\.data) == [odd])
     }
 
+    /// On PostgreSQL the upsert looks a page's keys up through the primary key whatever the planner believes: a new
+    /// instance's first sync grows a collection the statistics do not know yet, and a plan through
+    /// (instance_id, collection, …) there scans the whole collection for every page (the sync went quadratic).
+    @Test func onPostgreSQLTheUpsertLooksKeysUpByThePrimaryKeyHoweverStaleTheStatistics() async throws {
+        let store = try await Backend.postgres.open()
+        try #require(store.backend == "postgresql")
+        let sql = try #require(store as? SQLStore)
+        let i = freshInstance()
+        for p in 0..<20 {
+            let records = (0..<500).map { n -> (String, JSONValue) in (String(format: "k%06d", p * 500 + n), ["n": .int(Int64(p * 500 + n))]) }
+            _ = try await store.upsert(page("c", records), instance: i, runID: nil, now: Date())
+        }
+        let keys = (0..<1000).map { String(format: "k%06d", $0 * 7) }
+        let plan = try await sql.executor.read { s in
+            try await s.query("EXPLAIN " + SQLStore.postgresKnownKeys, [.texts(keys), .text(i), .text("c")]).compactMap { $0.text(0) }
+        }.joined(separator: "\n")
+        #expect(plan.contains("records_pkey") && !plan.contains("records_synced") && !plan.contains("records_changed"), "\(plan)")
+        let again = try await store.upsert(page("c", keys.prefix(3).map { ($0, ["n": -1]) }), instance: i, runID: nil, now: Date())
+        #expect(again == RunCounts(fetched: 3, pages: 1, updated: 3))
+        try await store.purge(instance: i)
+    }
+
     /// A reused route answer is checked by making its reads again: a page's stamp covers its records and whether
     /// more followed, so a record changed in the page, or the look-ahead row gone, tells the answer is old.
     @Test(arguments: Backend.available)
