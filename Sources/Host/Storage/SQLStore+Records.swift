@@ -25,10 +25,10 @@ extension SQLStore: RecordStore {
                     }
                 }
             case .postgres:
-                // One primary-key probe per key (LIMIT 1 keeps the subquery from being flattened into a join). As
-                // `key = ANY(?)`, a planner whose statistics predate a new instance's first sync estimates its
-                // collection at a few rows and scans all of it through (instance_id, collection, synced_at) for every
-                // page: the sync turned quadratic (1,000 keys looked up in 280 ms at 20,000 rows, measured).
+                // Planned with statistics that know the collection (`StatisticsRefresh`): with statistics older than a
+                // new instance's first sync the planner took its collection for a row or two and read all of it for
+                // every page through (instance_id, collection, synced_at); the sync turned quadratic (43 s for 100
+                // pages of 1,000, where the inserts alone took 1.7 s, measured).
                 for row in try await s.query(Self.postgresKnownKeys, [.texts(keys), .text(instance), .text(collection)]) {
                     existing[row.text(0) ?? ""] = (row.text(1) ?? "", row.bool(2))
                 }
@@ -75,22 +75,27 @@ extension SQLStore: RecordStore {
                     try c.step(bump, sql: bumpSQL, [.int(ms), run, .text(instance), .text(collection), .text(unique[i].key)])
                 }
             case .postgres:
-                // The whole page in one statement whose primary key is the conflict arbiter (so no plan can scan the
-                // collection): new keys inserted, changed ones rewritten, unchanged ones (same hash, live) keep their
-                // bytes and changed_at and get synced_at and the run, as on SQLite. Under the collection's lock, so this agrees with the counts.
-                let all = fresh + changed + same
-                if !all.isEmpty {
+                // Set-wise, a statement per kind. New keys: a plain insert (the collection's lock keeps them new).
+                // Known keys: an insert whose conflict arbiter is the primary key, so no plan can read the collection
+                // to find them; changed ones are rewritten, unchanged ones (same hash, live) keep their bytes and
+                // changed_at and get synced_at and the run, as on SQLite.
+                func insert(_ rows: [Int], onConflict: String) async throws {
+                    guard !rows.isEmpty else { return }
                     try await s.execute("""
                         INSERT INTO records AS r (instance_id, collection, key, data, hash, first_seen_at, synced_at, changed_at, seen_run)
-                        SELECT ?, ?, k, d, h, ?, ?, ?, ? FROM UNNEST(?::text[], ?::text[], ?::text[]) AS u(k, d, h)
-                        ON CONFLICT (instance_id, collection, key) DO UPDATE SET
-                            data = CASE WHEN r.hash = excluded.hash AND r.deleted_at IS NULL THEN r.data ELSE excluded.data END,
-                            changed_at = CASE WHEN r.hash = excluded.hash AND r.deleted_at IS NULL THEN r.changed_at ELSE excluded.changed_at END,
-                            hash = excluded.hash, synced_at = excluded.synced_at, deleted_at = NULL, seen_run = COALESCE(excluded.seen_run, r.seen_run)
+                        SELECT ?, ?, k, d, h, ?, ?, ?, ? FROM UNNEST(?::text[], ?::text[], ?::text[]) AS u(k, d, h)\(onConflict)
                         """, [.text(instance), .text(collection), .int(ms), .int(ms), .int(ms), run,
-                              .texts(all.map { unique[$0].key }), .texts(all.map { String(decoding: unique[$0].data, as: UTF8.self) }),
-                              .texts(all.map { hashes[$0] })])
+                              .texts(rows.map { unique[$0].key }), .texts(rows.map { String(decoding: unique[$0].data, as: UTF8.self) }),
+                              .texts(rows.map { hashes[$0] })])
                 }
+                try await insert(fresh, onConflict: "")
+                try await insert(changed + same, onConflict: """
+
+                    ON CONFLICT (instance_id, collection, key) DO UPDATE SET
+                        data = CASE WHEN r.hash = excluded.hash AND r.deleted_at IS NULL THEN r.data ELSE excluded.data END,
+                        changed_at = CASE WHEN r.hash = excluded.hash AND r.deleted_at IS NULL THEN r.changed_at ELSE excluded.changed_at END,
+                        hash = excluded.hash, synced_at = excluded.synced_at, deleted_at = NULL, seen_run = COALESCE(excluded.seen_run, r.seen_run)
+                    """)
             }
             if let cursor = page.cursor {
                 try await Self.setCursor(s, instance: instance, stream: cursor.stream, value: cursor.value, now: ms)
@@ -101,14 +106,17 @@ extension SQLStore: RecordStore {
                 """, [.text(instance), .text(collection), .int(ms)])
             return counts
         }
-        return page.dryRun ? try await executor.read(body) : try await executor.transaction(body)
+        if page.dryRun { return try await executor.read(body) }
+        let counts = try await executor.transaction(body)
+        if dialect == .postgres, statistics.grew(by: counts.inserted, instance: instance, collection: collection) {
+            // After the commit, so the sample sees the new rows. The page is stored whatever this does.
+            try? await executor.transaction { s in try await s.execute("ANALYZE records") }
+        }
+        return counts
     }
 
     /// The upsert's lookup on PostgreSQL: hash and tombstone of each of the page's keys that exists (keys, instance, collection).
-    static let postgresKnownKeys = """
-        SELECT u.k, r.hash, r.deleted_at IS NOT NULL FROM UNNEST(?::text[]) AS u(k)
-        CROSS JOIN LATERAL (SELECT hash, deleted_at FROM records WHERE instance_id = ? AND collection = ? AND key = u.k LIMIT 1) r
-        """
+    static let postgresKnownKeys = "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE key = ANY(?) AND instance_id = ? AND collection = ?"
 
     static let recordColumns = "collection, key, data, hash, first_seen_at, synced_at, changed_at, deleted_at"
 

@@ -23,6 +23,8 @@ public final class SQLStore: Sendable {
 
     /// The embedded backend's commit watch (none for PostgreSQL).
     let commits: SQLiteCommitWatch?
+    /// When PostgreSQL's statistics of `records` are refreshed after bulk inserts.
+    let statistics = StatisticsRefresh()
 
     init(executor: any SQLExecutor) {
         self.executor = executor
