@@ -42,6 +42,38 @@ struct HotReadTests {
         await other.close()
     }
 
+    /// The watch reads the `-shm` file through a descriptor of its own and must never close one: closing any
+    /// descriptor of a file drops every POSIX lock the process holds on it, SQLite's among them, and the next process
+    /// to open the database truncates the index under this process's connections (which then die of SIGBUS).
+    @Test func aStoreClosedBesideAnotherLeavesSQLitesLocksOnTheIndexInPlace() async throws {
+        let path = try temporaryDirectory("locks").appendingPathComponent("l.db").path
+        let store = try await openSQLite(path)
+        _ = try await store.upsert(page("c", [("k", ["n": 1])]), instance: "i", runID: String?.none, now: Date())
+        _ = try #require(store.commitStamp())
+        var other: SQLStore? = try await openSQLite(path)
+        _ = try #require(other?.commitStamp())
+        await other?.close()
+        other = nil
+        // Another process asks for the index's "DMS" byte (128) exclusively: this process's connections share-lock it.
+        let probe = """
+            import fcntl, os, sys
+            fd = os.open(sys.argv[1], os.O_RDWR)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+                print("unlocked")
+            except OSError:
+                print("locked")
+            """
+        let r = try await runProcess("/usr/bin/env", ["python3", "-c", probe, path + "-shm"])
+        let locked = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "locked"
+        #expect(locked, "SQLite's lock on the index is gone: \(r.stdout) \(r.stderr)")
+        if locked {  // (unlocked, the next commit from outside would truncate the index and fault this process)
+            try await Self.commitFromAnotherProcess(path, "UPDATE records SET hash = 'y' || hash")
+            #expect(try await store.record(instance: "i", collection: "c", key: "k")?.hash.hasPrefix("y") == true)
+        }
+        await store.close()
+    }
+
     @Test func aPostgreSQLStoreGivesNoStampSoEveryReadGoesToTheDatabase() async throws {
         let store = try await Backend.postgres.open()
         try #require(store.backend == "postgresql")

@@ -9,9 +9,15 @@ import Synchronization
 /// A stamp is taken only when both copies agree (a commit writes the second copy, then the first); equal stamps
 /// mean no commit in between. The `-shm` file lives as long as any connection to the database is open, and the
 /// host's own stay open; should the file ever be replaced, the watch stops answering (every read goes to SQLite).
+///
+/// The watch never closes the `-shm` file it opened. POSIX record locks belong to the process, and closing any
+/// descriptor of a file drops every lock the process holds on it — SQLite's own among them. Another process opening
+/// the database (the CLI, a second host) then finds the index unlocked, truncates and rebuilds it under this
+/// process's connections, whose mapping of it faults (SIGBUS; seen in the test suite). So each `-shm` file is
+/// opened once per process (`SharedIndexFiles`) and kept open.
 final class SQLiteCommitWatch: Sendable {
     let path: String
-    /// The open `-shm` file (-1 until it exists), and its identity when opened.
+    /// The `-shm` file's descriptor (-1 until it exists), and its identity when opened.
     private let fd = Atomic<Int32>(-1)
     private let identity = Mutex<(dev: UInt64, ino: UInt64)?>(nil)
     /// When the path was last checked to still name the opened file (monotonic nanoseconds), and whether it did not.
@@ -20,11 +26,6 @@ final class SQLiteCommitWatch: Sendable {
     static let recheckNanos: UInt64 = 1_000_000_000
 
     init(databasePath: String) { path = databasePath + "-shm" }
-
-    deinit {
-        let f = fd.load(ordering: .relaxed)
-        if f >= 0 { Glibc.close(f) }
-    }
 
     /// The header now; nil when it cannot be read consistently (no WAL index yet, a commit being written, the file
     /// replaced): the caller then reads the database.
@@ -44,17 +45,13 @@ final class SQLiteCommitWatch: Sendable {
     private func openedFile() -> Int32? {
         var f = fd.load(ordering: .acquiring)
         if f < 0 {
-            let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard opened >= 0 else { return nil }
-            var st = stat()
-            guard fstat(opened, &st) == 0, st.st_size >= 96 else { Glibc.close(opened); return nil }
-            let (exchanged, current) = fd.compareExchange(expected: -1, desired: opened, ordering: .acquiringAndReleasing)
+            guard let opened = SharedIndexFiles.open(path) else { return nil }
+            let (exchanged, current) = fd.compareExchange(expected: -1, desired: opened.fd, ordering: .acquiringAndReleasing)
             if exchanged {
-                identity.withLock { $0 = (UInt64(st.st_dev), UInt64(st.st_ino)) }
+                identity.withLock { $0 = (opened.dev, opened.ino) }
                 checkedAt.store(Self.now(), ordering: .relaxed)
-                f = opened
+                f = opened.fd
             } else {
-                Glibc.close(opened)
                 f = current
             }
         }
