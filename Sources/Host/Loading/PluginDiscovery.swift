@@ -23,13 +23,26 @@ public enum PluginDiscovery {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("plugins")
     }
 
-    /// A cheap content fingerprint (FNV-1a 64 over the bytes, plus the size) to notice a replaced file.
+    /// A cheap content fingerprint (FNV-1a 64 over the bytes, plus the size) to notice a replaced file. Read, not
+    /// mapped: a file being copied over in place meanwhile (`cp new.so plugins/`) only reads short, where a mapping
+    /// of it would fault (SIGBUS) and take the host down.
     static func fingerprint(of url: URL) -> String {
-        guard let data = try? Data(contentsOf: url, options: .alwaysMapped) else { return "unreadable" }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "unreadable" }
+        defer { close(fd) }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        data.withUnsafeBytes { raw in
-            for byte in raw { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        var size = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return "unreadable" }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { raw in
+                for byte in UnsafeRawBufferPointer(rebasing: raw[0..<n]) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            }
+            size += n
         }
-        return String(hash, radix: 16) + "-" + String(data.count)
+        return String(hash, radix: 16) + "-" + String(size)
     }
 }
