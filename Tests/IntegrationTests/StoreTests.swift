@@ -67,7 +67,7 @@ struct StoreTests {
         }
         let keys = (0..<1_000).map { String(format: "k%06d", $0 * 11) }
         let plan = try await store.executor.read { s in
-            try await s.query("EXPLAIN " + SQLStore.postgresKnownKeys, [.texts(keys), .text(i), .text("c")]).compactMap { $0.text(0) }
+            try await s.query("EXPLAIN " + SQLStore.knownKeys(.postgres, count: keys.count), [.text(i), .text("c")] + SQLDialect.postgres.listArguments(keys)).compactMap { $0.text(0) }
         }.joined(separator: "\n")
         // The planner knows the page's keys are there (about 1,000 rows, not 1), and so does not look them up through
         // an index of the whole collection; a scan of this small table or a probe per key are both fine then.

@@ -13,23 +13,14 @@ extension SQLStore: RecordStore {
             if !page.dryRun { try await self.executor.lock(s, named: "\(instance)/\(collection)") }
             var existing: [String: (hash: String, deleted: Bool)] = [:]
             let keys = unique.map(\.key)
-            switch dialect {
-            case .sqlite:
-                for start in stride(from: 0, to: keys.count, by: 500) {
-                    let part = Array(keys[start..<min(start + 500, keys.count)])
-                    for row in try await s.query(
-                        "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE instance_id = ? AND collection = ? AND \(dialect.inList("key", count: part.count))",
-                        [.text(instance), .text(collection)] + dialect.listArguments(part))
-                    {
-                        existing[row.text(0) ?? ""] = (row.text(1) ?? "", row.bool(2))
-                    }
-                }
-            case .postgres:
-                // Planned with statistics that know the collection (`StatisticsRefresh`): with statistics older than a
-                // new instance's first sync the planner took its collection for a row or two and read all of it for
-                // every page through (instance_id, collection, synced_at); the sync turned quadratic (43 s for 100
-                // pages of 1,000, where the inserts alone took 1.7 s, measured).
-                for row in try await s.query(Self.postgresKnownKeys, [.texts(keys), .text(instance), .text(collection)]) {
+            // On PostgreSQL, planned with statistics that know the collection (`StatisticsRefresh`): with statistics
+            // older than a new instance's first sync the planner took its collection for a row or two and read all of
+            // it for every page through (instance_id, collection, synced_at); the sync turned quadratic (43 s for 100
+            // pages of 1,000, where the inserts alone took 1.7 s, measured).
+            let chunk = dialect == .sqlite ? 500 : max(keys.count, 1)
+            for start in stride(from: 0, to: keys.count, by: chunk) {
+                let part = Array(keys[start..<min(start + chunk, keys.count)])
+                for row in try await s.query(Self.knownKeys(dialect, count: part.count), [.text(instance), .text(collection)] + dialect.listArguments(part)) {
                     existing[row.text(0) ?? ""] = (row.text(1) ?? "", row.bool(2))
                 }
             }
@@ -115,8 +106,10 @@ extension SQLStore: RecordStore {
         return counts
     }
 
-    /// The upsert's lookup on PostgreSQL: hash and tombstone of each of the page's keys that exists (keys, instance, collection).
-    static let postgresKnownKeys = "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE key = ANY(?) AND instance_id = ? AND collection = ?"
+    /// The upsert's lookup: hash and tombstone of each of `count` keys that exists (instance, collection, then the keys).
+    static func knownKeys(_ dialect: SQLDialect, count: Int) -> String {
+        "SELECT key, hash, deleted_at IS NOT NULL FROM records WHERE instance_id = ? AND collection = ? AND \(dialect.inList("key", count: count))"
+    }
 
     static let recordColumns = "collection, key, data, hash, first_seen_at, synced_at, changed_at, deleted_at"
 
